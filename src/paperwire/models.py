@@ -1,0 +1,183 @@
+"""The paper record and the rules every source must satisfy before anything is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+
+# Limits on what one record may hold. A record over a limit is reported and skipped whole:
+# truncating would store a paper that is not what the source said.
+MAX_TITLE_CHARS = 1_000
+MAX_ABSTRACT_CHARS = 20_000
+MAX_AUTHORS = 5_000
+MAX_FIELD_CHARS = 5_000
+MAX_ID_CHARS = 200
+
+# arXiv identifiers: new style (0704.0001, 2503.11731) and old style (hep-ph/0601001, math.AG/0101001).
+NEW_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
+OLD_ARXIV_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
+# Ids of papers from other sources: "source:local-id", printable, no spaces or slashes at the ends.
+OTHER_ID = re.compile(r"^[a-z][a-z0-9_\-]*:[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+ARXIV_URL_PREFIX = re.compile(r"^(?:https?://)?(?:export\.)?arxiv\.org/(?:abs|pdf)/", re.I)
+
+
+class RecordError(ValueError):
+    """A record that cannot be stored; the message says why, for the ingest report."""
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
+    """'2503.11731v2' -> ('2503.11731', 2); 'arXiv:hep-th/9901001' -> ('hep-th/9901001', None)."""
+    s = ARXIV_URL_PREFIX.sub("", raw.strip())
+    if s.lower().startswith("arxiv:"):
+        s = s[6:]
+    s = s.removesuffix(".pdf")
+    for pattern in (NEW_ARXIV_ID, OLD_ARXIV_ID):
+        m = pattern.match(s)
+        if m:
+            return m.group(1), int(m.group(2)) if m.group(2) else None
+    return None
+
+
+def normalize_id(raw: str, default_prefix: str | None = None) -> tuple[str, int | None]:
+    """Return (stable id, version) for a raw id, or raise RecordError.
+
+    arXiv ids lose their version; anything else must look like ``source:local-id``, or gets
+    ``default_prefix:`` put in front when the source names one.
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise RecordError("invalid id: empty")
+    raw = raw.strip()
+    if len(raw) > MAX_ID_CHARS:
+        raise RecordError(f"invalid id: longer than {MAX_ID_CHARS} characters")
+    arxiv = split_arxiv_id(raw)
+    if arxiv:
+        return arxiv
+    candidate = raw if ":" in raw or default_prefix is None else f"{default_prefix}:{raw}"
+    if OTHER_ID.match(candidate) and not candidate.lower().startswith("arxiv:"):
+        return candidate, None
+    raise RecordError(f"invalid id {raw[:80]!r}: not an arXiv id (2503.11731, hep-th/9901001) nor source:local-id")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_datetime(value: str | datetime | date | None) -> str | None:
+    """Normalise the date formats sources use to ISO 8601 in UTC ('2007-04-02T19:18:42Z')."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat() + "T00:00:00Z"
+    s = str(value).strip()
+    from email.utils import parsedate_to_datetime
+
+    try:
+        if re.match(r"^\d{4}-\d{2}-\d{2}$", s):
+            return s + "T00:00:00Z"
+        if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", s):
+            return iso_datetime(datetime.fromisoformat(s.replace("Z", "+00:00")))
+        return iso_datetime(parsedate_to_datetime(s))  # RFC 2822: 'Mon, 2 Apr 2007 19:18:42 GMT'
+    except (ValueError, TypeError, IndexError):
+        raise RecordError(f"invalid date {s[:40]!r}") from None
+
+
+def _clean_text(value, field_name: str, limit: int, required: bool = False) -> str | None:
+    if value is None:
+        if required:
+            raise RecordError(f"missing {field_name}")
+        return None
+    if not isinstance(value, str):
+        raise RecordError(f"{field_name} must be a string, got {type(value).__name__}")
+    if "\x00" in value or "\ufffd" in value:
+        raise RecordError(f"{field_name} holds invalid characters (NUL or undecodable bytes)")
+    text = " ".join(value.split())
+    if required and not text:
+        raise RecordError(f"missing {field_name}")
+    if len(text) > limit:
+        raise RecordError(f"{field_name} too long: {len(text):,} characters, the limit is {limit:,}")
+    return text or None
+
+
+@dataclass
+class Paper:
+    id: str
+    title: str
+    abstract: str = ""
+    version: int | None = None
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+    primary_category: str | None = None
+    submitted: str | None = None  # first version, ISO 8601 UTC
+    updated: str | None = None  # latest version, ISO 8601 UTC
+    announced: str | None = None  # the day the paper is listed under, YYYY-MM-DD
+    doi: str | None = None
+    journal_ref: str | None = None
+    comments: str | None = None
+    abs_url: str | None = None
+    pdf_url: str | None = None
+    code_url: str | None = None
+    source: str = "unknown"
+
+    @property
+    def is_arxiv(self) -> bool:
+        return split_arxiv_id(self.id) is not None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Paper":
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def content_hash(self) -> str:
+        body = {k: v for k, v in self.to_dict().items() if k != "source"}
+        return hashlib.sha1(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+    def text_hash(self) -> str:
+        return hashlib.sha1((self.title + "\n" + self.abstract).encode()).hexdigest()
+
+    @property
+    def day(self) -> str | None:
+        return self.announced or (self.submitted or "")[:10] or None
+
+
+def validated(p: Paper) -> Paper:
+    """Check and normalise a paper built by a source; raise RecordError with the reason."""
+    p.title = _clean_text(p.title, "title", MAX_TITLE_CHARS, required=True)
+    p.abstract = _clean_text(p.abstract, "abstract", MAX_ABSTRACT_CHARS) or ""
+    for name in ("doi", "journal_ref", "comments", "abs_url", "pdf_url", "code_url", "primary_category"):
+        setattr(p, name, _clean_text(getattr(p, name), name, MAX_FIELD_CHARS))
+    if not isinstance(p.authors, list) or not all(isinstance(a, str) for a in p.authors):
+        raise RecordError("authors must be a list of names")
+    if len(p.authors) > MAX_AUTHORS:
+        raise RecordError(f"too many authors: {len(p.authors):,}, the limit is {MAX_AUTHORS:,}")
+    p.authors = [a for a in (_clean_text(a, "author", MAX_FIELD_CHARS) for a in p.authors) if a]
+    if not isinstance(p.categories, list) or not all(isinstance(c, str) for c in p.categories):
+        raise RecordError("categories must be a list of strings")
+    p.categories = list(dict.fromkeys(c.strip() for c in p.categories if c.strip()))
+    if p.primary_category and p.primary_category not in p.categories:
+        p.categories.insert(0, p.primary_category)
+    if not p.primary_category and p.categories:
+        p.primary_category = p.categories[0]
+    p.submitted = iso_datetime(p.submitted)
+    p.updated = iso_datetime(p.updated) or p.submitted
+    if p.announced:
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", str(p.announced)):
+            raise RecordError(f"invalid listing date {str(p.announced)[:40]!r}")
+    for name in ("abs_url", "pdf_url", "code_url"):
+        url = getattr(p, name)
+        if url and not re.match(r"^https?://", url):
+            raise RecordError(f"{name} must be an http(s) URL")
+    if p.version is not None and (not isinstance(p.version, int) or p.version < 1):
+        raise RecordError(f"invalid version {p.version!r}")
+    if p.is_arxiv:
+        p.abs_url = p.abs_url or f"https://arxiv.org/abs/{p.id}"
+        p.pdf_url = p.pdf_url or f"https://arxiv.org/pdf/{p.id}"
+    return p

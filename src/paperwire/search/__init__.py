@@ -1,0 +1,1 @@
+"""Search: BM25 (lexical.py) + dense embeddings (embed.py, vectors.py) fused in hybrid.py."""

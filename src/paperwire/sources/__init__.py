@@ -1,0 +1,1 @@
+"""Sources of papers. Each yields ``Item``s; ``runner.run_ingest`` stores them in batches."""

@@ -1,0 +1,112 @@
+"""Run a source into the store: validate, batch, commit with the resume state, report.
+
+Each batch of papers, the bad records found among them and the source's resume state are one
+transaction, so a crash (even ``kill -9``) at any instant leaves a consistent database and the next
+run resumes where the last committed batch ended.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from tqdm import tqdm
+
+from ..models import Paper, RecordError, validated
+from ..storage import Store
+from .base import IngestReport, Item, Source
+
+MAX_REPORTED_ERRORS = 1000
+
+
+def run_ingest(
+    store: Store,
+    source: Source,
+    *,
+    batch_size: int = 500,
+    progress: bool = True,
+    on_batch: Callable[[], None] | None = None,
+) -> IngestReport:
+    """Ingest everything ``source`` yields. ``on_batch`` runs after each committed batch
+    (the CLI uses it to make new papers findable by words at once)."""
+    started = time.monotonic()
+    state = store.get_state(source.key) or {}
+    run_id = store.start_run(source.key)
+    report = IngestReport(source=source.label, run_id=run_id)
+    if state.get("resume"):
+        report.resumed_from = str(state["resume"].get("where", state["resume"]))
+
+    batch: list[Paper] = []
+    batch_errors: list[tuple[str, str]] = []
+    locations: dict[str, str] = {}  # paper id -> location, within the batch
+    last_state: dict | None = None
+    bar = tqdm(
+        total=source.total(), unit=source.unit, unit_scale=True, desc=source.label[:40],
+        disable=not progress, dynamic_ncols=True, mininterval=0.5,
+    )
+
+    def skip(location: str, reason: str) -> None:
+        report.skipped += 1
+        batch_errors.append((location, reason))
+        if len(report.errors) < MAX_REPORTED_ERRORS:
+            report.errors.append((location, reason))
+
+    def flush() -> None:
+        nonlocal batch, batch_errors, locations
+        if not batch and not batch_errors and last_state is None:
+            return
+        result = store.upsert_papers(
+            batch, run_id=run_id, state=(source.key, last_state) if last_state is not None else None,
+            errors=batch_errors,
+        )
+        report.inserted += result.inserted
+        report.updated += result.updated
+        report.unchanged += result.unchanged
+        for pid in result.duplicates:
+            report.skipped += 1
+            reason = f"duplicate: paper {pid} appeared earlier in this input"
+            store.add_errors(run_id, [(locations.get(pid, "?"), reason)])
+            if len(report.errors) < MAX_REPORTED_ERRORS:
+                report.errors.append((locations.get(pid, "?"), reason))
+        batch, batch_errors, locations = [], [], {}
+        if on_batch is not None:
+            on_batch()
+
+    status = "failed"
+    try:
+        for item in source.items(state):
+            if item.position is not None:
+                bar.update(item.position - bar.n)
+            if item.state is not None:
+                last_state = item.state
+            if item.error is not None or item.paper is None:
+                skip(item.location, item.error or "unreadable record")
+            else:
+                try:
+                    paper = validated(item.paper)
+                except RecordError as e:
+                    skip(item.location, str(e))
+                else:
+                    if paper.id in locations:
+                        skip(item.location, f"duplicate: paper {paper.id} appeared earlier in this input, at {locations[paper.id]}")
+                    else:
+                        locations[paper.id] = item.location
+                        batch.append(paper)
+            if len(batch) + len(batch_errors) >= batch_size:
+                flush()
+            bar.set_postfix(new=report.inserted, skipped=report.skipped, refresh=False)
+        last_state = source.final_state(last_state if last_state is not None else state)
+        flush()
+        report.warnings.extend(source.warnings)
+        status = "done"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        bar.close()
+        report.seconds = time.monotonic() - started
+        try:
+            store.finish_run(run_id, status, report.counts())
+        except Exception:  # the database may be what failed; the original error matters more
+            pass
+    return report
