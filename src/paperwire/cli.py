@@ -124,7 +124,10 @@ def ingest_arxiv(ctx, categories, date_from, date_until, since_last, no_embed, b
     """The arXiv API (Atom), by category and submitted-date window (3 s between requests)."""
     from .sources.harvest import make_api_source
 
-    source = make_api_source(_settings(ctx), _store(ctx), list(categories), _date(date_from), _date(date_until), since_last)
+    try:
+        source = make_api_source(_settings(ctx), _store(ctx), list(categories), _date(date_from), _date(date_until), since_last)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     _run_sources(ctx, [source], no_embed, batch_size, quiet)
 
 
@@ -139,7 +142,10 @@ def ingest_oai(ctx, set_spec, date_from, date_until, since_last, no_embed, batch
     """arXiv OAI-PMH ListRecords (metadataPrefix=arXiv)."""
     from .sources.harvest import make_oai_source
 
-    source = make_oai_source(_settings(ctx), _store(ctx), set_spec, _date(date_from), _date(date_until), since_last)
+    try:
+        source = make_oai_source(_settings(ctx), _store(ctx), set_spec, _date(date_from), _date(date_until), since_last)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
     _run_sources(ctx, [source], no_embed, batch_size, quiet)
 
 
