@@ -1,0 +1,192 @@
+"""The JSON API under /api; its OpenAPI document is at /openapi.json (browsable at /docs)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from ..models import Paper
+from .render import base_url, paper_path
+
+log = logging.getLogger("paperwire.web")
+router = APIRouter()
+
+MAX_LIMIT = 100
+MAX_OFFSET = 1_000  # deeper result pages cost the engine more and help nobody
+MAX_QUERY_CHARS = 500
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="what went wrong, for people")
+    status: int
+    errors: list[str] | None = Field(None, description="problems found in the query, when that was the cause")
+
+
+class PaperOut(BaseModel):
+    id: str = Field(description="arXiv id without version (2503.11731, hep-th/9901001) or source:local-id")
+    title: str
+    authors: list[str]
+    abstract: str
+    categories: list[str]
+    primary_category: str | None
+    submitted: str | None = Field(description="first version, ISO 8601 UTC")
+    updated: str | None = Field(description="latest version, ISO 8601 UTC")
+    announced: str | None = Field(description="the day the paper is listed under, YYYY-MM-DD")
+    abs_url: str | None
+    pdf_url: str | None
+    code_url: str | None
+    url: str = Field(description="this paper's page on this site")
+
+
+class PaperDetailOut(PaperOut):
+    version: int | None
+    doi: str | None
+    journal_ref: str | None
+    comments: str | None
+
+
+class HitOut(PaperOut):
+    score: float = Field(description="relevance, higher is better (only comparable within one response)")
+
+
+class SearchOut(BaseModel):
+    query: str
+    mode: str = Field(description="'hybrid' (meaning + words), 'lexical' (words only, embeddings pending) or 'browse' (filters only)")
+    total: int = Field(description="number of matching papers (an estimate for free-text queries)")
+    limit: int
+    offset: int
+    took_ms: float
+    errors: list[str] = Field(description="parts of the query that could not be understood (the rest was still searched)")
+    results: list[HitOut]
+
+
+class DayOut(BaseModel):
+    date: str | None
+    total: int
+    limit: int
+    offset: int
+    previous_date: str | None
+    next_date: str | None
+    results: list[PaperOut]
+
+
+class SimilarOut(BaseModel):
+    id: str
+    results: list[HitOut]
+
+
+class HealthOut(BaseModel):
+    status: str
+    papers: int
+    embeddings: int
+    latest_date: str | None
+    search: bool = Field(description="whether the search engine is loaded")
+    pending: dict[str, int] | None = Field(description="changes not yet indexed: {'lexical': n, 'embed': n}")
+
+
+ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+
+
+def _paper(request: Request, p: Paper, detail: bool = False, score: float | None = None) -> dict:
+    d = {
+        "id": p.id, "title": p.title, "authors": p.authors, "abstract": p.abstract,
+        "categories": p.categories, "primary_category": p.primary_category,
+        "submitted": p.submitted, "updated": p.updated, "announced": p.announced,
+        "abs_url": p.abs_url, "pdf_url": p.pdf_url, "code_url": p.code_url,
+        "url": base_url(request) + paper_path(p.id),
+    }
+    if detail:
+        d.update(version=p.version, doi=p.doi, journal_ref=p.journal_ref, comments=p.comments)
+    if score is not None:
+        d["score"] = round(float(score), 6)
+    return d
+
+
+def _engine(request: Request):
+    engine = request.app.state.engine
+    if engine is None:
+        raise HTTPException(503, "search is not available on this server yet")
+    return engine
+
+
+@router.get("/search", response_model=SearchOut, responses=ERRORS, tags=["search"],
+            summary="Search papers by meaning and words")
+def api_search(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS,
+                   description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, before:YYYY-MM-DD, has:code'),
+    limit: int = Query(20, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+):
+    q = " ".join(q.split())
+    if not q:
+        return JSONResponse({"error": "q is empty", "status": 400}, status_code=400)
+    results = _engine(request).search(q, limit=limit, offset=offset)
+    return {
+        "query": q, "mode": results.mode, "total": results.total, "limit": limit, "offset": offset,
+        "took_ms": round(results.took_ms, 2), "errors": list(results.query.errors),
+        "results": [_paper(request, h.paper, score=h.score) for h in results.hits],
+    }
+
+
+@router.get("/papers", response_model=DayOut, responses=ERRORS, tags=["papers"],
+            summary="The papers listed on a day (default: the latest day)")
+def api_papers(
+    request: Request,
+    date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD"),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=100_000),
+):
+    store = request.app.state.store
+    day = date or store.latest_day()
+    if day is None:
+        return {"date": None, "total": 0, "limit": limit, "offset": offset,
+                "previous_date": None, "next_date": None, "results": []}
+    prev_day, next_day = store.neighbor_days(day)
+    return {
+        "date": day, "total": store.count_on_day(day), "limit": limit, "offset": offset,
+        "previous_date": prev_day, "next_date": next_day,
+        "results": [_paper(request, p) for p in store.papers_on_day(day, limit=limit, offset=offset)],
+    }
+
+
+def _get(request: Request, paper_id: str) -> Paper:
+    paper = request.app.state.store.get_paper(paper_id)
+    if paper is None:
+        raise HTTPException(404, f"no paper with id {paper_id!r}")
+    return paper
+
+
+# registered before /papers/{id} because ids may hold '/': the longer pattern must win
+@router.get("/papers/{paper_id:path}/similar", response_model=SimilarOut, responses=ERRORS, tags=["papers"],
+            summary="Papers similar in meaning to a paper")
+def api_similar(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001"),
+                limit: int = Query(10, ge=1, le=MAX_LIMIT)):
+    paper = _get(request, paper_id)
+    hits = [h for h in _engine(request).similar(paper.id, k=limit) if h.paper.id != paper.id]
+    return {"id": paper.id, "results": [_paper(request, h.paper, score=h.score) for h in hits[:limit]]}
+
+
+@router.get("/papers/{paper_id:path}", response_model=PaperDetailOut, responses=ERRORS, tags=["papers"],
+            summary="One paper")
+def api_paper(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001")):
+    return _paper(request, _get(request, paper_id), detail=True)
+
+
+@router.get("/health", response_model=HealthOut, tags=["service"], summary="Counts and pending index work")
+def api_health(request: Request):
+    store = request.app.state.store
+    indexer = request.app.state.indexer
+    pending = None
+    if indexer is not None:
+        try:
+            pending = {k: int(v) for k, v in indexer.pending().items()}
+        except Exception:
+            log.exception("indexer.pending()")
+    return {
+        "status": "ok", "papers": store.count_papers(), "embeddings": store.count_embeddings(),
+        "latest_date": store.latest_day(), "search": request.app.state.engine is not None, "pending": pending,
+    }

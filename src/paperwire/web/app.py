@@ -1,0 +1,199 @@
+"""The FastAPI application: pages, JSON API and feeds over the store and the search engine.
+
+The web layer only translates HTTP into calls on the store and the engine; it holds no SQL and no
+search logic. Templates are Jinja2 with autoescape on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..config import Settings
+from ..storage import Store, open_store
+from .render import make_templates, render
+
+log = logging.getLogger("paperwire.web")
+
+HERE = Path(__file__).parent
+API_PREFIX = "/api"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN; only they may.
+CSP_DOCS = (
+    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def security_headers(path: str) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CSP_DOCS if path in ("/docs", "/redoc") else CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "X-Frame-Options": "DENY",
+        "Cross-Origin-Opener-Policy": "same-origin",
+    }
+
+
+class SecurityHeadersMiddleware:
+    """Pure ASGI middleware (works for streaming responses too) adding the security headers."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = security_headers(scope.get("path", ""))
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for k, v in extra.items():
+                    if k not in headers:
+                        headers[k] = v
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == API_PREFIX or request.url.path.startswith(API_PREFIX + "/")
+
+
+def _make_engine(store: Store, settings: Settings):
+    try:
+        from ..search.hybrid import SearchEngine
+    except ImportError as e:  # the search layer is optional for the pages that do not search
+        log.warning("search is not available: %s", e)
+        return None
+    return SearchEngine(store, settings)
+
+
+def _make_indexer(store: Store, settings: Settings, engine):
+    try:
+        from ..search.indexer import Indexer
+    except ImportError as e:
+        log.warning("background indexing is not available: %s", e)
+        return None
+    return Indexer(store, settings)  # the embedder is shared process-wide (search.embed.get_embedder)
+
+
+def create_app(settings: Settings, *, store: Store | None = None, engine=None, indexer=None,
+               background: bool = True) -> FastAPI:
+    """Build the application.
+
+    ``store`` is opened from ``settings.database_url`` when not given (and closed on shutdown).
+    ``engine`` (a ``SearchEngine``) and ``indexer`` are built from the store when not given.
+    With ``background`` true the indexer follows the store's change feed in a daemon thread
+    from startup to shutdown, so newly ingested papers become searchable.
+    """
+    owns_store = store is None
+    if store is None:
+        store = open_store(settings.database_url)
+    if engine is None:
+        engine = _make_engine(store, settings)
+    if indexer is None and background:
+        indexer = _make_indexer(store, settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        stop = threading.Event()
+        thread = None
+        if background and indexer is not None:
+            def follow():
+                try:
+                    indexer.run_background(stop, interval=2.0)
+                except Exception:  # never take the site down with the indexer
+                    log.exception("background indexer stopped")
+
+            thread = threading.Thread(target=follow, name="paperwire-indexer", daemon=True)
+            thread.start()
+        app.state.indexer_thread = thread
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=10)
+            if owns_store:
+                store.close()
+
+    app = FastAPI(
+        title="Paperwire",
+        version=__version__,
+        description="Research papers: daily listings, search by meaning and words, similar papers, feeds.",
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "search", "description": "Search papers by meaning and words"},
+            {"name": "papers", "description": "Papers, daily listings and similar papers"},
+            {"name": "service", "description": "Health and index progress"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.engine = engine
+    app.state.indexer = indexer
+    app.state.templates = make_templates()
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    from . import api, feeds, pages
+
+    app.include_router(api.router, prefix=API_PREFIX)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if _is_api(request):
+            return JSONResponse({"error": str(exc.detail), "status": exc.status_code},
+                                status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        problems = [
+            {"param": ".".join(str(x) for x in e.get("loc", ())[1:]) or "request", "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        if _is_api(request):
+            return JSONResponse({"error": "invalid parameters", "status": 422, "detail": problems},
+                                status_code=422)
+        message = "; ".join(f"{p['param']}: {p['message']}" for p in problems)
+        return render(request, "error.html", {"status": 400, "message": f"Bad request ({message})."},
+                      status_code=400)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        # runs in Starlette's outermost middleware, so add the security headers here too
+        log.exception("error serving %s", request.url.path)
+        headers = security_headers(request.url.path)
+        if _is_api(request):
+            return JSONResponse({"error": "internal server error", "status": 500}, status_code=500,
+                                headers=headers)
+        resp = render(request, "error.html", {"status": 500, "message": "Something went wrong on our side."},
+                      status_code=500)
+        resp.headers.update(headers)
+        return resp
+
+    return app

@@ -1,0 +1,76 @@
+"""Safe highlighting: the text is escaped piece by piece and only our own <mark> tags are added.
+
+Matches are found on the raw text (so a term never matches inside an entity such as ``&amp;``);
+every piece, matched or not, is HTML-escaped before it is joined. The result is ``Markup``, so
+Jinja2's autoescape leaves it alone and nothing from the paper can become markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from markupsafe import Markup, escape
+
+MIN_PREFIX_CHARS = 3  # terms at least this long also mark the rest of the word (stems: optim -> optimization)
+
+
+def _pattern(terms: Iterable[str]) -> re.Pattern | None:
+    parts: list[str] = []
+    seen: set[str] = set()
+    for term in terms:
+        if not isinstance(term, str):
+            continue
+        t = " ".join(term.split()).strip()
+        if not t or t.lower() in seen:
+            continue
+        seen.add(t.lower())
+        body = r"\s+".join(re.escape(w) for w in t.split(" "))
+        # extend a word-like term to the end of its word; anything else must match exactly
+        tail = r"\w*" if len(t) >= MIN_PREFIX_CHARS and t[-1].isalnum() else ""
+        start = r"(?<!\w)" if t[0].isalnum() else ""
+        end = "" if tail else (r"(?!\w)" if t[-1].isalnum() else "")
+        parts.append(start + body + tail + end)
+    if not parts:
+        return None
+    parts.sort(key=len, reverse=True)  # longest first: phrases win over their words
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def highlight(text: str | None, terms: Iterable[str] | None) -> Markup:
+    """Escape ``text`` and wrap the words that match ``terms`` in ``<mark>``."""
+    if not text:
+        return Markup("")
+    pattern = _pattern(terms or [])
+    if pattern is None:
+        return escape(text)
+    out: list[str] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() == m.end():
+            continue
+        out.append(str(escape(text[pos:m.start()])))
+        out.append("<mark>" + str(escape(m.group(0))) + "</mark>")
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
+
+
+def snippet(text: str | None, terms: Iterable[str] | None, width: int = 280) -> str:
+    """A plain-text excerpt of about ``width`` characters around the first matching term."""
+    if not text:
+        return ""
+    if len(text) <= width:
+        return text
+    pattern = _pattern(terms or [])
+    m = pattern.search(text) if pattern else None
+    start = 0
+    if m and m.start() > width // 3:
+        start = m.start() - width // 3
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space > start - 30 else start
+    end = start + width
+    if end < len(text):
+        space = text.rfind(" ", start, end)
+        end = space if space > start + width // 2 else end
+    return ("… " if start > 0 else "") + text[start:end].strip() + (" …" if end < len(text) else "")

@@ -1,0 +1,95 @@
+"""Templates (Jinja2, autoescape on), their filters, and small helpers shared by the routes."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
+
+from .. import __version__
+from .highlight import highlight, snippet
+
+HERE = Path(__file__).parent
+MAX_AUTHORS_SHOWN = 5
+
+
+def paper_path(paper_id: str) -> str:
+    """The page of a paper; ids keep their '/' and ':' (hep-th/9901001, local:abc)."""
+    return "/papers/" + quote(paper_id, safe="/:")
+
+
+def base_url(request: Request) -> str:
+    """settings.base_url when set, else the URL the request came in on; no trailing slash."""
+    configured = getattr(request.app.state.settings, "base_url", None)
+    return (configured or str(request.base_url)).rstrip("/")
+
+
+def authors_short(authors: list[str], limit: int = MAX_AUTHORS_SHOWN) -> dict:
+    return {"shown": authors[:limit], "more": max(0, len(authors) - limit), "total": len(authors)}
+
+
+def nice_date(value: str | None, long: bool = False) -> str:
+    if not value:
+        return ""
+    try:
+        d = date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return d.strftime("%A, %-d %B %Y" if long else "%-d %b %Y")
+
+
+def nice_datetime(value: str | None) -> str:
+    if not value:
+        return ""
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return dt.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def pagination(total: int, page: int, size: int, make_url) -> dict | None:
+    """Page links: previous/next and a window of numbers around the current page."""
+    pages = max(1, math.ceil(total / size)) if total else 1
+    if pages <= 1 and page <= 1:
+        return None
+    window = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    items: list[dict] = []
+    last = 0
+    for n in window:
+        if n - last > 1:
+            items.append({"gap": True})
+        items.append({"n": n, "url": make_url(n), "current": n == page})
+        last = n
+    return {
+        "page": page, "pages": pages, "items": items,
+        "prev": make_url(page - 1) if page > 1 else None,
+        "next": make_url(page + 1) if page < pages else None,
+    }
+
+
+def url_with(path: str, **params) -> str:
+    clean = {k: v for k, v in params.items() if v not in (None, "", False)}
+    return path + ("?" + urlencode(clean) if clean else "")
+
+
+def make_templates() -> Jinja2Templates:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(
+        highlight=highlight, snippet=snippet, paper_path=paper_path, authors_short=authors_short,
+        nice_date=nice_date, nice_datetime=nice_datetime,
+    )
+    env.globals.update(version=__version__, url_with=url_with)
+    return Jinja2Templates(env=env)
+
+
+def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
+    templates: Jinja2Templates = request.app.state.templates
+    ctx = {"request": request, "q": "", **(context or {})}
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)

@@ -1,0 +1,52 @@
+"""Shared test fixtures. Web fixtures live in conftest_web.py (loaded below)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["conftest_web"]
+
+# /work/shared/data next to the checkout; data-dependent tests skip when it is absent
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SEED_PAPERS = SHARED_DATA / "seed-page" / "papers.jsonl"
+
+
+@pytest.fixture(scope="session")
+def seed_path() -> Path:
+    if not SEED_PAPERS.exists():
+        pytest.skip(f"seed papers not found at {SEED_PAPERS} (the shared test data is not here)")
+    return SEED_PAPERS
+
+
+def make_settings(root: Path):
+    from paperwire.config import load_settings
+
+    # everything explicit, so PAPERWIRE_* variables in the environment cannot leak into tests
+    return load_settings(data_dir=root, database_url=f"sqlite:///{root / 'paperwire.db'}",
+                         index_dir=root / "paperwire.db.index", base_url=None, embed_model=None)
+
+
+def ingest_seed(store, path: Path) -> None:
+    from paperwire.sources.jsonl import JsonlSource
+    from paperwire.sources.runner import run_ingest
+
+    report = run_ingest(store, JsonlSource(path), progress=False)
+    assert report.inserted + report.unchanged == 64, report.summary()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory):
+    return make_settings(tmp_path_factory.mktemp("demo"))
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_settings, seed_path):
+    """A real SQLite database holding the 64 seed papers (session-wide: do not modify it)."""
+    from paperwire.storage import open_store
+
+    store = open_store(demo_settings.database_url)
+    ingest_seed(store, seed_path)
+    yield store
+    store.close()

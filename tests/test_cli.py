@@ -1,0 +1,97 @@
+"""The `paperwire` command end to end, in subprocesses, on a real SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SEED = SHARED / "seed-page" / "papers.jsonl"
+SNAPSHOT = SHARED / "arxiv-abs-0704" / "arxiv_0704_parsed.jsonl"
+
+needs_shared = pytest.mark.skipif(not SEED.exists(), reason=f"shared test data not found at {SHARED}")
+
+
+def paperwire(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'pw.db'}", HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"paperwire {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@needs_shared
+def test_ingest_then_search_by_meaning_and_words(tmp_path):
+    out = paperwire(tmp_path, "ingest", "jsonl", "-q", str(SEED)).stdout
+    assert "64 new" in out
+    again = paperwire(tmp_path, "ingest", "jsonl", "-q", str(SEED)).stdout
+    assert "0 new" in again and "64 unchanged" in again
+
+    lines = paperwire(tmp_path, "search", "privacy-preserving data release", "--json", "--limit", "5").stdout.splitlines()
+    hits = [json.loads(line) for line in lines]
+    assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
+    assert "privacy" in hits[0]["title"].lower()
+
+    table = paperwire(tmp_path, "search", "self-repellent random walks", "--limit", "3").stdout
+    assert "Self-Repellent" in table.splitlines()[1]
+
+
+@needs_shared
+def test_bad_lines_are_reported_and_listed_by_errors_command(tmp_path):
+    bad = tmp_path / "mixed.jsonl"
+    good = SEED.read_text().splitlines()[:3]
+    bad.write_text("\n".join([good[0], "{not json", json.dumps({"abstract": "no title"}), good[1], good[2]]) + "\n")
+    out = paperwire(tmp_path, "ingest", "jsonl", "-q", "--no-embed", str(bad)).stdout
+    assert "3 new" in out and "2 skipped" in out
+    assert "line 2: malformed JSON" in out and "line 3: missing title" in out
+    run_id = out.split("run ")[1].split(")")[0]
+    listed = paperwire(tmp_path, "errors", run_id).stdout.splitlines()
+    assert listed == ["line 2\tmalformed JSON: Expecting property name enclosed in double quotes at column 2",
+                      "line 3\tmissing title"]
+
+
+@needs_shared
+def test_snapshot_ingest_and_status(tmp_path):
+    out = paperwire(tmp_path, "ingest", "snapshot", "-q", "--no-embed", str(SNAPSHOT)).stdout
+    assert "1,001 new" in out
+    status = paperwire(tmp_path, "status").stdout
+    assert "papers:     1,001" in status
+
+
+def test_unknown_database_url_says_what_to_do(tmp_path):
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL="mysql://x")
+    proc = subprocess.run([sys.executable, "-m", "paperwire.cli", "status"], env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "sqlite:///" in proc.stderr
+
+
+@pytest.mark.skipif(not SNAPSHOT.exists(), reason=f"shared test data not found at {SHARED}")
+def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path):
+    from arxiv_server import ArxivServer, OaiRepository, first_submitted, load_0704
+
+    records = load_0704()
+    days = sorted({first_submitted(r) for r in records})
+    expected = [r for r in records if days[0] <= first_submitted(r) <= days[1] and
+                any(c.startswith("hep-") for c in r["categories"].split())]
+    assert expected, "the sample should hold hep-* papers on its first two days"
+    with ArxivServer() as srv:
+        srv.route("/oai", OaiRepository(records, page_size=7))
+        env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'pw.db'}",
+                   PAPERWIRE_ARXIV_OAI_URL=srv.url("/oai"), PAPERWIRE_HTTP_DELAY="0.01")
+        argv = [sys.executable, "-m", "paperwire.cli", "ingest", "oai", "--set", "physics:hep-",
+                "--from", days[0], "--until", days[1], "--no-embed", "-q"]
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert f"{len(expected):,} new" in proc.stdout
+        pages = [r for r in srv.requests("/oai")]
+        assert len(pages) == -(-len(expected) // 7)
+        # a bad date is a usage error, not a traceback
+        bad = subprocess.run(argv[:5] + ["--from", "2025-13-01"], env=env, capture_output=True, text=True)
+        assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr

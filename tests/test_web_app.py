@@ -1,0 +1,54 @@
+"""create_app: opening the store from settings and the background indexer's lifetime."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import make_settings
+from paperwire.models import Paper, validated
+
+
+def test_background_indexer_follows_new_papers_and_stops(tmp_path, web_engine):
+    # web_engine: the embedding model is already loaded in this process, so this test stays fast
+    from fastapi.testclient import TestClient
+
+    from paperwire.storage import open_store
+    from paperwire.web.app import create_app
+
+    settings = make_settings(tmp_path)
+    app = create_app(settings, background=True)  # opens the store from settings.database_url
+    writer = open_store(settings.database_url)
+    try:
+        with TestClient(app) as c:
+            thread = app.state.indexer_thread
+            assert thread is not None and thread.is_alive()
+            assert c.get("/api/health").json()["papers"] == 0
+            assert "No papers yet" in c.get("/").text
+            writer.upsert_papers([validated(Paper(
+                id="local:zebra", title="Zebrafish fin regeneration atlas", source="test",
+                abstract="A single-cell atlas of zebrafish fin regeneration.", announced="2025-01-02"))])
+            deadline = time.monotonic() + 60
+            found = []
+            while time.monotonic() < deadline:
+                found = c.get("/api/search", params={"q": "zebrafish"}).json()["results"]
+                if found:
+                    break
+                time.sleep(0.25)
+            assert [h["id"] for h in found] == ["local:zebra"]
+            assert c.get("/").status_code == 200 and "Zebrafish fin regeneration atlas" in c.get("/").text
+        assert not thread.is_alive()  # stopped on shutdown
+    finally:
+        writer.close()
+
+
+def test_no_background_thread_when_disabled(web_settings, web_store, web_engine):
+    from fastapi.testclient import TestClient
+
+    from paperwire.web.app import create_app
+
+    engine, _ = web_engine
+    app = create_app(web_settings, store=web_store, engine=engine, background=False)
+    with TestClient(app) as c:
+        assert app.state.indexer_thread is None
+        assert c.get("/").status_code == 200
+    assert app.state.store is web_store and app.state.indexer is None
