@@ -251,7 +251,8 @@ def migrate(ctx):
 @click.option("--host", envvar="PAPERWIRE_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PAPERWIRE_PORT", default=8000, show_default=True, type=int)
 @click.option("--demo/--no-demo", default=False, help="Load the demo corpus first when the database is empty.")
-@click.option("--background/--no-background", default=True, help="Compute embeddings and index in this process.")
+@click.option("--background/--no-background", default=None,
+              help="Compute embeddings and index in this process (default: PAPERWIRE_BACKGROUND_INDEXING, on).")
 @click.pass_context
 def serve(ctx, host, port, demo, background):
     """Run the web site, JSON API and feeds."""
@@ -269,7 +270,7 @@ def serve(ctx, host, port, demo, background):
         for report in load_demo(store, progress=True):
             click.echo(report.summary())
         Indexer(store, settings).sync_lexical()
-    app = create_app(settings, store=store, background=background)
+    app = create_app(settings, store=store, background=settings.background_indexing if background is None else background)
     click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url})")
     uvicorn.run(app, host=host, port=port, log_level="info")
 

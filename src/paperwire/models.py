@@ -21,6 +21,7 @@ NEW_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
 OLD_ARXIV_ID = re.compile(r"^([a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(\d+))?$")
 # Ids of papers from other sources: "source:local-id", printable, no spaces or slashes at the ends.
 OTHER_ID = re.compile(r"^[a-z][a-z0-9_\-]*:[A-Za-z0-9][A-Za-z0-9._:/\-]*$")
+BAD_CHARS = re.compile("[\x00\ufffd\ud800-\udfff]")  # NUL, undecodable bytes, lone surrogates
 ARXIV_URL_PREFIX = re.compile(r"^(?:https?://)?(?:export\.)?arxiv\.org/(?:abs|pdf)/", re.I)
 
 
@@ -94,8 +95,8 @@ def _clean_text(value, field_name: str, limit: int, required: bool = False) -> s
         return None
     if not isinstance(value, str):
         raise RecordError(f"{field_name} must be a string, got {type(value).__name__}")
-    if "\x00" in value or "\ufffd" in value:
-        raise RecordError(f"{field_name} holds invalid characters (NUL or undecodable bytes)")
+    if BAD_CHARS.search(value):
+        raise RecordError(f"{field_name} holds invalid characters (NUL, undecodable bytes or lone surrogates)")
     text = " ".join(value.split())
     if required and not text:
         raise RecordError(f"missing {field_name}")
@@ -161,7 +162,7 @@ def validated(p: Paper) -> Paper:
     p.authors = [a for a in (_clean_text(a, "author", MAX_FIELD_CHARS) for a in p.authors) if a]
     if not isinstance(p.categories, list) or not all(isinstance(c, str) for c in p.categories):
         raise RecordError("categories must be a list of strings")
-    p.categories = list(dict.fromkeys(c.strip() for c in p.categories if c.strip()))
+    p.categories = list(dict.fromkeys(c for c in (_clean_text(c, "category", MAX_ID_CHARS) for c in p.categories) if c))
     if p.primary_category and p.primary_category not in p.categories:
         p.categories.insert(0, p.primary_category)
     if not p.primary_category and p.categories:

@@ -43,7 +43,7 @@ def jsonl_record_to_paper(record: dict, id_prefix: str = "local", source: str = 
         raise RecordError("missing title")
     if record.get("id") not in (None, ""):
         raw = record["id"]
-        if not isinstance(raw, (str, int)):
+        if not isinstance(raw, (str, int)) or isinstance(raw, bool):
             raise RecordError("invalid id: must be a string")
         paper_id, version = normalize_id(str(raw), default_prefix=id_prefix)
     else:
@@ -52,7 +52,7 @@ def jsonl_record_to_paper(record: dict, id_prefix: str = "local", source: str = 
     categories = _list(_first(record, "categories"), "categories", r"[\s,]+")
     return Paper(
         id=paper_id,
-        version=record.get("version") if isinstance(record.get("version"), int) else version,
+        version=record["version"] if type(record.get("version")) is int else version,
         title=title,
         abstract=_first(record, "abstract", "summary") or "",
         authors=_list(_first(record, "authors"), "authors", r",\s*|\s+and\s+"),

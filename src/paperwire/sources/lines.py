@@ -23,7 +23,8 @@ class Line:
 
 def file_identity(path: Path) -> dict:
     st = path.stat()
-    return {"path": str(path.resolve()), "size": st.st_size, "mtime": int(st.st_mtime)}
+    # nanoseconds: a file rewritten within the same second to the same size must not resume mid-way
+    return {"path": str(path.resolve()), "size": st.st_size, "mtime": st.st_mtime_ns}
 
 
 def read_json_lines(path: Path, start_offset: int = 0, start_line: int = 0) -> Iterator[Line]:
@@ -58,6 +59,9 @@ def read_json_lines(path: Path, start_offset: int = 0, start_line: int = 0) -> I
                 record = json.loads(text)
             except json.JSONDecodeError as e:
                 yield Line(number, None, f"malformed JSON: {e.msg} at column {e.colno}", offset, raw.tell())
+                continue
+            except (ValueError, RecursionError) as e:  # a 5,000-digit number, nesting too deep
+                yield Line(number, None, f"malformed JSON: {str(e)[:120]}", offset, raw.tell())
                 continue
             if not isinstance(record, dict):
                 yield Line(number, None, f"expected a JSON object, got {type(record).__name__}", offset, raw.tell())
@@ -105,7 +109,14 @@ class JsonLinesFileSource:
             except RecordError as e:
                 yield Item(where, error=str(e), state=new_state, position=line.position)
                 continue
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:  # wrong types
+                yield Item(where, error=f"invalid record: {type(e).__name__}: {str(e)[:120]}", state=new_state,
+                           position=line.position)
+                continue
             yield Item(where, paper=paper, state=new_state, position=line.position)
+
+    def can_resume(self, state: dict) -> bool:
+        return bool(state.get("resume")) and state.get("file") == file_identity(self.path)
 
     def final_state(self, state: dict) -> dict:
         return {"file": file_identity(self.path), "resume": None, "complete": True}

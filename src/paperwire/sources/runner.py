@@ -34,7 +34,11 @@ def run_ingest(
     run_id = store.start_run(source.key)
     report = IngestReport(source=source.label, run_id=run_id)
     if state.get("resume"):
-        report.resumed_from = str(state["resume"].get("where", state["resume"]))
+        can_resume = getattr(source, "can_resume", None)  # a file source restarts when the file changed
+        if can_resume is None or can_resume(state):
+            report.resumed_from = str(state["resume"].get("where", state["resume"]))
+        else:
+            report.warnings.append("the input changed since the interrupted run: read again from the start")
 
     batch: list[Paper] = []
     batch_errors: list[tuple[str, str]] = []

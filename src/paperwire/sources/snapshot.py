@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import Paper, RecordError, normalize_id
+from ..models import Paper, RecordError, normalize_id, split_arxiv_id
 from .lines import JsonLinesFileSource
 
 
@@ -13,6 +13,8 @@ def _author_names(record: dict) -> list[str]:
     if isinstance(parsed, list) and parsed and all(isinstance(a, list) for a in parsed):
         names = []
         for parts in parsed:
+            if not all(isinstance(s, str) or s is None for s in parts):
+                raise RecordError("authors_parsed must hold lists of strings")
             last, first, suffix = (list(parts) + ["", "", ""])[:3]
             names.append(" ".join(s.strip() for s in (first, last, suffix) if s and s.strip()))
         return names
@@ -33,17 +35,19 @@ def _versions(record: dict) -> tuple[int | None, str | None, str | None]:
         numbered.append((int(v["version"][1:]), v.get("created")))
     if not numbered:
         return None, None, None
-    numbered.sort()
+    numbered.sort(key=lambda v: v[0])
     return numbered[-1][0], numbered[0][1], numbered[-1][1]
 
 
 def snapshot_record_to_paper(record: dict, source: str = "arxiv-snapshot") -> Paper:
     raw_id = record.get("id")
-    if not isinstance(raw_id, str):
+    if raw_id is None or raw_id == "":
         raise RecordError("missing id")
+    if not isinstance(raw_id, str):
+        raise RecordError(f"invalid id: must be a string, got {type(raw_id).__name__}")
     paper_id, id_version = normalize_id(raw_id)
-    if "/" not in paper_id and "." not in paper_id:
-        raise RecordError(f"invalid arXiv id {raw_id!r}")
+    if split_arxiv_id(paper_id) is None:  # 'foo:bar.baz' is a valid id elsewhere, not in the arXiv snapshot
+        raise RecordError(f"invalid arXiv id {raw_id[:80]!r}")
     version, submitted, updated = _versions(record)
     categories = record.get("categories") or ""
     if not isinstance(categories, str):
