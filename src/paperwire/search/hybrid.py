@@ -1,0 +1,155 @@
+"""SearchEngine: BM25 + embeddings fused into one ranking, filters, browsing, similar papers.
+
+Reads the index snapshots the Indexer writes (in this process or another one) and picks up new
+ones by itself (``reload``, at most every RELOAD_EVERY seconds from ``search``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+
+from .embed import get_embedder
+from .fusion import DEFAULT_FUSION, FusionParams, fuse
+from .indexer import lexical_dir, vectors_dir
+from .lexical import LexicalIndex, analyze, matched_terms
+from .query import dense_text, parse_query
+from .types import Hit, ParsedQuery, SearchResults
+from .vectors import VectorIndex, latest_snapshot
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = 100  # per list, before fusion (more when the page asked for lies deeper)
+FILTERED_DENSE_FACTOR = 10  # with filters the embedding list is over-fetched, then filtered
+MAX_DENSE_CANDIDATES = 2_000
+RELOAD_EVERY = 1.0  # seconds
+# Papers found only by embedding, with a cosine below this, are dropped from the results: on
+# SciFact train no relevant paper in the dense top 100 scored below 0.2, while nonsense queries
+# ("asdf qwerty", "hello") top out around 0.2.
+DENSE_MIN_SCORE = 0.2
+
+
+class SearchEngine:
+    def __init__(self, store, settings, *, embedder=None, fusion: FusionParams = DEFAULT_FUSION):
+        self.store = store
+        self.settings = settings
+        self.fusion = fusion
+        self._embedder = embedder
+        self.lexical = LexicalIndex(lexical_dir(settings))
+        self._vectors: VectorIndex | None = None
+        self._vec_key: tuple | None = None
+        self._last_check = 0.0
+        self._reload_lock = threading.Lock()
+        self.reload()
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    # -- snapshots -----------------------------------------------------------------------
+    def reload(self) -> None:
+        """Pick up the newest index snapshots; cheap (a stat) when nothing changed."""
+        with self._reload_lock:
+            self.lexical.reload()
+            for _ in range(3):  # a snapshot can be replaced between listing and opening it
+                snap = latest_snapshot(vectors_dir(self.settings))
+                if snap is None:
+                    break
+                try:
+                    st = os.stat(snap[1])
+                    key = (snap[1], st.st_mtime_ns, st.st_size)
+                    if key != self._vec_key:
+                        self._vectors = VectorIndex.load(snap[1])
+                        self._vec_key = key
+                    break
+                except (FileNotFoundError, RuntimeError) as e:
+                    log.debug("vector snapshot %s vanished (%s); retrying", snap[1], e)
+            self._last_check = time.monotonic()
+
+    def _maybe_reload(self) -> None:
+        if time.monotonic() - self._last_check >= RELOAD_EVERY:
+            self.reload()
+
+    @property
+    def has_vectors(self) -> bool:
+        return self._vectors is not None and len(self._vectors) > 0
+
+    # -- search --------------------------------------------------------------------------
+    def search(self, q: str, *, limit: int = 20, offset: int = 0) -> SearchResults:
+        t0 = time.perf_counter()
+        self._maybe_reload()
+        pq = parse_query(q)
+        limit = max(1, int(limit))
+        offset = max(0, int(offset))
+        if not pq.has_text:
+            return self._browse(pq, limit, offset, t0)
+
+        n = max(CANDIDATES, offset + limit)
+        terms = analyze(" ".join(pq.terms + pq.phrases))
+        lex = self.lexical.search(terms, pq, k=n)
+        vectors = self._vectors
+        dense: list[tuple[int, float]] = []
+        mode = "lexical"
+        if vectors is not None and len(vectors) > 0:
+            mode = "hybrid"
+            qv = self.embedder.encode_query(dense_text(pq))
+            if pq.has_filters or pq.phrases:
+                dense = vectors.search(qv, min(MAX_DENSE_CANDIDATES, n * FILTERED_DENSE_FACTOR))
+                ok = self.lexical.passing(pq, [pk for pk, _ in dense])
+                dense = [d for d in dense if d[0] in ok][:n]
+            else:
+                dense = vectors.search(qv, n)
+        fused = fuse(lex, dense, self.fusion)
+        # drop papers only the embedding list holds, and weakly (after fusion: the scores of the
+        # others stay those the fusion was tuned with)
+        weak = {pk for pk, score in dense if score < DENSE_MIN_SCORE}
+        fused = [f for f in fused if f.lexical_rank is not None or f.pk not in weak]
+        page = fused[offset:offset + limit]
+        papers = self.store.get_papers([f.pk for f in page])
+        words = pq.terms + [w for ph in pq.phrases for w in ph.split()]
+        hits = [
+            Hit(paper=papers[f.pk], score=f.score, lexical_rank=f.lexical_rank, dense_rank=f.dense_rank,
+                matched_terms=matched_terms(words, papers[f.pk].title, papers[f.pk].abstract))
+            for f in page if f.pk in papers
+        ]
+        return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=len(fused), mode=mode,
+                             took_ms=(time.perf_counter() - t0) * 1000)
+
+    def _browse(self, pq: ParsedQuery, limit: int, offset: int, t0: float) -> SearchResults:
+        """Filters only (or nothing): the papers that pass, newest listing day first."""
+        pks, total = self.lexical.browse(pq, limit, offset)
+        papers = self.store.get_papers(pks)
+        hits = [Hit(paper=papers[pk], score=0.0) for pk in pks if pk in papers]
+        return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=total, mode="browse",
+                             took_ms=(time.perf_counter() - t0) * 1000)
+
+    # -- similar papers ------------------------------------------------------------------
+    def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
+        """The papers nearest to this one by embedding; by BM25 on its title and abstract while it
+        has no embedding yet. Never the paper itself."""
+        self._maybe_reload()
+        pk = self.store.pks_for([paper_id]).get(paper_id)
+        if pk is None:
+            return []
+        vectors = self._vectors
+        blob = self.store.get_embeddings([pk]).get(pk) if vectors is not None else None
+        if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:
+            found = [(p, s) for p, s in vectors.search(np.frombuffer(blob, dtype=np.float32), k + 1) if p != pk][:k]
+            dense = True
+        else:
+            paper = self.store.get_paper(paper_id)
+            terms = analyze(f"{paper.title} {paper.abstract}")
+            found = [(p, s) for p, s in self.lexical.search(terms, None, k=k + 1) if p != pk][:k]
+            dense = False
+        papers = self.store.get_papers([p for p, _ in found])
+        return [
+            Hit(paper=papers[p], score=s, dense_rank=(i + 1) if dense else None,
+                lexical_rank=None if dense else i + 1)
+            for i, (p, s) in enumerate(found) if p in papers
+        ]
