@@ -96,11 +96,15 @@ class Generator:
         self.n = len(pool)
         self.per_month = 24_000  # about arXiv's monthly volume
         self.months = [(y, m) for y in range(15, 25) for m in range(1, 13)]  # 1501..2412: 2.88M ids
+        # the daily listings also hold replacements of older papers (e.g. 2109.x): never reuse a real id
+        self.real_ids = {r["id"] for r in pool}
 
     def record(self, k: int) -> dict:
         rng = self.rng
         year, month = self.months[k // self.per_month]
         pid = f"{year:02d}{month:02d}.{k % self.per_month + 1:05d}"
+        if pid in self.real_ids:  # numbers above 50000 are never generated otherwise
+            pid = f"{year:02d}{month:02d}.{k % self.per_month + 50_001:05d}"
         a, b, c = (rng.randrange(self.n) for _ in range(3))
         ta, tb = self.titles[a], self.titles[b]
         cut_a = max(1, len(ta) // 2 + rng.randint(-1, 1))

@@ -155,10 +155,16 @@ def ingest_oai(ctx, set_spec, date_from, date_until, since_last, no_embed, batch
 @click.pass_context
 def demo(ctx, quiet, no_embed):
     """Load the demo corpus shipped with Paperwire (64 seed papers + 3,000 arXiv listings)."""
-    from .demo import demo_paths
-    from .sources.jsonl import JsonlSource
+    from .demo import load_demo
+    from .search.indexer import Indexer
 
-    _run_sources(ctx, [JsonlSource(p, id_prefix="demo") for p in demo_paths()], no_embed, 500, quiet)
+    store, settings = _store(ctx), _settings(ctx)
+    for report in load_demo(store, progress=not quiet, settings=settings):
+        click.echo(report.summary())
+    indexer = Indexer(store, settings)
+    indexer.sync_lexical()
+    if not no_embed:
+        click.echo(f"indexed: {indexer.sync(progress=not quiet)}")
 
 
 @main.command()
@@ -267,7 +273,7 @@ def serve(ctx, host, port, demo, background):
         from .demo import load_demo
 
         click.echo("Loading the demo corpus (words first; embeddings are computed in the background)...")
-        for report in load_demo(store, progress=True):
+        for report in load_demo(store, progress=True, settings=settings):
             click.echo(report.summary())
         Indexer(store, settings).sync_lexical()
     app = create_app(settings, store=store, background=settings.background_indexing if background is None else background)

@@ -5,12 +5,16 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from .sources.base import IngestReport
 from .sources.jsonl import JsonlSource
 from .sources.runner import run_ingest
 from .storage import Store
 
 DEMO_FILES = ("arxiv_daily_sample.jsonl.gz", "seed_papers.jsonl")
+# Embeddings of the demo papers, made by scripts/make_demo_vectors.py with the real model.
+VECTORS_FILE = "demo_vectors.npz"
 
 
 def demo_paths() -> list[Path]:
@@ -18,6 +22,39 @@ def demo_paths() -> list[Path]:
     return [Path(str(base.joinpath(name))) for name in DEMO_FILES]
 
 
-def load_demo(store: Store, *, progress: bool = True) -> list[IngestReport]:
-    """Ingest the demo corpus (idempotent: papers already there are left as they are)."""
-    return [run_ingest(store, JsonlSource(path, id_prefix="demo"), progress=progress) for path in demo_paths()]
+def load_demo(store: Store, *, progress: bool = True, settings=None) -> list[IngestReport]:
+    """Ingest the demo corpus (idempotent: papers already there are left as they are).
+
+    With ``settings``, also store the shipped embeddings of the papers whose text they were
+    computed from, so the indexer only has to add them to the vector index."""
+    reports = [run_ingest(store, JsonlSource(path, id_prefix="demo"), progress=progress) for path in demo_paths()]
+    if settings is not None:
+        attach_demo_vectors(store, settings)
+    return reports
+
+
+def attach_demo_vectors(store: Store, settings) -> int:
+    """Store the shipped demo embeddings where the model and the paper text still match."""
+    from .search.embed import embedder_key
+
+    path = demo_paths()[0].parent / VECTORS_FILE
+    if not path.exists():
+        return 0
+    data = np.load(path)
+    key = str(data["key"])
+    if key != embedder_key(settings):
+        return 0  # made by another model or text recipe: let the indexer embed
+    ids = [str(i) for i in data["ids"]]
+    pks = store.pks_for(ids)
+    papers = store.get_papers(list(pks.values()))
+    have = store.embedding_hashes(list(pks.values()))
+    rows = []
+    for i, paper_id in enumerate(ids):
+        pk = pks.get(paper_id)
+        text_hash = str(data["text_hashes"][i])
+        if pk is None or papers[pk].text_hash() != text_hash or have.get(pk) == text_hash:
+            continue
+        rows.append((pk, text_hash, data["vectors"][i].astype(np.float32).tobytes()))
+    for start in range(0, len(rows), 1000):
+        store.put_embeddings(rows[start:start + 1000], model=key)
+    return len(rows)

