@@ -36,6 +36,25 @@ def ingest_seed(store, path: Path) -> None:
     assert report.inserted + report.unchanged == 64, report.summary()
 
 
+@pytest.fixture
+def store(tmp_path):
+    """A fresh, migrated SQLite database in the test's own directory."""
+    from paperwire.storage import open_store
+
+    s = open_store(f"sqlite:///{tmp_path / 'paperwire.db'}")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def srv():
+    """A scriptable local HTTP server speaking arXiv's wire formats (tests/arxiv_server.py)."""
+    from arxiv_server import ArxivServer
+
+    with ArxivServer() as s:
+        yield s
+
+
 @pytest.fixture(scope="session")
 def demo_settings(tmp_path_factory):
     return make_settings(tmp_path_factory.mktemp("demo"))

@@ -15,19 +15,6 @@ from paperwire.storage import open_store
 needs_data = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)
 
 
-@pytest.fixture
-def srv():
-    with ArxivServer() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'paperwire.db'}")
-    yield s
-    s.close()
-
-
 # -- choosing the window ------------------------------------------------------------------------
 
 def test_first_since_last_run_covers_the_last_three_days():

@@ -27,14 +27,6 @@ def norm(s: str) -> str:
     return " ".join(s.split())
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "paperwire.db")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def real_lines(path: Path, n: int, start: int = 0) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for i, line in enumerate(f) if start <= i < start + n]

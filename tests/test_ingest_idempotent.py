@@ -23,14 +23,6 @@ SEED = DATA / "seed-page" / "papers.jsonl"
 pytestmark = pytest.mark.skipif(not SNAPSHOT.exists(), reason=f"shared test data not found at {DATA}")
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = SQLiteStore(tmp_path / "paperwire.db")
-    s.migrate()
-    yield s
-    s.close()
-
-
 def table_dump(store: SQLiteStore) -> list[tuple]:
     """Every paper column except the bookkeeping ones a re-run may touch (run_id)."""
     c = sqlite3.connect(store.path)

@@ -19,19 +19,6 @@ TODAY = date(2025, 1, 10)  # a Friday
 PAGES = {s: f"q_testing_s{s}_m10_" for s in (0, 10, 20, 30, 40, 50)}
 
 
-@pytest.fixture
-def srv():
-    with ArxivServer() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'paperwire.db'}")
-    yield s
-    s.close()
-
-
 def paging_route(total: int = 60, fail_from: int | None = None):
     """Serve the recorded pages of 10 by start offset; an empty recorded feed past the end."""
     def route(req):

@@ -11,12 +11,6 @@ from arxiv_server import ArxivServer, Reply, make_settings
 from paperwire.sources.http import HttpError, PoliteClient, parse_retry_after
 
 
-@pytest.fixture
-def srv():
-    with ArxivServer() as s:
-        yield s
-
-
 def gaps(reqs):
     return [b.time - a.time for a, b in zip(reqs, reqs[1:])]
 

@@ -22,19 +22,6 @@ TODAY = date(2007, 4, 10)
 OAI_DIR = FIXTURES / "oai"
 
 
-@pytest.fixture
-def srv():
-    with ArxivServer() as s:
-        yield s
-
-
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'paperwire.db'}")
-    yield s
-    s.close()
-
-
 @pytest.fixture(scope="module")
 def records():
     return load_0704()

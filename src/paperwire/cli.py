@@ -113,6 +113,15 @@ def _date(value: str | None) -> date | None:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD") from None
 
 
+def _harvest(ctx, make_source, what, date_from, date_until, since_last, no_embed, batch_size, quiet) -> None:
+    """Build a harvesting source (bad dates or categories are usage errors) and run it."""
+    try:
+        source = make_source(_settings(ctx), _store(ctx), what, _date(date_from), _date(date_until), since_last)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    _run_sources(ctx, [source], no_embed, batch_size, quiet)
+
+
 @ingest.command("arxiv")
 @click.option("--category", "-c", "categories", multiple=True, required=True, help="arXiv category, e.g. cs.CL (repeatable).")
 @click.option("--from", "date_from", help="First submitted day, YYYY-MM-DD.")
@@ -124,11 +133,7 @@ def ingest_arxiv(ctx, categories, date_from, date_until, since_last, no_embed, b
     """The arXiv API (Atom), by category and submitted-date window (3 s between requests)."""
     from .sources.harvest import make_api_source
 
-    try:
-        source = make_api_source(_settings(ctx), _store(ctx), list(categories), _date(date_from), _date(date_until), since_last)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
-    _run_sources(ctx, [source], no_embed, batch_size, quiet)
+    _harvest(ctx, make_api_source, list(categories), date_from, date_until, since_last, no_embed, batch_size, quiet)
 
 
 @ingest.command("oai")
@@ -142,11 +147,7 @@ def ingest_oai(ctx, set_spec, date_from, date_until, since_last, no_embed, batch
     """arXiv OAI-PMH ListRecords (metadataPrefix=arXiv)."""
     from .sources.harvest import make_oai_source
 
-    try:
-        source = make_oai_source(_settings(ctx), _store(ctx), set_spec, _date(date_from), _date(date_until), since_last)
-    except ValueError as e:
-        raise click.UsageError(str(e)) from None
-    _run_sources(ctx, [source], no_embed, batch_size, quiet)
+    _harvest(ctx, make_oai_source, set_spec, date_from, date_until, since_last, no_embed, batch_size, quiet)
 
 
 @main.command()

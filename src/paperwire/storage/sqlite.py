@@ -172,28 +172,20 @@ class SQLiteStore:
         row = self.conn.execute(f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id=?", (paper_id,)).fetchone()
         return _row_to_paper(row) if row else None
 
+    def _rows_in(self, sql: str, keys) -> Iterator[sqlite3.Row]:
+        """Run ``sql`` (with one ``IN ({})`` placeholder) over keys, 500 at a time (SQLite's
+        bound-parameter limit)."""
+        keys = list(keys)
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            yield from self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk)
+
     def get_papers(self, pks: list[int]) -> dict[int, Paper]:
-        out: dict[int, Paper] = {}
-        pks = list(pks)
-        for i in range(0, len(pks), 500):
-            chunk = pks[i:i + 500]
-            rows = self.conn.execute(
-                f"SELECT pk, {_PAPER_COLUMNS} FROM papers WHERE pk IN ({','.join('?' * len(chunk))})", chunk
-            )
-            for row in rows:
-                out[row["pk"]] = _row_to_paper(row)
-        return out
+        rows = self._rows_in(f"SELECT pk, {_PAPER_COLUMNS} FROM papers WHERE pk IN ({{}})", pks)
+        return {row["pk"]: _row_to_paper(row) for row in rows}
 
     def pks_for(self, paper_ids: list[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        ids = list(paper_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            for row in self.conn.execute(
-                f"SELECT id, pk FROM papers WHERE id IN ({','.join('?' * len(chunk))})", chunk
-            ):
-                out[row[0]] = row[1]
-        return out
+        return {row[0]: row[1] for row in self._rows_in("SELECT id, pk FROM papers WHERE id IN ({})", paper_ids)}
 
     def count_papers(self) -> int:
         return self.conn.execute("SELECT count(*) FROM papers").fetchone()[0]
@@ -271,26 +263,10 @@ class SQLiteStore:
             )
 
     def embedding_hashes(self, pks: list[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        pks = list(pks)
-        for i in range(0, len(pks), 500):
-            chunk = pks[i:i + 500]
-            for r in self.conn.execute(
-                f"SELECT pk, text_hash FROM embeddings WHERE pk IN ({','.join('?' * len(chunk))})", chunk
-            ):
-                out[r[0]] = r[1]
-        return out
+        return {r[0]: r[1] for r in self._rows_in("SELECT pk, text_hash FROM embeddings WHERE pk IN ({})", pks)}
 
     def get_embeddings(self, pks: list[int]) -> dict[int, bytes]:
-        out: dict[int, bytes] = {}
-        pks = list(pks)
-        for i in range(0, len(pks), 500):
-            chunk = pks[i:i + 500]
-            for r in self.conn.execute(
-                f"SELECT pk, vector FROM embeddings WHERE pk IN ({','.join('?' * len(chunk))})", chunk
-            ):
-                out[r[0]] = r[1]
-        return out
+        return {r[0]: r[1] for r in self._rows_in("SELECT pk, vector FROM embeddings WHERE pk IN ({})", pks)}
 
     def iter_embeddings(self, batch: int = 10_000) -> Iterator[list[tuple[int, bytes]]]:
         last = 0
