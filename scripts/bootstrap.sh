@@ -33,10 +33,9 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
-extras=""
-[ $want_test = 1 ] && extras="[test]"
-stamp=".venv/.paperwire-installed$( [ $want_test = 1 ] && echo -test )"
-digest=$(cat pyproject.toml | sha1sum | cut -c1-16)
+extras="" stamp=".venv/.paperwire-installed"
+if [ $want_test = 1 ]; then extras="[test]" stamp=".venv/.paperwire-installed-test"; fi
+digest=$(sha1sum < pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   echo "Installing Python packages into .venv (first time: a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
