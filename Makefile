@@ -16,4 +16,4 @@ test:
 bench:
 	@scripts/bootstrap.sh --test
 	.venv/bin/python bench/quality_scifact.py
-	.venv/bin/python bench/scale.py --sizes 10000
+	.venv/bin/python bench/scale.py --sizes 10k

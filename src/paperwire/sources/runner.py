@@ -99,7 +99,7 @@ def run_ingest(
                         batch.append(paper)
             if len(batch) + len(batch_errors) >= batch_size:
                 flush()
-            bar.set_postfix(new=report.inserted, skipped=report.skipped, refresh=False)
+            bar.set_postfix(papers=report.inserted + report.updated + report.unchanged + len(batch), skipped=report.skipped, refresh=False)
         last_state = source.final_state(last_state if last_state is not None else state)
         flush()
         report.warnings.extend(source.warnings)
