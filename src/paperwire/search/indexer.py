@@ -281,17 +281,6 @@ class Indexer:
                 "vector": _count_since(self.store, vec[0] if vec else 0)}
 
 
-def _count_since(store, seq: int, cap: int = 50_000) -> int:
-    """How many papers changed after ``seq``: the store's own count when it has one, else by
-    paging the change feed (exact up to ``cap``, above it an upper bound from the seq numbers)."""
-    counter = getattr(store, "count_changes_since", None)
-    if counter is not None:
-        return int(counter(seq))
-    n = 0
-    while n < cap:
-        changes = store.changes_since(seq, limit=5_000)
-        if not changes:
-            return n
-        n += len(changes)
-        seq = changes[-1].seq
-    return n + max(0, store.max_seq() - seq)
+def _count_since(store, seq: int) -> int:
+    """How many papers changed after ``seq``."""
+    return int(store.count_changes_since(seq))

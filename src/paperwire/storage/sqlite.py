@@ -241,6 +241,9 @@ class SQLiteStore:
         )
         return [Change(r["seq"], r["pk"], _row_to_paper(r), r["text_hash"]) for r in rows]
 
+    def count_changes_since(self, seq: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM papers WHERE seq>?", (seq,)).fetchone()[0]
+
     def get_index_state(self, name: str) -> tuple[int, dict]:
         row = self.conn.execute("SELECT seq, meta FROM index_state WHERE name=?", (name,)).fetchone()
         return (row[0], json.loads(row[1])) if row else (0, {})
