@@ -56,6 +56,18 @@ class Settings:
     http_retries: int = 5
     http_timeout: float = 30.0
     harvest_overlap_days: int = 2
+    secret_key: str | None = None  # signs links and CSRF tokens; None: generated once into data_dir
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_timeout: float = 30.0
+    mail_from: str = "Paperwire <digest@localhost>"
+    mail_rate: float = 20.0  # messages per second, per sender process
+    mail_max_attempts: int = 8
+    digest_send_empty: bool = False
+    scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
     extra: dict = field(default_factory=dict)
 
     @property
@@ -100,5 +112,17 @@ def load_settings(**overrides) -> Settings:
         http_retries=_env_int("HTTP_RETRIES", 5),
         http_timeout=_env_float("HTTP_TIMEOUT", 30.0),
         harvest_overlap_days=_env_int("HARVEST_OVERLAP_DAYS", 2),
+        secret_key=_env("SECRET_KEY"),
+        smtp_host=_env("SMTP_HOST", "127.0.0.1"),
+        smtp_port=_env_int("SMTP_PORT", 25),
+        smtp_user=_env("SMTP_USER"),
+        smtp_password=_env("SMTP_PASSWORD"),
+        smtp_security=_env("SMTP_SECURITY", "none"),
+        smtp_timeout=_env_float("SMTP_TIMEOUT", 30.0),
+        mail_from=_env("MAIL_FROM", "Paperwire <digest@localhost>"),
+        mail_rate=_env_float("MAIL_RATE", 20.0),
+        mail_max_attempts=_env_int("MAIL_MAX_ATTEMPTS", 8),
+        digest_send_empty=_env_bool("DIGEST_SEND_EMPTY", False),
+        scheduler=_env_bool("SCHEDULER", True),
     )
     return replace(settings, **overrides) if overrides else settings

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 from ..models import Paper
+from .base_digests import DigestStore
+from .base_outbox import OutboxStore
+from .base_subscribers import SubscriberStore
 
 
 @dataclass
@@ -29,7 +32,7 @@ class Change:
     text_hash: str
 
 
-class Store(Protocol):
+class Store(SubscriberStore, OutboxStore, DigestStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

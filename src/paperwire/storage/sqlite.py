@@ -13,6 +13,9 @@ from typing import Iterator
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
+from .sqlite_digests import SQLiteDigestMixin
+from .sqlite_outbox import SQLiteOutboxMixin
+from .sqlite_subscribers import SQLiteSubscriberMixin
 
 _PAPER_COLUMNS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, "
@@ -27,7 +30,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
     return Paper.from_dict(d)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":

@@ -1,0 +1,1 @@
+"""Mail: building messages (message.py), the outbox and the SMTP sender."""
