@@ -161,6 +161,8 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(feeds.router)
     app.include_router(pages.router)
+    from .subscribe import register as register_subscriptions  # email subscriptions
+    register_subscriptions(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -1,0 +1,374 @@
+"""Email subscription pages and API: subscribe, confirm, preferences, saved searches, unsubscribe
+(page and RFC 8058 one-click), and the HTML page of a search's Atom feed.
+
+Every state-changing form carries a CSRF token (paperwire.security: signed double-submit with an
+HttpOnly SameSite=Strict cookie). The JSON API accepts application/json only (a cross-site form
+cannot send that without a CORS preflight, which this site never allows). The one-click endpoint
+is protected by its signed token alone, as RFC 8058 requires.
+
+Non-disclosure: the subscribe answer (page or JSON) is the same for every valid address whatever
+its state; see paperwire.subscriptions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+
+from .. import subscriptions as subs
+from ..security import CSRF_COOKIE, check_csrf, csrf_token, new_csrf_cookie
+from ..subscriptions.validate import MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line
+from ..storage.base_subscribers import RateLimited
+from .render import render, url_with
+
+log = logging.getLogger("paperwire.web.subscribe")
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(tags=["subscriptions"])
+
+MANAGE_COOKIE = "pw_manage"  # the preferences token of the last preferences page opened here
+MAX_BODY = 64 * 1024
+COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
+                "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata",
+                "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
+SENT_MESSAGE = ("If this address can be subscribed, we have sent a message to it. Open the link in that "
+                "message to confirm; nothing is sent before you do. No message after a few minutes? Check "
+                "your spam folder, or subscribe again later.")
+
+
+def register(app: FastAPI) -> None:
+    """Add the subscription routes to the app (called once from create_app)."""
+    from .app import API_PREFIX
+
+    app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(router)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+def _settings(request: Request):
+    return request.app.state.settings
+
+
+def _store(request: Request):
+    return request.app.state.store
+
+
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _page(request: Request, name: str, context: dict | None = None, status_code: int = 200):
+    """Render a page whose forms carry a CSRF token (setting the CSRF cookie when missing)."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    new = None
+    if not cookie or len(cookie) > 100:
+        cookie = new = new_csrf_cookie()
+    ctx = {"csrf": csrf_token(_settings(request), cookie), "weekdays": WEEKDAYS, "zones": COMMON_ZONES,
+           "max_query": MAX_QUERY, **(context or {})}
+    resp = render(request, name, ctx, status_code=status_code)
+    resp.headers["Cache-Control"] = "no-store"
+    if new:
+        resp.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    return resp
+
+
+def _notice(request: Request, title: str, message: str, status_code: int, *, link: tuple[str, str] | None = None):
+    resp = render(request, "subscribe_notice.html",
+                  {"title": title, "message": message, "link": link or ("/subscribe", "Subscribe again")},
+                  status_code=status_code)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _link_error(request: Request, e: subs.LinkError, what: str = "link"):
+    if e.expired:
+        msg = (f"This {what} has expired. Subscribe again with your address to get a new link "
+               "(if you are subscribed already, the message we send has a fresh link to your preferences).")
+    else:
+        msg = (f"This {what} is not valid any more (perhaps you unsubscribed, or a newer message replaced it). "
+               "Subscribe again with your address to get a new link.")
+    return _notice(request, "This link does not work", msg, 400)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    if int(request.headers.get("content-length") or 0) > MAX_BODY or len(await request.body()) > MAX_BODY:
+        raise InvalidInput({"form": "is too large"})
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+async def _form_or_none(request: Request) -> dict[str, str] | None:
+    try:
+        return await _form(request)
+    except InvalidInput:
+        return None
+
+
+def _too_large(request: Request):
+    return _notice(request, "That did not work", "The form is too large.", 413)
+
+
+def _csrf_ok(request: Request, form: dict) -> bool:
+    return check_csrf(_settings(request), request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+
+
+def _csrf_failed(request: Request):
+    return _notice(request, "This form has expired",
+                   "For your safety the form could not be accepted (it was open too long, or cookies are "
+                   "blocked). Go back, reload the page and send it again.", 403,
+                   link=("/subscribe", "Back to the subscribe page"))
+
+
+def _rate_message(e: RateLimited) -> str:
+    if e.key.startswith("subscribe-address:"):
+        return ("Too many subscribe requests for this address today. To protect its owner from unwanted "
+                "mail, no more messages are sent to it for now: try again tomorrow, or look for the message "
+                "we sent already.")
+    return "Too many subscribe requests from your network. Try again in an hour."
+
+
+def _prefs_context(request: Request, sub, token: str, **extra) -> dict:
+    return {"sub": sub, "token": token, "prefs": subs.preferences_of(sub),
+            "saved": _store(request).saved_searches(sub.id), "max_saved": subs.MAX_SAVED_SEARCHES,
+            "errors": {}, "unsubscribe_token": subs.make_token(_settings(request), "unsubscribe", sub), **extra}
+
+
+def _manage_sub(request: Request, token: str | None):
+    return subs.subscriber_for(_store(request), _settings(request), "preferences", token, subs.PREFERENCES_MAX_AGE)
+
+
+# -- subscribe ----------------------------------------------------------------------------
+
+@router.get("/subscribe")
+def subscribe_page(request: Request, query: str = "", email: str = ""):
+    values: dict = {}
+    errors: dict = {}
+    for name, raw in (("query", query), ("email", email)):
+        if raw:
+            try:
+                values[name] = normalise_query(raw) if name == "query" else one_line(name, raw, 254)
+            except InvalidInput as e:
+                errors.update(e.errors)
+    manage = None
+    token = request.cookies.get(MANAGE_COOKIE)
+    if values.get("query") and token:
+        try:
+            sub = _manage_sub(request, token)
+            if sub.status == "confirmed":
+                manage = {"token": token}
+        except subs.LinkError:
+            pass
+    return _page(request, "subscribe.html", {"values": values, "errors": errors, "prefs": Preferences(),
+                                             "manage": manage}, status_code=400 if errors else 200)
+
+
+@router.post("/subscribe")
+async def subscribe_submit(request: Request):
+    form = await _form_or_none(request)
+    if form is None:
+        return _too_large(request)
+    if not _csrf_ok(request, form):
+        return _csrf_failed(request)
+    try:
+        outcome = subs.subscribe(_store(request), _settings(request), form, client=_client(request), form=True)
+    except InvalidInput as e:
+        values = {k: form.get(k, "") for k in ("email", "query")}
+        try:
+            prefs = subs.parse_preferences(form, checkbox_trending=True)
+        except InvalidInput:
+            prefs = Preferences()
+        return _page(request, "subscribe.html", {"values": values, "errors": e.errors, "prefs": prefs,
+                                                 "manage": None}, status_code=400)
+    except RateLimited as e:
+        return _notice(request, "Please wait", _rate_message(e), 429, link=("/", "Back to the latest papers"))
+    log.info("subscribe request: %s", outcome)
+    return render(request, "subscribe_sent.html", {"message": SENT_MESSAGE})
+
+
+@api_router.post("/subscriptions", status_code=202)
+async def api_subscribe(request: Request):
+    """Subscribe an address: JSON {"email", "frequency"?, "send_hour"?, "send_weekday"?, "timezone"?,
+    "trending"?, "categories"?, "query"?}. Always 202 for a valid request, whatever the address's
+    state; a confirmation email is sent (double opt-in)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        return JSONResponse({"error": "send a JSON body (Content-Type: application/json)", "status": 415},
+                            status_code=415)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return JSONResponse({"error": "the request body is too large", "status": 413}, status_code=413)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return JSONResponse({"error": "the body must be a JSON object", "status": 400}, status_code=400)
+    try:
+        subs.subscribe(_store(request), _settings(request), data, client=_client(request))
+    except InvalidInput as e:
+        return JSONResponse({"error": "invalid input", "status": 400, "detail": e.errors}, status_code=400)
+    except RateLimited as e:
+        return JSONResponse({"error": _rate_message(e), "status": 429}, status_code=429,
+                            headers={"Retry-After": str(int(e.window))})
+    return JSONResponse({"status": "accepted", "message": SENT_MESSAGE}, status_code=202)
+
+
+# -- confirm ------------------------------------------------------------------------------
+
+@router.get("/subscribe/confirm")
+def confirm_page(request: Request, token: str = ""):
+    try:
+        subs.read_token(_settings(request), "confirm", token, subs.CONFIRM_MAX_AGE)
+    except subs.LinkError as e:
+        return _link_error(request, e, "confirmation link")
+    # a button, not an automatic confirmation: mail scanners open links but do not press buttons
+    return _page(request, "subscribe_confirm.html", {"token": token, "done": False})
+
+
+@router.post("/subscribe/confirm")
+async def confirm_submit(request: Request):
+    form = await _form_or_none(request)
+    if form is None:
+        return _too_large(request)
+    if not _csrf_ok(request, form):
+        return _csrf_failed(request)
+    try:
+        sub = subs.confirm(_store(request), _settings(request), form.get("token"))
+    except subs.LinkError as e:
+        return _link_error(request, e, "confirmation link")
+    token = subs.make_token(_settings(request), "preferences", sub)
+    return _page(request, "subscribe_confirm.html", {"done": True, "prefs_url": url_with("/preferences", token=token)})
+
+
+# -- preferences --------------------------------------------------------------------------
+
+def _remember(resp, request: Request, token: str):
+    resp.set_cookie(MANAGE_COOKIE, token, max_age=subs.PREFERENCES_MAX_AGE, httponly=True, samesite="lax",
+                    path="/", secure=request.url.scheme == "https")
+    return resp
+
+
+@router.get("/preferences")
+def preferences_page(request: Request, token: str = ""):
+    try:
+        sub = _manage_sub(request, token)
+    except subs.LinkError as e:
+        return _link_error(request, e, "preferences link")
+    return _remember(_page(request, "preferences.html", _prefs_context(request, sub, token)), request, token)
+
+
+async def _prefs_post(request: Request, action):
+    form = await _form_or_none(request)
+    if form is None:
+        return _too_large(request)
+    if not _csrf_ok(request, form):
+        return _csrf_failed(request)
+    token = form.get("token")
+    try:
+        sub = _manage_sub(request, token)
+    except subs.LinkError as e:
+        return _link_error(request, e, "preferences link")
+    try:
+        notice = action(sub, form)
+    except InvalidInput as e:
+        return _page(request, "preferences.html", _prefs_context(request, sub, token, errors=e.errors,
+                                                                 bad_query=form.get("query", "")[:MAX_QUERY]),
+                     status_code=400)
+    except subs.LinkError as e:
+        return _link_error(request, e, "preferences link")
+    sub = _store(request).get_subscriber(sub.id)
+    return _page(request, "preferences.html", _prefs_context(request, sub, token, notice=notice))
+
+
+@router.post("/preferences")
+async def preferences_submit(request: Request):
+    def action(sub, form):
+        subs.update_preferences(_store(request), sub, form, form=True)
+        return "Your preferences are saved."
+    return await _prefs_post(request, action)
+
+
+@router.post("/preferences/searches/add")
+async def saved_search_add(request: Request):
+    def action(sub, form):
+        saved = subs.add_saved_search(_store(request), sub, form.get("query"))
+        return f"Saved search added: “{saved.query}”."
+    return await _prefs_post(request, action)
+
+
+@router.post("/preferences/searches/remove")
+async def saved_search_remove(request: Request):
+    def action(sub, form):
+        removed = subs.remove_saved_search(_store(request), sub, form.get("search"))
+        return "Saved search removed." if removed else "That saved search was removed already."
+    return await _prefs_post(request, action)
+
+
+# -- unsubscribe --------------------------------------------------------------------------
+
+@router.get("/unsubscribe")
+def unsubscribe_page(request: Request, token: str = ""):
+    try:
+        sub = subs.subscriber_for(_store(request), _settings(request), "unsubscribe", token,
+                                  subs.UNSUBSCRIBE_MAX_AGE, statuses=("pending", "confirmed", "bounced"))
+    except subs.LinkError as e:
+        if e.expired:
+            return _link_error(request, e, "unsubscribe link")
+        return _notice(request, "Nothing to do",
+                       "This unsubscribe link has been used already, or replaced by a newer one: "
+                       "if you unsubscribed, no more digests are sent to you.", 200,
+                       link=("/subscribe", "Subscribe again"))
+    return _page(request, "subscribe_unsubscribe.html", {"token": token, "done": False, "sub": sub})
+
+
+@router.post("/unsubscribe")
+async def unsubscribe_submit(request: Request):
+    form = await _form_or_none(request)
+    if form is None:
+        return _too_large(request)
+    if not _csrf_ok(request, form):
+        return _csrf_failed(request)
+    token = form.get("token")
+    try:
+        subs.read_token(_settings(request), "unsubscribe", token, subs.UNSUBSCRIBE_MAX_AGE)
+    except subs.LinkError as e:
+        return _link_error(request, e, "unsubscribe link")
+    subs.unsubscribe_token(_store(request), _settings(request), token)  # idempotent
+    resp = _page(request, "subscribe_unsubscribe.html", {"done": True})
+    resp.delete_cookie(MANAGE_COOKIE, path="/")
+    return resp
+
+
+@router.post("/unsubscribe/one-click")
+async def unsubscribe_one_click(request: Request, token: str = ""):
+    """RFC 8058: the mail client POSTs ``List-Unsubscribe=One-Click``; the signed token in the URL
+    is the only protection possible. Always the same 200 answer (idempotent, reveals nothing)."""
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("Request too large.\n", status_code=413)
+    if b"List-Unsubscribe=One-Click" not in body:
+        return PlainTextResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).\n", status_code=400)
+    try:
+        subs.unsubscribe_token(_store(request), _settings(request), token)
+    except Exception:  # never tell the client anything about the address
+        log.exception("one-click unsubscribe")
+    return PlainTextResponse("You are unsubscribed.\n", status_code=200, headers={"Cache-Control": "no-store"})
+
+
+# -- the page of a search's Atom feed ------------------------------------------------------
+
+@router.get("/feeds/search")
+def search_feed_page(request: Request, q: str = ""):
+    q = " ".join(q.split())
+    if not q:
+        return RedirectResponse("/search", status_code=303)
+    if len(q) > MAX_QUERY:
+        return _notice(request, "That did not work",
+                       f"The query is too long ({len(q)} characters; at most {MAX_QUERY}).", 400,
+                       link=("/search", "Search again"))
+    return render(request, "subscribe_feed.html", {"q": q, "feed_url": url_with("/feeds/search.atom", q=q)})
