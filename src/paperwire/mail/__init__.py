@@ -1,1 +1,2 @@
-"""Mail: building messages (message.py), the outbox and the SMTP sender."""
+"""Mail: building messages (message.py), the SMTP connection (smtp.py), and the sender that
+delivers the outbox (sender.py: Sender, run_sender)."""
