@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 from datetime import date
 
 import click
@@ -278,8 +279,96 @@ def serve(ctx, host, port, demo, background):
             click.echo(report.summary())
         Indexer(store, settings).sync_lexical()
     app = create_app(settings, store=store, background=settings.background_indexing if background is None else background)
+    stop = threading.Event()
+    if settings.scheduler:  # the one-machine setup: digests composed and sent by this process
+        from .digest.run import start_mail_threads
+
+        start_mail_threads(store, settings, app.state.engine, stop)
+        click.echo(f"Digests: scheduler on, sending through {settings.smtp_host}:{settings.smtp_port} "
+                   "(PAPERWIRE_SCHEDULER=0 to leave it to `paperwire worker`)")
     click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        stop.set()
+
+
+# == digests (paperwire digest run, paperwire worker) =========================================
+# Self-contained block owned by the digests work: src/paperwire/digest/.
+def _digest_engine(ctx: click.Context):
+    from .search.hybrid import SearchEngine
+
+    return SearchEngine(_store(ctx), _settings(ctx))
+
+
+def _parse_now(value: str | None):
+    if value is None:
+        return None
+    from .digest.schedule import parse_utc
+
+    try:
+        return parse_utc(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a time; use ISO 8601, e.g. 2025-03-18T07:30:00Z") from None
+
+
+@main.group()
+def digest() -> None:
+    """Email digests of new papers for subscribers."""
+
+
+@digest.command("run")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent (recipient, subject, sections); write nothing.")
+@click.option("--now", "now", default=None, help="Pretend it is this time (ISO 8601, e.g. 2025-03-18T07:30:00Z).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def digest_run(ctx, dry_run, now, quiet):
+    """Compose the digests that are due, and queue them in the outbox (one per subscriber and period)."""
+    from .digest.run import run_digests
+
+    counts = run_digests(_store(ctx), _settings(ctx), _digest_engine(ctx), now=_parse_now(now), dry_run=dry_run,
+                         progress=not quiet)
+    label = "would queue" if dry_run else "queued"
+    click.echo(f"digests: {counts['due']:,} due of {counts['subscribers']:,} subscribers; {label} {counts['queued']:,}, "
+               f"nothing new {counts['empty']:,}, already recorded {counts['skipped']:,}, errors {counts['errors']:,} "
+               f"({counts['searches']:,} searches, {counts['seconds']:.1f} s)", err=dry_run)
+    if counts["errors"]:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between digest runs.")
+@click.option("--role", type=click.Choice(["all", "digests", "sender"]), default="all", show_default=True,
+              help="What this process does: both, or only composing digests, or only sending the outbox "
+                   "(run one of each to use two cores).")
+@click.pass_context
+def worker(ctx, interval, role):
+    """Run the digest scheduler and the mail sender until SIGTERM or Ctrl-C."""
+    import logging
+    import signal
+
+    from .digest.run import run_worker, start_scheduler
+    from .mail.sender import run_sender
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def _stop(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    store, settings = _store(ctx), _settings(ctx)
+    click.echo(f"Paperwire worker ({role}): digests every {interval:.0f} s, mail sender "
+               f"(database {settings.database_url})")
+    if role == "all":
+        run_worker(store, settings, _digest_engine(ctx), stop, interval=interval)
+    elif role == "digests":
+        start_scheduler(store, settings, _digest_engine(ctx), stop, interval).join()
+    else:
+        run_sender(settings, store, stop=stop)
+    click.echo("worker stopped")
+# == end of digests ===========================================================================
 
 
 if __name__ == "__main__":

@@ -2,8 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Iterator, Protocol
+
+
+@dataclass
+class DigestSubscriber:
+    """What the digest scheduler and composer need to know about one confirmed subscriber."""
+
+    id: int
+    email: str
+    frequency: str = "daily"  # daily | weekly
+    send_hour: int = 7
+    send_weekday: int = 0  # 0 = Monday
+    timezone: str = "UTC"
+    trending: bool = True
+    categories: list[str] = field(default_factory=list)
+    token_version: int = 0
+    confirmed_at: str | None = None  # ISO 8601 UTC
+    last_digest_at: str | None = None  # created_at of the latest digests row (ISO 8601 UTC), None: none yet
+    recorded: set[str] = field(default_factory=set)  # periods known to have a digests row (schedule.due_period)
+
+
+@dataclass
+class DigestRecord:
+    """One subscriber's digest for one period, written in one transaction with its sent_papers
+    rows and its outbox row (message None: nothing to send, the digests row alone is written)."""
+
+    subscriber_id: int
+    period: str
+    paper_pks: list[int]
+    created_at: str
+    recipient: str | None = None
+    message_id: str | None = None
+    message: bytes | None = None
 
 
 class DigestStore(Protocol):
-    pass
+    def iter_digest_subscribers(self, batch: int = 1000) -> Iterator[list[DigestSubscriber]]:
+        """Confirmed subscribers, in id order, a batch at a time, with their latest digest's time."""
+        ...
+
+    def recorded_digests(self, pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Which of these (subscriber id, period) pairs have a digests row."""
+        ...
+
+    def count_confirmed_subscribers(self) -> int: ...
+
+    def saved_search_queries(self, subscriber_ids: list[int]) -> dict[int, list[str]]:
+        """Each subscriber's saved-search queries, oldest first."""
+        ...
+
+    def sent_paper_pks(self, subscriber_ids: list[int], min_pk: int = 0) -> dict[int, set[int]]:
+        """The paper pks (>= min_pk) each subscriber has been sent already."""
+        ...
+
+    def record_digests(self, records: list[DigestRecord]) -> list[int | None]:
+        """Write every record in ONE transaction: digests row + sent_papers rows + outbox row per
+        record. A record whose (subscriber, period) is already recorded is skipped whole (-1 in the
+        result); otherwise the outbox id (None when nothing was queued)."""
+        ...
+
+    def min_pk_since(self, since: str) -> int:
+        """The smallest pk of a paper listed on or after ``since`` (a bound for sent_paper_pks)."""
+        ...
+
+    def latest_listed_papers(self, since: str, categories: list[str], limit: int) -> list:
+        """The newest papers of the latest listing day on or after ``since`` (in ``categories``,
+        by prefix, when given): (pk, Paper) pairs."""
+        ...

@@ -1,0 +1,291 @@
+"""Compose one subscriber's digest: sections, the message (text + HTML), its headers.
+
+A Composer lives for one run and caches everything subscribers share: the results of each
+distinct saved-search query (per "since" day), the trending and category lists (per category
+set), and each paper's rendered HTML and text block. Per subscriber what is left is picking the
+papers they were not sent yet, joining pre-rendered blocks and building the message.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+from email.utils import formatdate
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from ..mail.message import make_message_id, sender_domain
+from ..models import Paper
+from ..search.query import dense_text, parse_query
+from .mime import build_alternative
+from .schedule import Due
+
+SECTION_LIMIT = 10  # papers per section
+TRENDING_LIMIT = 5
+FETCH = 25  # hits fetched per search, so that papers already sent can be skipped
+SNIPPET_CHARS = 240
+AUTHORS_SHOWN = 3
+
+TEMPLATES = Path(__file__).parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+# -- links: the subscriptions module signs them ----------------------------------------------
+def subscriber_links(settings, subscriber) -> tuple[str, str, dict[str, str]]:
+    """(preferences URL, unsubscribe URL, List-Unsubscribe headers) for one subscriber.
+
+    The one adapter between digests and paperwire.subscriptions (signed, revocable links; the
+    RFC 8058 one-click endpoint). ``subscriber`` needs ``id`` and ``token_version``."""
+    from ..subscriptions import list_unsubscribe_headers, preferences_url, unsubscribe_url
+
+    return (preferences_url(settings, subscriber), unsubscribe_url(settings, subscriber),
+            list_unsubscribe_headers(settings, subscriber))
+
+
+def site_url(settings) -> str:
+    return (settings.base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+def paper_url(site: str, paper_id: str) -> str:
+    """The paper's page on the site (ids keep their '/' and ':', as web.render.paper_path)."""
+    return f"{site}/papers/{quote(paper_id, safe='/:')}"
+
+
+def digest_message_id(settings, subscriber_id: int, period: str) -> str:
+    """Stable per (subscriber, period): a digest composed twice is queued once."""
+    return make_message_id(settings, "digest", f"{subscriber_id}:{period}")
+
+
+# -- what goes in ----------------------------------------------------------------------------
+def trending_papers(store, since: str, categories: list[str], limit: int) -> list[tuple[int, Paper]]:
+    """(pk, Paper) pairs for the "trending" section.
+
+    For now: the newest papers of the latest listing day on or after ``since``, in the
+    subscriber's categories when they chose some that have papers, else over all papers.
+    TODO(issue 4): replace with the real trending score; callers only rely on this signature."""
+    if categories:
+        found = store.latest_listed_papers(since, categories, limit)
+        if found:
+            return found
+    return store.latest_listed_papers(since, [], limit)
+
+
+@dataclass
+class Item:
+    pk: int
+    paper: Paper
+    html: Markup
+    text: str
+
+
+@dataclass
+class Section:
+    kind: str  # 'search' | 'trending' | 'categories'
+    title: str
+    items: list[Item]
+    query: str | None = None
+    more_url: str | None = None
+
+
+@dataclass
+class Digest:
+    subscriber: object
+    due: Due
+    since: date
+    sections: list[Section]
+    paper_pks: list[int]
+    subject: str
+    message_id: str
+    message: bytes | None = None  # None: nothing to send
+
+    @property
+    def papers(self) -> int:
+        return len(self.paper_pks)
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def _authors(authors: list[str]) -> str:
+    if len(authors) <= AUTHORS_SHOWN:
+        return ", ".join(authors)
+    return ", ".join(authors[:AUTHORS_SHOWN]) + " et al."
+
+
+class Composer:
+    def __init__(self, store, settings, engine, *, limit: int = SECTION_LIMIT, fetch: int = FETCH):
+        self.store = store
+        self.settings = settings
+        self.engine = engine
+        self.limit = limit
+        self.fetch = max(fetch, limit)
+        self.site = site_url(settings)
+        self._searches: dict[tuple[str, str], list[tuple[int, Paper]]] = {}
+        self._trending: dict[tuple[str, tuple], list[tuple[int, Paper]]] = {}
+        self._categories: dict[tuple[str, tuple], list[tuple[int, Paper]]] = {}
+        self._blocks: dict[int, tuple[Markup, str]] = {}
+        self._lock = threading.Lock()
+        self._tpl_html = _env.get_template("digest.html")
+        self._tpl_text = _env.get_template("digest.txt")
+        self._tpl_paper_html = _env.get_template("_paper.html")
+        self._tpl_paper_text = _env.get_template("_paper.txt")
+        self.searches_run = 0
+        self._date = formatdate(usegmt=True)
+        self._list_id = f"Paperwire digest <digest.{sender_domain(settings.mail_from)}>"
+
+    # -- shared, cached lookups -----------------------------------------------------------
+    def _hits(self, q: str, since: str) -> list[tuple[int, Paper]]:
+        res = self.engine.search(q, limit=self.fetch)
+        self.searches_run += 1
+        papers = [h.paper for h in res.hits if (h.paper.announced or "") >= since]
+        pks = self.store.pks_for([p.id for p in papers])
+        return [(pks[p.id], p) for p in papers if p.id in pks]
+
+    def search(self, query: str, since: str) -> list[tuple[int, Paper]]:
+        """A saved search's hits listed on or after ``since``, best first (cached per run). The
+        date filter goes first: an unclosed quote in the query cannot swallow it."""
+        key = (query, since)
+        found = self._searches.get(key)
+        if found is None:
+            found = self._searches[key] = self._hits(f"after:{since} {query}", since)
+        return found
+
+    def category_papers(self, since: str, categories: list[str]) -> list[tuple[int, Paper]]:
+        key = (since, tuple(sorted(categories)))
+        found = self._categories.get(key)
+        if found is None:
+            cats = " ".join(f"cat:{c}" for c in key[1])
+            found = self._categories[key] = self._hits(f"after:{since} {cats}", since) if cats else []
+        return found
+
+    def trending(self, since: str, categories: list[str]) -> list[tuple[int, Paper]]:
+        key = (since, tuple(sorted(categories)))
+        found = self._trending.get(key)
+        if found is None:
+            found = self._trending[key] = trending_papers(self.store, since, list(key[1]), self.fetch)
+        return found
+
+    def prewarm(self, queries: list[str], batch: int = 256) -> None:
+        """Embed the queries of saved searches this run will need in batches (the engine's
+        per-query cache then answers each search) instead of one model call per query."""
+        engine = self.engine
+        if not getattr(engine, "has_vectors", False):
+            return
+        embedder = engine.embedder
+        cache = getattr(embedder, "_cache", None)
+        lock = getattr(embedder, "_lock", None)
+        if cache is None or lock is None:
+            return
+        keys = []
+        for q in dict.fromkeys(queries):
+            pq = parse_query(q)
+            if not pq.has_text:
+                continue
+            key = " ".join(dense_text(pq).split()).lower()
+            if key and key not in cache:
+                keys.append(key)
+        keys = list(dict.fromkeys(keys))
+        for i in range(0, len(keys), batch):
+            chunk = keys[i:i + batch]
+            vecs = embedder.encode(chunk)
+            with lock:
+                for k, v in zip(chunk, vecs):
+                    v.setflags(write=False)
+                    cache[k] = v
+
+    def _item(self, pk: int, paper: Paper) -> Item:
+        block = self._blocks.get(pk)
+        if block is None:
+            ctx = {"p": paper, "url": paper_url(self.site, paper.id), "authors": _authors(paper.authors),
+                   "snippet": _snippet(paper.abstract)}
+            block = self._blocks[pk] = (Markup(self._tpl_paper_html.render(ctx)), self._tpl_paper_text.render(ctx))
+        return Item(pk, paper, block[0], block[1])
+
+    # -- one subscriber ----------------------------------------------------------------------
+    def sections(self, sub, saved: list[str], since: date, sent: set[int]) -> list[Section]:
+        since_s = since.isoformat()
+        taken: set[int] = set()
+        out: list[Section] = []
+
+        def pick(found: list[tuple[int, Paper]], limit: int = self.limit) -> list[Item]:
+            items = []
+            for pk, paper in found:
+                if pk in sent or pk in taken:
+                    continue
+                taken.add(pk)
+                items.append(self._item(pk, paper))
+                if len(items) >= limit:
+                    break
+            return items
+
+        for q in saved:
+            items = pick(self.search(q, since_s))
+            if items:
+                out.append(Section("search", f"New for “{q}”", items, query=q,
+                                   more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}"))
+        cats = list(sub.categories or [])
+        if sub.trending:
+            items = pick(self.trending(since_s, cats), min(self.limit, TRENDING_LIMIT))
+            if items:
+                out.append(Section("trending", "Trending", items))
+        if cats:
+            items = pick(self.category_papers(since_s, cats))
+            if items:
+                out.append(Section("categories", "New in " + ", ".join(sorted(cats)), items))
+        return out
+
+    def compose(self, sub, due: Due, since: date, saved: list[str], sent: set[int]) -> Digest:
+        sections = self.sections(sub, saved, since, sent)
+        pks = [it.pk for s in sections for it in s.items]
+        n = len(pks)
+        day = due.day
+        when = f"week of {day:%a} {day.day} {day:%b}" if sub.frequency == "weekly" else f"{day:%a} {day.day} {day:%b}"
+        if n:
+            subject = f"Paperwire: {n} new paper{'s' if n != 1 else ''} for you — {when}"
+        else:
+            subject = f"Paperwire: nothing new for you — {when}"
+        message_id = digest_message_id(self.settings, sub.id, due.period)
+        digest = Digest(sub, due, since, sections, pks, subject, message_id)
+        if not n and not self.settings.digest_send_empty:
+            return digest
+        prefs, unsub, headers = subscriber_links(self.settings, sub)
+        ctx = {
+            "subject": subject, "site": self.site, "sections": sections, "email": sub.email,
+            "heading": f"{n} new paper{'s' if n != 1 else ''} for you — {when}" if n else f"Your digest — {when}",
+            "since_text": since.strftime("%-d %b %Y"),
+            "frequency_text": "weekly" if sub.frequency == "weekly" else "daily",
+            "preferences_url": prefs, "unsubscribe_url": unsub,
+        }
+        hdrs = [("From", self.settings.mail_from), ("To", sub.email), ("Subject", subject), ("Date", self._date),
+                ("Message-ID", message_id), ("MIME-Version", "1.0")]
+        hdrs += list(headers.items())
+        hdrs += [("List-Id", self._list_id), ("Auto-Submitted", "auto-generated"), ("Precedence", "bulk")]
+        digest.message = build_alternative(headers=hdrs, text=self._tpl_text.render(ctx),
+                                           html=self._tpl_html.render(ctx))
+        return digest
+
+
+def describe(d: Digest) -> str:
+    """A dry-run description: recipient, subject, sections with their titles."""
+    lines = [f"{d.subscriber.email}  [{d.due.period}]  {d.subject}"]
+    if d.message is None:
+        lines[0] += "  (not sent: nothing new)"
+    for s in d.sections:
+        lines.append(f"  {s.title}")
+        for it in s.items:
+            lines.append(f"    - {it.paper.title}")
+    return "\n".join(lines)
+
+
+__all__ = ["Composer", "Digest", "Section", "describe", "digest_message_id", "paper_url", "subscriber_links",
+           "trending_papers"]
