@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from ..models import Paper, RecordError, validated
 from ..storage import Store
-from .base import IngestReport, Item, Source
+from .base import IngestReport, Source
 
 MAX_REPORTED_ERRORS = 1000
 

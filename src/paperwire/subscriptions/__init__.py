@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -96,12 +95,12 @@ def one_click_url(settings, subscriber: Subscriber) -> str:
 
 def list_unsubscribe_headers(settings, subscriber: Subscriber) -> dict[str, str]:
     """The List-Unsubscribe (RFC 2369) and List-Unsubscribe-Post (RFC 8058) headers for a message
-    to ``subscriber``: pass them to build_message(headers=...)."""
-    sender = parseaddr(settings.mail_from)[1] or "postmaster@localhost"
-    token = make_token(settings, "unsubscribe", subscriber)
-    mailto = f"mailto:{sender}?subject={quote('unsubscribe ' + token)}"
+    to ``subscriber``: pass them to build_message(headers=...).
+
+    Only the one-click URL: Paperwire reads no incoming mail, so a mailto: address here would
+    promise an unsubscribe that nobody carries out."""
     return {
-        "List-Unsubscribe": f"<{one_click_url(settings, subscriber)}>, <{mailto}>",
+        "List-Unsubscribe": f"<{one_click_url(settings, subscriber)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
 

@@ -351,7 +351,13 @@ async def unsubscribe_one_click(request: Request, token: str = ""):
     body = await request.body()
     if len(body) > MAX_BODY:
         return PlainTextResponse("Request too large.\n", status_code=413)
-    if b"List-Unsubscribe=One-Click" not in body:
+    one_click = b"List-Unsubscribe=One-Click" in body
+    if not one_click and request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        try:  # RFC 8058 3.1: the POST content SHOULD be multipart/form-data (urlencoded MAY be used)
+            one_click = (await request.form()).get("List-Unsubscribe") == "One-Click"
+        except Exception:
+            one_click = False
+    if not one_click:
         return PlainTextResponse("Expected the body List-Unsubscribe=One-Click (RFC 8058).\n", status_code=400)
     try:
         subs.unsubscribe_token(_store(request), _settings(request), token)
