@@ -56,6 +56,23 @@ def extra_papers() -> list[Paper]:
     ]
 
 
+def start_server(app, port: int):
+    """A real uvicorn server for ``app`` on 127.0.0.1:port, in a daemon thread; returns once it
+    accepts connections. Stop it with ``server.should_exit = True`` and ``server.thread.join()``."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the test server did not start")
+        time.sleep(0.05)
+    server.thread = thread
+    return server
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -116,18 +133,9 @@ def client(web_app):
 @pytest.fixture(scope="session")
 def live_server(web_app):
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
-    import uvicorn
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
+    server = start_server(web_app, port)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
-    thread.join(timeout=10)
+    server.thread.join(timeout=10)

@@ -5,8 +5,6 @@ queued confirmation message, confirm, open preferences, add a saved search, unsu
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 import pytest
 
@@ -21,10 +19,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def sub_server(tmp_path_factory):
-    import uvicorn
 
     from conftest import make_settings
-    from conftest_web import _free_port
+    from conftest_web import _free_port, start_server
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
@@ -32,17 +29,10 @@ def sub_server(tmp_path_factory):
     store = open_store(settings.database_url)
     app = create_app(settings, store=store, engine=StubEngine(), indexer=None, background=False)
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="uvicorn-subscribe-test", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
+    server = start_server(app, port)
     yield f"http://127.0.0.1:{port}", store
     server.should_exit = True
-    thread.join(timeout=10)
+    server.thread.join(timeout=10)
     store.close()
 
 

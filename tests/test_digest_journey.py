@@ -12,7 +12,6 @@ unsubscribe -> the next run sends nothing to that address."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
@@ -55,10 +54,9 @@ def journey(request, tmp_path, seed_path, monkeypatch):
     """(base URL, settings, store, indexer, engine, sink), everything configured through the
     environment the way `paperwire serve` reads it."""
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-    import uvicorn
 
     from conftest import ingest_seed
-    from conftest_web import _free_port
+    from conftest_web import _free_port, start_server
     from paperwire.config import load_settings
     from paperwire.search.hybrid import SearchEngine
     from paperwire.search.indexer import Indexer
@@ -99,19 +97,12 @@ def journey(request, tmp_path, seed_path, monkeypatch):
     engine = SearchEngine(store, settings, embedder=indexer.embedder)
     engine.reload()
     app = create_app(settings, store=store, engine=engine, indexer=indexer, background=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, name="uvicorn-journey", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
+    server = start_server(app, port)
     try:
         yield settings.base_url, settings, store, indexer, engine, sink
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        server.thread.join(timeout=10)
         store.close()
 
 
