@@ -9,7 +9,7 @@ import re
 import pytest
 
 from test_browser import ARGS, CHROMIUM
-from test_subscriptions_web import StubEngine, link_in, outbox, parse_mail
+from test_subscriptions_web import link_in, outbox, parse_mail
 
 pytestmark = [
     pytest.mark.browser,
@@ -27,7 +27,7 @@ def sub_server(tmp_path_factory):
 
     settings = make_settings(tmp_path_factory.mktemp("subscribe"))
     store = open_store(settings.database_url)
-    app = create_app(settings, store=store, engine=StubEngine(), indexer=None, background=False)
+    app = create_app(settings, store=store, background=False)
     port = _free_port()
     server = start_server(app, port)
     yield f"http://127.0.0.1:{port}", store

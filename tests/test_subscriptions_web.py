@@ -1,6 +1,6 @@
 """Subscriptions through the web: subscribe page and API, double opt-in, preferences, saved
 searches, unsubscribe (page and RFC 8058 one-click), non-disclosure. Real SQLite, TestClient,
-a stub search engine (these pages do not search)."""
+the real search engine over the (empty) test database."""
 
 from __future__ import annotations
 
@@ -12,14 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from paperwire.search.types import ParsedQuery, SearchResults
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-class StubEngine:
-    def search(self, q, limit=20, offset=0):
-        return SearchResults(query=ParsedQuery(text=q), hits=[], offset=offset, limit=limit, total=0)
 
 
 @pytest.fixture
@@ -31,7 +25,7 @@ def sub_env(tmp_path):
 
     settings = make_settings(tmp_path)
     store = open_store(settings.database_url)
-    app = create_app(settings, store=store, engine=StubEngine(), indexer=None, background=False)
+    app = create_app(settings, store=store, background=False)
     with TestClient(app) as client:
         yield settings, store, client
     store.close()
