@@ -12,6 +12,7 @@ from typing import Iterator, Protocol
 from ..models import Paper
 from .base_digests import DigestStore
 from .base_outbox import OutboxStore
+from .base_stars import StarsStore
 from .base_subscribers import SubscriberStore
 
 
@@ -32,7 +33,7 @@ class Change:
     text_hash: str
 
 
-class Store(SubscriberStore, OutboxStore, DigestStore, Protocol):
+class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

@@ -15,6 +15,7 @@ from ..models import Paper, utc_now
 from .base import Change, UpsertResult
 from .sqlite_digests import SQLiteDigestMixin
 from .sqlite_outbox import SQLiteOutboxMixin
+from .sqlite_stars import SQLiteStarsMixin
 from .sqlite_subscribers import SQLiteSubscriberMixin
 
 _PAPER_COLUMNS = (
@@ -30,7 +31,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
     return Paper.from_dict(d)
 
 
-class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin):
+class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
