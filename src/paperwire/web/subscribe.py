@@ -102,19 +102,16 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-async def _form_or_none(request: Request) -> dict[str, str] | None:
+async def _checked_form(request: Request):
+    """The POSTed form once it is within size and carries a valid CSRF token, else the page
+    that refuses it: returns (form, None) or (None, response)."""
     try:
-        return await _form(request)
+        form = await _form(request)
     except InvalidInput:
-        return None
-
-
-def _too_large(request: Request):
-    return _notice(request, "That did not work", "The form is too large.", 413)
-
-
-def _csrf_ok(request: Request, form: dict) -> bool:
-    return check_csrf(_settings(request), request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+        return None, _notice(request, "That did not work", "The form is too large.", 413)
+    if not check_csrf(_settings(request), request.cookies.get(CSRF_COOKIE), form.get("csrf")):
+        return None, _csrf_failed(request)
+    return form, None
 
 
 def _csrf_failed(request: Request):
@@ -169,11 +166,9 @@ def subscribe_page(request: Request, query: str = "", email: str = ""):
 
 @router.post("/subscribe")
 async def subscribe_submit(request: Request):
-    form = await _form_or_none(request)
-    if form is None:
-        return _too_large(request)
-    if not _csrf_ok(request, form):
-        return _csrf_failed(request)
+    form, refused = await _checked_form(request)
+    if refused is not None:
+        return refused
     try:
         outcome = subs.subscribe(_store(request), _settings(request), form, client=_client(request), form=True)
     except InvalidInput as e:
@@ -232,11 +227,9 @@ def confirm_page(request: Request, token: str = ""):
 
 @router.post("/subscribe/confirm")
 async def confirm_submit(request: Request):
-    form = await _form_or_none(request)
-    if form is None:
-        return _too_large(request)
-    if not _csrf_ok(request, form):
-        return _csrf_failed(request)
+    form, refused = await _checked_form(request)
+    if refused is not None:
+        return refused
     try:
         sub = subs.confirm(_store(request), _settings(request), form.get("token"))
     except subs.LinkError as e:
@@ -263,11 +256,9 @@ def preferences_page(request: Request, token: str = ""):
 
 
 async def _prefs_post(request: Request, action):
-    form = await _form_or_none(request)
-    if form is None:
-        return _too_large(request)
-    if not _csrf_ok(request, form):
-        return _csrf_failed(request)
+    form, refused = await _checked_form(request)
+    if refused is not None:
+        return refused
     token = form.get("token")
     try:
         sub = _manage_sub(request, token)
@@ -328,11 +319,9 @@ def unsubscribe_page(request: Request, token: str = ""):
 
 @router.post("/unsubscribe")
 async def unsubscribe_submit(request: Request):
-    form = await _form_or_none(request)
-    if form is None:
-        return _too_large(request)
-    if not _csrf_ok(request, form):
-        return _csrf_failed(request)
+    form, refused = await _checked_form(request)
+    if refused is not None:
+        return refused
     token = form.get("token")
     try:
         subs.read_token(_settings(request), "unsubscribe", token, subs.UNSUBSCRIBE_MAX_AGE)
