@@ -6,11 +6,10 @@ from datetime import date
 
 import pytest
 
-from arxiv_server import (ABS_0704, SKIP_REASON, ArxivServer, OaiRepository, first_submitted, load_0704,
+from arxiv_server import (ABS_0704, SKIP_REASON, OaiRepository, first_submitted, load_0704,
                           make_settings, recorded_reply)
 from paperwire.sources.harvest import Window, choose_window, make_api_source, make_oai_source
 from paperwire.sources.runner import run_ingest
-from paperwire.storage import open_store
 
 needs_data = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)
 
@@ -99,8 +98,9 @@ def test_zero_paper_weekday_warning_and_recheck(srv, tmp_path, store):
     ]
 
 
-@needs_data
-def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, tmp_path, store):
+def interrupted_harvest(srv, tmp_path, store):
+    """An OAI harvest of cs for 2007-04-02..03 that fails from its second page on (5 papers a page):
+    returns the repository (set ``fail_from_page = None`` to heal it) and the settings."""
     repo = OaiRepository(load_0704(), page_size=5)
     repo.fail_from_page = 2
     srv.route("/oai", repo)
@@ -108,6 +108,12 @@ def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, t
     with pytest.raises(Exception):
         run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
                    batch_size=5, progress=False)
+    return repo, settings
+
+
+@needs_data
+def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, tmp_path, store):
+    repo, settings = interrupted_harvest(srv, tmp_path, store)
     assert store.count_papers() == 5  # Monday's five
     repo.fail_from_page = None
     report = run_ingest(store, make_oai_source(settings, store, "cs", today=date(2007, 4, 6)),
@@ -136,13 +142,7 @@ def test_api_weekday_warning_for_a_day_without_results(srv, tmp_path, store):
 
 @needs_data
 def test_new_dates_abandon_an_unfinished_window(srv, tmp_path, store):
-    repo = OaiRepository(load_0704(), page_size=5)
-    repo.fail_from_page = 2
-    srv.route("/oai", repo)
-    settings = make_settings(tmp_path, srv, http_retries=0)
-    with pytest.raises(Exception):
-        run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
-                   batch_size=5, progress=False)
+    repo, settings = interrupted_harvest(srv, tmp_path, store)
     repo.fail_from_page = None
     n = len(srv.requests("/oai"))
     report = run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-05", "2007-04-06",

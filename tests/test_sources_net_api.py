@@ -6,12 +6,11 @@ from datetime import date
 
 import pytest
 
-from arxiv_server import DATA, SKIP_REASON, ArxivServer, Reply, make_settings, recorded, recorded_reply
+from arxiv_server import DATA, SKIP_REASON, Reply, make_settings, recorded, recorded_reply
 from paperwire.sources.arxiv_api import ArxivApiError, fetch_by_ids, parse_atom
 from paperwire.sources.harvest import make_api_source
 from paperwire.sources.http import HttpError
 from paperwire.sources.runner import run_ingest
-from paperwire.storage import open_store
 
 pytestmark = pytest.mark.skipif(not (DATA / "arxiv-api-atom").exists(), reason=SKIP_REASON)
 

@@ -8,13 +8,12 @@ from datetime import date
 
 import pytest
 
-from arxiv_server import (ABS_0704, FIXTURES, SKIP_REASON, ArxivServer, OaiRepository, Reply, Request,
+from arxiv_server import (ABS_0704, FIXTURES, SKIP_REASON, OaiRepository, Reply, Request,
                           load_0704, make_settings)
 from paperwire.sources.arxiv_oai import OaiError, parse_list_records
 from paperwire.sources.harvest import make_oai_source
 from paperwire.sources.http import HarvestError, HttpError, UnsafeContent
 from paperwire.sources.runner import run_ingest
-from paperwire.storage import open_store
 
 pytestmark = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)
 
