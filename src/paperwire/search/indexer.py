@@ -276,11 +276,6 @@ class Indexer:
         if self._embedder is not None and meta.get("model") not in (None, self._embedder.key):
             embed_seq = 0
         vec = latest_snapshot(vectors_dir(self.settings))
-        return {"lexical": _count_since(self.store, lex_seq),
-                "embed": _count_since(self.store, embed_seq),
-                "vector": _count_since(self.store, vec[0] if vec else 0)}
+        count = self.store.count_changes_since
+        return {"lexical": count(lex_seq), "embed": count(embed_seq), "vector": count(vec[0] if vec else 0)}
 
-
-def _count_since(store, seq: int) -> int:
-    """How many papers changed after ``seq``."""
-    return int(store.count_changes_since(seq))
