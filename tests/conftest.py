@@ -69,3 +69,23 @@ def demo_store(demo_settings, seed_path):
     ingest_seed(store, seed_path)
     yield store
     store.close()
+
+
+def sign_in(store, email: str = "reader@example.org", role: str | None = None) -> tuple[object, str]:
+    """An account (created if missing, with ``role``) and a fresh session for it: returns
+    (Account, cookie value for paperwire.web.session.SESSION_COOKIE). For tests that are not
+    about the sign-in flow itself."""
+    from paperwire.web.session import new_session
+
+    account = store.ensure_account(email, role)
+    return account, new_session(store, account.id)
+
+
+def csrf_for(client, path: str = "/") -> str:
+    """Fetch a page with a TestClient (setting its CSRF cookie) and return the page's token."""
+    import re
+
+    html = client.get(path).text
+    m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
+    assert m, f"no CSRF token on {path}"
+    return m.group(1)

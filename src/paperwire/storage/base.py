@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 from ..models import Paper
+from .base_accounts import AccountStore
+from .base_community import CommunityStore
 from .base_digests import DigestStore
+from .base_library import LibraryStore
 from .base_outbox import OutboxStore
 from .base_stars import StarsStore
 from .base_subscribers import SubscriberStore
+from .base_trending import TrendingStore
 
 
 @dataclass
@@ -33,7 +37,8 @@ class Change:
     text_hash: str
 
 
-class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, Protocol):
+class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, CommunityStore,
+            TrendingStore, LibraryStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

@@ -13,10 +13,14 @@ from typing import Iterator
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
+from .sqlite_accounts import SQLiteAccountsMixin
+from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
+from .sqlite_library import SQLiteLibraryMixin
 from .sqlite_outbox import SQLiteOutboxMixin
 from .sqlite_stars import SQLiteStarsMixin
 from .sqlite_subscribers import SQLiteSubscriberMixin
+from .sqlite_trending import SQLiteTrendingMixin
 
 _PAPER_COLUMNS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, "
@@ -31,7 +35,8 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
     return Paper.from_dict(d)
 
 
-class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin):
+class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin,
+                  SQLiteAccountsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,7 +21,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings
 from ..storage import Store, open_store
-from .render import make_templates, render
+from .render import make_templates, render, url_with
+from .session import SignInRequired, wants_json
 
 log = logging.getLogger("paperwire.web")
 
@@ -163,6 +164,18 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     app.include_router(pages.router)
     from .subscribe import register as register_subscriptions  # email subscriptions
     register_subscriptions(app)
+    from . import accounts, community, library, trending_pages  # issue 4: accounts and community
+
+    for module in (accounts, community, library, trending_pages):
+        app.include_router(module.api_router, prefix=API_PREFIX)
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(request: Request, exc: SignInRequired):
+        if _is_api(request) or wants_json(request):
+            return JSONResponse({"error": "sign in required", "status": 401,
+                                 "signin": url_with("/signin", next=exc.next_url)}, status_code=401)
+        return RedirectResponse(url_with("/signin", next=exc.next_url), status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):

@@ -90,6 +90,26 @@ def make_templates() -> Jinja2Templates:
 
 
 def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
+    """Render a page. Every page gets ``account`` (the signed-in account or None) and ``csrf``
+    (the token its forms and scripts send back; the CSRF cookie is set when missing)."""
+    from ..security import CSRF_COOKIE, csrf_token, new_csrf_cookie
+    from .session import current_account
+
     templates: Jinja2Templates = request.app.state.templates
-    ctx = {"request": request, "q": "", **(context or {})}
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    cookie = request.cookies.get(CSRF_COOKIE)
+    new = None
+    if not cookie or len(cookie) > 100:
+        cookie = new = new_csrf_cookie()
+    try:
+        account = current_account(request)
+    except Exception:  # a page must render even when the session lookup fails
+        account = None
+    ctx = {"request": request, "q": "", "account": account,
+           "csrf": csrf_token(request.app.state.settings, cookie), **(context or {})}
+    resp = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    if new:
+        resp.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
+                        secure=request.url.scheme == "https")
+    if account is not None:
+        resp.headers["Cache-Control"] = "private, no-store"
+    return resp

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 
 from .. import subscriptions as subs
-from ..security import CSRF_COOKIE, check_csrf, csrf_token, new_csrf_cookie
+from ..security import CSRF_COOKIE, check_csrf
 from ..subscriptions.validate import MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line
 from ..storage.base_subscribers import RateLimited
 from .render import render, url_with
@@ -62,18 +62,10 @@ def _client(request: Request) -> str | None:
 
 
 def _page(request: Request, name: str, context: dict | None = None, status_code: int = 200):
-    """Render a page whose forms carry a CSRF token (setting the CSRF cookie when missing)."""
-    cookie = request.cookies.get(CSRF_COOKIE)
-    new = None
-    if not cookie or len(cookie) > 100:
-        cookie = new = new_csrf_cookie()
-    ctx = {"csrf": csrf_token(_settings(request), cookie), "weekdays": WEEKDAYS, "zones": COMMON_ZONES,
-           "max_query": MAX_QUERY, **(context or {})}
+    """Render a page whose forms carry a CSRF token (render sets the CSRF cookie when missing)."""
+    ctx = {"weekdays": WEEKDAYS, "zones": COMMON_ZONES, "max_query": MAX_QUERY, **(context or {})}
     resp = render(request, name, ctx, status_code=status_code)
     resp.headers["Cache-Control"] = "no-store"
-    if new:
-        resp.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
     return resp
 
 

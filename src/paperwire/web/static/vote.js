@@ -1,0 +1,1 @@
+// Upvote buttons without a page reload (owned by web/community.py); progressive enhancement only.
