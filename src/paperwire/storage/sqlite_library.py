@@ -5,4 +5,6 @@ from __future__ import annotations
 
 
 class SQLiteLibraryMixin:
-    pass
+    def saved_pks(self, account_id: int, pks: list[int]) -> set[int]:
+        rows = self._rows_in(f"SELECT paper_pk FROM library WHERE account_id={int(account_id)} AND paper_pk IN ({{}})", pks)
+        return {r[0] for r in rows}

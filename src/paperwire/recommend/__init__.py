@@ -1,0 +1,1 @@
+"""Personal recommendations ("for you"): the ranking model (model.py) and the per-reader feed (feed.py)."""
