@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from paperwire.config import load_settings
-from paperwire.demo import VECTORS_FILE, demo_paths, load_demo
+from paperwire.demo import HF_VECTORS_FILE, VECTORS_FILE, demo_paths, hf_demo_path, load_demo
 from paperwire.search.embed import get_embedder, paper_text
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.indexer import Indexer
 from paperwire.storage import open_store
+from paperwire.trending.ranking import trending
 
 
 @pytest.fixture(scope="module")
@@ -25,17 +26,30 @@ def demo(tmp_path_factory):
 
 def test_demo_corpus_loads_every_shipped_paper(demo):
     _, store, reports = demo
-    assert [r.skipped for r in reports] == [0, 0]
-    assert sum(r.inserted for r in reports) == store.count_papers() == 3064
-    assert all(path.exists() for path in demo_paths())
+    assert [r.skipped for r in reports] == [0, 0, 0]
+    assert sum(r.inserted for r in reports) == store.count_papers() == 3064 + 1371
+    assert all(path.exists() for path in demo_paths()) and hf_demo_path().exists()
+    hf = reports[2]  # the Hugging Face daily papers: real votes, day lists, GitHub stars
+    assert (hf.inserted, hf.listed, hf.star_points) == (1371, 1371, 789)
+
+
+def test_demo_has_a_trending_page_with_real_votes(demo):
+    _, store, _ = demo
+    page = trending(store, "week")
+    assert page.as_of_iso == "2026-08-22T00:00:00Z" and page.total > 50  # "as of" the last listed day
+    top = page.entries[0]
+    assert top.paper.id == "2608.19880" and top.upvotes == 163  # EnvHarness, the day's most voted
+    assert all(e.upvotes > 0 for e in page.entries[:10])
 
 
 def test_shipped_vectors_are_the_models_own(demo):
     settings, store, _ = demo
     assert (demo_paths()[0].parent / VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py"
-    assert store.count_embeddings() == 3064
+    assert (demo_paths()[0].parent / HF_VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py --hf"
+    assert store.count_embeddings() == 3064 + 1371
     emb = get_embedder(settings)
     sample = [pk for batch in store.iter_papers(batch=500) for pk, _ in batch][::613]
+    assert any(p.source == "hf-daily" for p in store.get_papers(sample).values())
     papers = store.get_papers(sample)
     stored = store.get_embeddings(sample)
     fresh = emb.encode([paper_text(papers[pk]) for pk in sample])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.digest.compose import Composer, digest_message_id, trending_papers
+from paperwire.digest.compose import Composer, digest_message_id, for_you_papers, trending_papers
 from paperwire.digest.run import run_digests
 from paperwire.digest.schedule import due_period, lookback_since
 from paperwire.storage.base_digests import DigestSubscriber
@@ -246,11 +246,34 @@ def test_weekly_and_time_zones_in_a_run(ctx):
 
 def test_trending_papers_function(ctx):
     store, settings, engine = ctx
+    # nobody voted: the trending score is the base engagement decaying with age, so the newer
+    # day's 33 papers come first, then the older day's 32
     found = trending_papers(store, DAY1, [], 100)
-    assert found and {p.announced for _, p in found} == {DAY2}
+    assert [p.announced for _, p in found] == [DAY2] * 33 + [DAY1] * 32
     found = trending_papers(store, DAY1, ["cs.CR"], 10)
     assert [p.id for _, p in found] == ["local:xss"]
     assert {p.announced for _, p in trending_papers(store, DAY1, ["nonexistent.XX"], 5)} == {DAY2}  # falls back
+
+
+def test_for_you_section_from_the_readers_library(ctx):
+    """A subscriber whose address has an account with a library gets a "For you" section from the
+    real recommender, with the saved paper that explains each entry; no paper twice."""
+    store, settings, engine = ctx
+    account = store.ensure_account("lib@example.org")
+    saved = [pk for pk, p in store.get_papers(list(range(1, 66))).items() if "privacy" in p.title.lower()][:2]
+    assert saved
+    for pk in saved:
+        store.save_to_library(account.id, pk)
+    sid = add_subscriber(store, "lib@example.org", trending=True)
+    run(ctx, NOW2)
+    text = message_of(store, sid).get_body(("plain",)).get_content()
+    assert "== For you ==" in text and "Because you saved “" in text and "== Trending ==" in text
+    assert "https://papers.example.org/for-you" in text
+    sent = [r[0] for r in rows(store, "SELECT paper_pk FROM sent_papers WHERE subscriber_id=?", sid)]
+    assert len(sent) == len(set(sent))
+    for_you = for_you_papers(store, "lib@example.org", DAY1, 10)
+    assert for_you and not {pk for pk, _, _ in for_you} & set(saved)
+    assert {because for _, _, because in for_you} <= {p.title for p in store.get_papers(saved).values()}
 
 
 def test_composer_caches_searches_across_subscribers(ctx):

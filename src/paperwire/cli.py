@@ -27,7 +27,7 @@ def _store(ctx: click.Context):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="PAPERWIRE_DATABASE_URL", help="sqlite:///path/to/file.db (PAPERWIRE_DATABASE_URL)")
+@click.option("--database-url", envvar="PAPERWIRE_DATABASE_URL", help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname (PAPERWIRE_DATABASE_URL)")
 @click.version_option(package_name="paperwire")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -156,7 +156,7 @@ def ingest_oai(ctx, set_spec, date_from, date_until, since_last, no_embed, batch
 @click.option("--no-embed", is_flag=True)
 @click.pass_context
 def demo(ctx, quiet, no_embed):
-    """Load the demo corpus shipped with Paperwire (64 seed papers + 3,000 arXiv listings)."""
+    """Load the demo corpus shipped with Paperwire (64 seed papers, 3,000 arXiv listings, 1,371 Hugging Face daily papers)."""
     from .demo import load_demo
     from .search.indexer import Indexer
 
@@ -244,14 +244,47 @@ def status(ctx):
 
 
 @main.command()
+@click.option("--copy-to", metavar="URL",
+              help="Then copy every row of this SQLite database into the PostgreSQL database at URL "
+                   "(postgresql://user:password@host:port/dbname; migrated first, must be empty) and verify "
+                   "per-table row counts and checksums. Nothing is kept unless every table matches.")
+@click.option("--force", is_flag=True, help="With --copy-to: replace whatever the target database holds.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Rows per read while copying.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
-def migrate(ctx):
-    """Apply pending database migrations."""
+def migrate(ctx, copy_to, force, batch_size, quiet):
+    """Apply pending database migrations; with --copy-to, move a SQLite instance to PostgreSQL."""
     from .storage import open_store
 
-    store = open_store(_settings(ctx).database_url, migrate=False)
+    url = _settings(ctx).database_url
+    if copy_to is not None:
+        if not url.startswith("sqlite:"):
+            raise click.UsageError(f"--copy-to copies from a SQLite database; the database is {url.split(':', 1)[0]}:...")
+        if not copy_to.startswith(("postgresql:", "postgres:")):
+            raise click.UsageError("--copy-to takes a PostgreSQL URL: postgresql://user:password@host:port/dbname")
+    store = ctx.obj["store"] = open_store(url, migrate=False)
     applied = store.migrate()
     click.echo(f"applied migrations: {applied}" if applied else "database is up to date")
+    if copy_to is None:
+        return
+    from .storage.copy_db import CopyError, copy_sqlite_to_postgres
+
+    target = open_store(copy_to, migrate=False)
+    try:
+        applied = target.migrate()
+        click.echo(f"target: applied migrations {applied}" if applied else "target: schema is up to date")
+        report = copy_sqlite_to_postgres(store, target, force=force, batch=batch_size, progress=not quiet)
+    except CopyError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+    finally:
+        target.close()
+    width = max(len(t.table) for t in report.tables)
+    for t in report.tables:
+        click.echo(f"{t.table:<{width}}  {t.rows:>10,} rows  md5 {t.checksum}")
+    click.echo(f"copied and verified {report.rows:,} rows in {len(report.tables)} tables: row counts and "
+               "checksums match. Point PAPERWIRE_DATABASE_URL at the PostgreSQL database to use it.")
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -286,11 +319,78 @@ def serve(ctx, host, port, demo, background):
         start_mail_threads(store, settings, app.state.engine, stop)
         click.echo(f"Digests: scheduler on, sending through {settings.smtp_host}:{settings.smtp_port} "
                    "(PAPERWIRE_SCHEDULER=0 to leave it to `paperwire worker`)")
+    if settings.github_refresh_minutes > 0:  # trending: GitHub stars of the month's papers
+        from .trending.stars import start_stars_refresher
+
+        start_stars_refresher(store, settings, stop, settings.github_refresh_minutes)
+        click.echo(f"GitHub stars: refreshed every {settings.github_refresh_minutes:g} minutes")
     click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url})")
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         stop.set()
+
+
+# == trending (paperwire import-hf, paperwire stars refresh) ==================================
+# Self-contained block owned by the trending work: src/paperwire/trending/.
+@main.command("import-hf")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--no-embed", is_flag=True, help="Only make the papers findable by words; embeddings are computed later.")
+@click.option("--batch-size", default=500, show_default=True, help="Items per transaction.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@click.pass_context
+def import_hf_cmd(ctx, paths, no_embed, batch_size, quiet):
+    """Hugging Face daily papers: papers, upvotes, day lists, GitHub repositories and stars.
+
+    PATHS: one day's API answer (.json), JSON lines (.jsonl, .jsonl.gz) or a .tar.gz of day
+    files. Idempotent: importing a file again changes nothing; local votes are kept."""
+    from .search.indexer import Indexer
+    from .trending.hf_import import import_hf
+
+    store = _store(ctx)
+    indexer = Indexer(store, _settings(ctx))
+    failed = False
+    for path in paths:
+        try:
+            report = import_hf(store, path, batch_size=batch_size, progress=not quiet, on_batch=indexer.sync_lexical)
+        except (OSError, ValueError) as e:  # unreadable file: say so, keep what was stored
+            click.echo(f"error: {path}: {e}", err=True)
+            failed = True
+            continue
+        click.echo(report.summary())
+    indexer.sync_lexical()
+    if not no_embed:
+        click.echo(f"indexed: {indexer.sync(progress=not quiet)}")
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
+def stars() -> None:
+    """GitHub star counts of the papers' repositories (for "stars gained" on trending lists)."""
+
+
+@stars.command("refresh")
+@click.option("--window", type=click.Choice(["today", "week", "month"]), default="month", show_default=True,
+              help="Refresh the repositories of the papers on this trending list.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def stars_refresh(ctx, window, quiet):
+    """Ask GitHub for the current star counts (conditional requests; PAPERWIRE_GITHUB_TOKEN raises
+    the limit from 60 to 5,000 requests an hour) and record them."""
+    from .sources.http import HarvestError
+    from .trending.stars import refresh_window
+
+    try:
+        counts = refresh_window(_store(ctx), _settings(ctx), window, progress=not quiet)
+    except HarvestError as e:
+        done = getattr(e, "counts", None)
+        click.echo(f"error: {e}" + (f" (done before stopping: {done})" if done else ""), err=True)
+        sys.exit(1)
+    click.echo(f"stars ({window}): {counts['repos']:,} repositories; {counts['updated']:,} updated, "
+               f"{counts['not_modified']:,} unchanged (304), {counts['gone']:,} gone, {counts['invalid']:,} invalid, "
+               f"{counts['failed']:,} failed")
+# == end of trending ===========================================================================
 
 
 # == digests (paperwire digest run, paperwire worker) =========================================
@@ -369,6 +469,87 @@ def worker(ctx, interval, role):
         run_sender(settings, store, stop=stop)
     click.echo("worker stopped")
 # == end of digests ===========================================================================
+
+
+# == accounts (paperwire accounts ...) ========================================================
+# Self-contained block owned by the accounts work: src/paperwire/accounts/.
+def _account_email(value: str) -> str:
+    from .accounts import InvalidInput, account_email
+
+    try:
+        return account_email(value)
+    except InvalidInput as e:
+        raise click.BadParameter(e.errors.get("email", str(e)), param_hint="EMAIL") from None
+
+
+@main.group()
+def accounts() -> None:
+    """Accounts: roles (reader, curator), disabling, listing. People sign in on /signin."""
+
+
+@accounts.command("curator")
+@click.argument("email")
+@click.option("--remove", is_flag=True, help="Make the account a reader again.")
+@click.pass_context
+def accounts_curator(ctx, email, remove):
+    """Make EMAIL a curator (the account is created when missing; it signs in on /signin)."""
+    from .accounts.admin import set_role
+
+    address = _account_email(email)
+    change = set_role(_store(ctx), address, "reader" if remove else "curator", create=not remove)
+    if change.account is None:
+        click.echo(f"no account for {address}; nothing changed", err=True)
+        sys.exit(1)
+    if change.created:
+        click.echo(f"created the account {address} as a curator")
+    elif change.changed:
+        click.echo(f"{address} is now a {change.account.role} (was a {change.previous})")
+    else:
+        click.echo(f"{address} is a {change.account.role} already; nothing changed")
+
+
+@accounts.command("list")
+@click.option("--role", type=click.Choice(["reader", "curator"]), default=None, help="Only accounts with this role.")
+@click.pass_context
+def accounts_list(ctx, role):
+    """One line per account: email, role, status, created, last sign-in."""
+    from .accounts.admin import list_accounts
+
+    rows = list_accounts(_store(ctx), role)
+    for a in rows:
+        click.echo(f"{a.email}\t{a.role}\t{a.status}\tcreated {a.created_at}\t"
+                   f"last sign-in {a.last_signin_at or 'never'}")
+    click.echo(f"{len(rows):,} account{'s' if len(rows) != 1 else ''}", err=True)
+
+
+@accounts.command("disable")
+@click.argument("email")
+@click.pass_context
+def accounts_disable(ctx, email):
+    """Disable EMAIL's account: it cannot sign in, and its sessions end now."""
+    from .accounts.admin import disable
+
+    address = _account_email(email)
+    account, sessions = disable(_store(ctx), address)
+    if account is None:
+        click.echo(f"no account for {address}; nothing changed", err=True)
+        sys.exit(1)
+    click.echo(f"{address} is disabled; {sessions} session{'s' if sessions != 1 else ''} ended")
+
+
+@accounts.command("enable")
+@click.argument("email")
+@click.pass_context
+def accounts_enable(ctx, email):
+    """Let a disabled account sign in again."""
+    from .accounts.admin import enable
+
+    address = _account_email(email)
+    if enable(_store(ctx), address) is None:
+        click.echo(f"no account for {address}; nothing changed", err=True)
+        sys.exit(1)
+    click.echo(f"{address} is active")
+# == end of accounts ==========================================================================
 
 
 if __name__ == "__main__":

@@ -58,6 +58,7 @@ class Settings:
     harvest_overlap_days: int = 2
     github_api_url: str = "https://api.github.com"
     github_token: str | None = None  # raises GitHub's rate limit from 60 to 5,000 requests an hour
+    github_refresh_minutes: float = 0.0  # `serve` refreshes trending papers' stars this often (0: off)
     secret_key: str | None = None  # signs links and CSRF tokens; None: generated once into data_dir
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
@@ -70,6 +71,7 @@ class Settings:
     mail_max_attempts: int = 8
     digest_send_empty: bool = False
     scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
+    signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -116,6 +118,7 @@ def load_settings(**overrides) -> Settings:
         harvest_overlap_days=_env_int("HARVEST_OVERLAP_DAYS", 2),
         github_api_url=_env("GITHUB_API_URL", "https://api.github.com"),
         github_token=_env("GITHUB_TOKEN"),
+        github_refresh_minutes=_env_float("GITHUB_REFRESH_MINUTES", 0.0),
         secret_key=_env("SECRET_KEY"),
         smtp_host=_env("SMTP_HOST", "127.0.0.1"),
         smtp_port=_env_int("SMTP_PORT", 25),
@@ -128,5 +131,6 @@ def load_settings(**overrides) -> Settings:
         mail_max_attempts=_env_int("MAIL_MAX_ATTEMPTS", 8),
         digest_send_empty=_env_bool("DIGEST_SEND_EMPTY", False),
         scheduler=_env_bool("SCHEDULER", True),
+        signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
     )
     return replace(settings, **overrides) if overrides else settings

@@ -1,4 +1,5 @@
-"""The demo corpus shipped in paperwire/data: the seed page and a sample of real arXiv listings."""
+"""The demo corpus shipped in paperwire/data: the seed page, a sample of real arXiv listings, and
+real Hugging Face daily papers (with their upvotes, day lists and GitHub stars) for trending."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ from .sources.runner import run_ingest
 from .storage import Store
 
 DEMO_FILES = ("arxiv_daily_sample.jsonl.gz", "seed_papers.jsonl")
+# Hugging Face daily papers listed 2026-06-01 .. 2026-08-21 (1,374 items), imported after the files above
+HF_DEMO_FILE = "hf_daily_sample.jsonl.gz"
 # Embeddings of the demo papers, made by scripts/make_demo_vectors.py with the real model.
 VECTORS_FILE = "demo_vectors.npz"
+HF_VECTORS_FILE = "hf_demo_vectors.npz"  # scripts/make_demo_vectors.py --hf
 
 
 def demo_paths() -> list[Path]:
@@ -22,12 +26,19 @@ def demo_paths() -> list[Path]:
     return [Path(str(base.joinpath(name))) for name in DEMO_FILES]
 
 
+def hf_demo_path() -> Path:
+    return Path(str(resources.files("paperwire").joinpath("data").joinpath(HF_DEMO_FILE)))
+
+
 def load_demo(store: Store, *, progress: bool = True, settings=None) -> list[IngestReport]:
     """Ingest the demo corpus (idempotent: papers already there are left as they are).
 
     With ``settings``, also store the shipped embeddings of the papers whose text they were
     computed from, so the indexer only has to add them to the vector index."""
+    from .trending.hf_import import import_hf
+
     reports = [run_ingest(store, JsonlSource(path, id_prefix="demo"), progress=progress) for path in demo_paths()]
+    reports.append(import_hf(store, hf_demo_path(), progress=progress))
     if settings is not None:
         attach_demo_vectors(store, settings)
     return reports
@@ -35,9 +46,13 @@ def load_demo(store: Store, *, progress: bool = True, settings=None) -> list[Ing
 
 def attach_demo_vectors(store: Store, settings) -> int:
     """Store the shipped demo embeddings where the model and the paper text still match."""
+    folder = demo_paths()[0].parent
+    return sum(_attach_vectors(store, settings, folder / name) for name in (VECTORS_FILE, HF_VECTORS_FILE))
+
+
+def _attach_vectors(store: Store, settings, path: Path) -> int:
     from .search.embed import embedder_key
 
-    path = demo_paths()[0].parent / VECTORS_FILE
     if not path.exists():
         return 0
     data = np.load(path)

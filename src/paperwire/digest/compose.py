@@ -8,6 +8,7 @@ papers they were not sent yet, joining pre-rendered blocks and building the mess
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -26,10 +27,13 @@ from .schedule import Due
 
 SECTION_LIMIT = 10  # papers per section
 TRENDING_LIMIT = 5
+FOR_YOU_LIMIT = 5
+FOR_YOU_FETCH = 50  # feed entries asked for, before the "since" filter and papers already sent
 FETCH = 25  # hits fetched per search, so that papers already sent can be skipped
 SNIPPET_CHARS = 240
 AUTHORS_SHOWN = 3
 
+log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                    trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -63,16 +67,35 @@ def digest_message_id(settings, subscriber_id: int, period: str) -> str:
 
 # -- what goes in ----------------------------------------------------------------------------
 def trending_papers(store, since: str, categories: list[str], limit: int) -> list[tuple[int, Paper]]:
-    """(pk, Paper) pairs for the "trending" section.
+    """(pk, Paper) pairs for the "trending" section, best first: the trending score
+    (paperwire.trending, docs/trending.md) over the digest's period, ``since`` up to now (or the
+    end of the latest listing day, when that is earlier), in the subscriber's categories when
+    they chose some that have papers there, else over all papers."""
+    from ..trending.ranking import digest_trending
 
-    For now: the newest papers of the latest listing day on or after ``since``, in the
-    subscriber's categories when they chose some that have papers, else over all papers.
-    TODO(issue 4): replace with the real trending score; callers only rely on this signature."""
     if categories:
-        found = store.latest_listed_papers(since, categories, limit)
+        found = digest_trending(store, since, categories, limit)
         if found:
             return found
-    return store.latest_listed_papers(since, [], limit)
+    return digest_trending(store, since, [], limit)
+
+
+def for_you_papers(store, email: str, since: str, limit: int) -> list[tuple[int, Paper, str | None]]:
+    """(pk, Paper, because title) for the "For you" section: the "for you" feed of the account
+    with the subscriber's address (paperwire.recommend.feed), papers listed on or after
+    ``since`` only. Empty when there is no such account, or its feed is empty or fails: the
+    section is a bonus and never stops a digest."""
+    try:
+        account = store.get_account_by_email(email)
+        if account is None or getattr(account, "status", "active") != "active":
+            return []
+        from ..recommend.feed import feed_for_account
+
+        recs = feed_for_account(store, account.id, tag=None, limit=FOR_YOU_FETCH)
+        return [(r.pk, r.paper, r.because_title) for r in recs if (r.paper.announced or "") >= since][:limit]
+    except Exception:  # a missing or failing recommender must not break the digest
+        log.warning("'for you' section for %s left out", email, exc_info=True)
+        return []
 
 
 @dataclass
@@ -85,7 +108,7 @@ class Item:
 
 @dataclass
 class Section:
-    kind: str  # 'search' | 'trending' | 'categories'
+    kind: str  # 'search' | 'for_you' | 'trending' | 'categories'
     title: str
     items: list[Item]
     query: str | None = None
@@ -203,7 +226,11 @@ class Composer:
                     v.setflags(write=False)
                     cache[k] = v
 
-    def _item(self, pk: int, paper: Paper) -> Item:
+    def _item(self, pk: int, paper: Paper, because: str | None = None) -> Item:
+        if because:  # a "for you" entry: its reason is the reader's own, not cached across readers
+            ctx = {"p": paper, "url": paper_url(self.site, paper.id), "authors": _authors(paper.authors),
+                   "snippet": _snippet(paper.abstract), "because": because}
+            return Item(pk, paper, Markup(self._tpl_paper_html.render(ctx)), self._tpl_paper_text.render(ctx))
         block = self._blocks.get(pk)
         if block is None:
             ctx = {"p": paper, "url": paper_url(self.site, paper.id), "authors": _authors(paper.authors),
@@ -233,6 +260,16 @@ class Composer:
             if items:
                 out.append(Section("search", f"New for “{q}”", items, query=q,
                                    more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}"))
+        for_you = []
+        for pk, paper, because in for_you_papers(self.store, sub.email, since_s, self.fetch):
+            if pk in sent or pk in taken:
+                continue
+            taken.add(pk)
+            for_you.append(self._item(pk, paper, because))
+            if len(for_you) >= min(self.limit, FOR_YOU_LIMIT):
+                break
+        if for_you:
+            out.append(Section("for_you", "For you", for_you, more_url=f"{self.site}/for-you"))
         cats = list(sub.categories or [])
         if sub.trending:
             items = pick(self.trending(since_s, cats), min(self.limit, TRENDING_LIMIT))
@@ -287,5 +324,5 @@ def describe(d: Digest) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Composer", "Digest", "Section", "describe", "digest_message_id", "paper_url", "subscriber_links",
-           "trending_papers"]
+__all__ = ["Composer", "Digest", "Section", "describe", "digest_message_id", "for_you_papers", "paper_url",
+           "subscriber_links", "trending_papers"]

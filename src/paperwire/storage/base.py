@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Protocol
 
 from ..models import Paper
-from .base_accounts import AccountStore
+from .base_accounts import AccountStore, SigninStore
 from .base_community import CommunityStore
 from .base_digests import DigestStore
 from .base_library import LibraryStore
@@ -37,7 +37,7 @@ class Change:
     text_hash: str
 
 
-class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, CommunityStore,
+class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, SigninStore, CommunityStore,
             TrendingStore, LibraryStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...

@@ -13,7 +13,7 @@ from typing import Iterator
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
-from .sqlite_accounts import SQLiteAccountsMixin
+from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin
 from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
 from .sqlite_library import SQLiteLibraryMixin
@@ -36,7 +36,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
 
 
 class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin,
-                  SQLiteAccountsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
+                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
@@ -123,59 +123,65 @@ class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, S
         and keeps the first-submitted date; an older version than the stored one is ignored.
         """
         result = UpsertResult()
-        now = utc_now()
         with self._write() as c:
-            seq = c.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
-            for p in papers:
-                row = c.execute(
-                    "SELECT pk, version, submitted, content_hash, run_id FROM papers WHERE id=?", (p.id,)
-                ).fetchone()
-                if row is not None and run_id is not None and row["run_id"] == run_id:
-                    result.duplicates.append(p.id)
-                    continue
-                if row is not None:
-                    if p.version is not None and row["version"] is not None and p.version < row["version"]:
-                        result.unchanged += 1
-                        continue
-                    if row["submitted"] and (not p.submitted or row["submitted"] < p.submitted):
-                        p.submitted = row["submitted"]  # keep the first-submitted date
-                        if p.updated and p.updated < p.submitted:
-                            p.updated = p.submitted
-                    if p.version is None and row["version"] is not None:
-                        p.version = row["version"]
-                announced = p.day or now[:10]
-                p.announced = announced
-                content_hash = p.content_hash()
-                if row is not None and row["content_hash"] == content_hash:
-                    result.unchanged += 1
-                    if run_id is not None:
-                        c.execute("UPDATE papers SET run_id=? WHERE pk=?", (run_id, row["pk"]))
-                    continue
-                seq += 1
-                values = (
-                    p.id, p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
-                    json.dumps(p.categories), p.primary_category, p.submitted, p.updated, announced,
-                    p.doi, p.journal_ref, p.comments, p.abs_url, p.pdf_url, p.code_url, p.source,
-                )
-                if row is None:
-                    c.execute(
-                        f"INSERT INTO papers ({_PAPER_COLUMNS}, content_hash, text_hash, seq, run_id, created_at, updated_at)"
-                        f" VALUES ({', '.join('?' * 17)}, ?, ?, ?, ?, ?, ?)",
-                        values + (content_hash, p.text_hash(), seq, run_id, now, now),
-                    )
-                    result.inserted += 1
-                else:
-                    assignments = ", ".join(f"{col.strip()}=?" for col in _PAPER_COLUMNS.split(","))
-                    c.execute(
-                        f"UPDATE papers SET {assignments}, content_hash=?, text_hash=?, seq=?, run_id=?, updated_at=? WHERE pk=?",
-                        values + (content_hash, p.text_hash(), seq, run_id, now, row["pk"]),
-                    )
-                    result.updated += 1
+            self._upsert_in(c, papers, run_id, result)
             if state is not None:
                 self._set_state(c, *state)
             if errors and run_id is not None:
                 self._add_errors(c, run_id, errors)
         return result
+
+    def _upsert_in(self, c: sqlite3.Connection, papers: list[Paper], run_id: int | None,
+                   result: UpsertResult) -> None:
+        """The body of upsert_papers inside a transaction the caller holds (also used by the
+        Hugging Face import, which writes papers and their community data in one transaction)."""
+        now = utc_now()
+        seq = c.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
+        for p in papers:
+            row = c.execute(
+                "SELECT pk, version, submitted, content_hash, run_id FROM papers WHERE id=?", (p.id,)
+            ).fetchone()
+            if row is not None and run_id is not None and row["run_id"] == run_id:
+                result.duplicates.append(p.id)
+                continue
+            if row is not None:
+                if p.version is not None and row["version"] is not None and p.version < row["version"]:
+                    result.unchanged += 1
+                    continue
+                if row["submitted"] and (not p.submitted or row["submitted"] < p.submitted):
+                    p.submitted = row["submitted"]  # keep the first-submitted date
+                    if p.updated and p.updated < p.submitted:
+                        p.updated = p.submitted
+                if p.version is None and row["version"] is not None:
+                    p.version = row["version"]
+            announced = p.day or now[:10]
+            p.announced = announced
+            content_hash = p.content_hash()
+            if row is not None and row["content_hash"] == content_hash:
+                result.unchanged += 1
+                if run_id is not None:
+                    c.execute("UPDATE papers SET run_id=? WHERE pk=?", (run_id, row["pk"]))
+                continue
+            seq += 1
+            values = (
+                p.id, p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
+                json.dumps(p.categories), p.primary_category, p.submitted, p.updated, announced,
+                p.doi, p.journal_ref, p.comments, p.abs_url, p.pdf_url, p.code_url, p.source,
+            )
+            if row is None:
+                c.execute(
+                    f"INSERT INTO papers ({_PAPER_COLUMNS}, content_hash, text_hash, seq, run_id, created_at, updated_at)"
+                    f" VALUES ({', '.join('?' * 17)}, ?, ?, ?, ?, ?, ?)",
+                    values + (content_hash, p.text_hash(), seq, run_id, now, now),
+                )
+                result.inserted += 1
+            else:
+                assignments = ", ".join(f"{col.strip()}=?" for col in _PAPER_COLUMNS.split(","))
+                c.execute(
+                    f"UPDATE papers SET {assignments}, content_hash=?, text_hash=?, seq=?, run_id=?, updated_at=? WHERE pk=?",
+                    values + (content_hash, p.text_hash(), seq, run_id, now, row["pk"]),
+                )
+                result.updated += 1
 
     def get_paper(self, paper_id: str) -> Paper | None:
         row = self.conn.execute(f"SELECT {_PAPER_COLUMNS} FROM papers WHERE id=?", (paper_id,)).fetchone()

@@ -12,29 +12,36 @@ class SQLiteStarsMixin:
                      observed_at: str | None = None, status: str = STATUS_OK) -> int | None:
         observed = iso_datetime(observed_at) or utc_now()
         with self._write() as c:
-            if status == STATUS_OK:
-                if stars is None:  # 304: the count has not changed since the latest check
-                    row = c.execute("SELECT stars FROM repos WHERE repo=?", (repo,)).fetchone()
-                    if row is None or row[0] is None:
-                        raise ValueError(f"{repo}: 'not modified' but no star count is stored to repeat")
-                    stars = row[0]
-                stars = int(stars)
-                if stars < 0:
-                    raise ValueError(f"{repo}: negative star count {stars}")
-                c.execute(
-                    "INSERT INTO repo_stars (repo, observed_at, stars) VALUES (?, ?, ?) "
-                    "ON CONFLICT(repo, observed_at) DO UPDATE SET stars=excluded.stars",
-                    (repo, observed, stars),
-                )
-            else:
-                stars, etag = None, None
+            return self._record_stars_in(c, repo, stars, etag, observed, status)
+
+    @staticmethod
+    def _record_stars_in(c, repo: str, stars: int | None, etag: str | None, observed: str,
+                         status: str = STATUS_OK) -> int | None:
+        """record_stars inside a transaction the caller holds (the Hugging Face import records
+        its star snapshots in the transaction of its batch)."""
+        if status == STATUS_OK:
+            if stars is None:  # 304: the count has not changed since the latest check
+                row = c.execute("SELECT stars FROM repos WHERE repo=?", (repo,)).fetchone()
+                if row is None or row[0] is None:
+                    raise ValueError(f"{repo}: 'not modified' but no star count is stored to repeat")
+                stars = row[0]
+            stars = int(stars)
+            if stars < 0:
+                raise ValueError(f"{repo}: negative star count {stars}")
             c.execute(
-                "INSERT INTO repos (repo, etag, stars, status, checked_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(repo) DO UPDATE SET etag=excluded.etag, stars=excluded.stars, "
-                "status=excluded.status, checked_at=excluded.checked_at "
-                "WHERE excluded.checked_at >= repos.checked_at",
-                (repo, etag, stars, status, observed),
+                "INSERT INTO repo_stars (repo, observed_at, stars) VALUES (?, ?, ?) "
+                "ON CONFLICT(repo, observed_at) DO UPDATE SET stars=excluded.stars",
+                (repo, observed, stars),
             )
+        else:
+            stars, etag = None, None
+        c.execute(
+            "INSERT INTO repos (repo, etag, stars, status, checked_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(repo) DO UPDATE SET etag=excluded.etag, stars=excluded.stars, "
+            "status=excluded.status, checked_at=excluded.checked_at "
+            "WHERE excluded.checked_at >= repos.checked_at",
+            (repo, etag, stars, status, observed),
+        )
         return stars
 
     def repo_state(self, repo: str) -> RepoState | None:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from .bibtex import bibtex
+from .cards import card_states
 from .render import base_url, pagination, paper_path, render, url_with
 
 log = logging.getLogger("paperwire.web")
@@ -83,8 +84,10 @@ def _day_page(request: Request, day: str | None, page: int):
         raise HTTPException(404, f"Page {page} of {day} is empty.")
     prev_day, next_day = store.neighbor_days(day)
     path = "/" if day == latest else f"/day/{day}"
+    cards = card_states(request, papers)
+    papers = [p for p in papers if not cards[p.id]["hidden"]]  # hidden by a curator: reachable by URL only
     return render(request, "day.html", {
-        "day": day, "latest": latest, "papers": papers, "total": total,
+        "day": day, "latest": latest, "papers": papers, "total": total, "cards": cards,
         "first_rank": (page - 1) * DAY_PAGE_SIZE + 1,
         "prev_day": prev_day, "next_day": next_day,
         "pager": pagination(total, page, DAY_PAGE_SIZE, lambda n: url_with(path, page=n if n > 1 else None)),
@@ -130,9 +133,11 @@ def search(
         return render(request, "search.html", context, status_code=503)
     offset = (page - 1) * SEARCH_PAGE_SIZE
     results = engine.search(q, limit=SEARCH_PAGE_SIZE, offset=offset)
+    cards = card_states(request, [h.paper for h in results.hits])
     context.update(
         results=results,
-        hits=results.hits,
+        hits=[h for h in results.hits if not cards[h.paper.id]["hidden"]],
+        cards=cards,
         errors=list(results.query.errors),
         first_rank=offset + 1,
         feed_url=url_with("/feeds/search.atom", q=q),
@@ -170,6 +175,7 @@ def paper_page(request: Request, paper_id: str):
             similar_error = True
     return render(request, "paper.html", {
         "paper": paper, "similar": similar, "similar_error": similar_error,
+        "state": card_states(request, [paper])[paper.id],
         "search_available": engine is not None,
         "bibtex": bibtex(paper, url=base_url(request) + paper_path(paper.id)),
     })

@@ -36,10 +36,17 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def new_session_token(days: int = SESSION_DAYS) -> tuple[str, str, str]:
+    """(cookie value, its hash to store, expiry) of a new session, for code that stores the
+    session inside its own transaction (sign-in: paperwire.accounts.complete_signin)."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token), _iso(datetime.now(timezone.utc) + timedelta(days=days))
+
+
 def new_session(store, account_id: int, days: int = SESSION_DAYS) -> str:
     """Create a session for the account; returns the cookie value (never stored)."""
-    token = secrets.token_urlsafe(32)
-    store.create_session(account_id, hash_token(token), _iso(datetime.now(timezone.utc) + timedelta(days=days)))
+    token, token_hash, expires_at = new_session_token(days)
+    store.create_session(account_id, token_hash, expires_at)
     return token
 
 
@@ -112,4 +119,5 @@ def wants_json(request: Request) -> bool:
 
 
 __all__ = ["SESSION_COOKIE", "SignInRequired", "checked_form", "clear_session_cookie", "current_account",
-           "hash_token", "new_session", "require_account", "require_curator", "set_session_cookie", "wants_json"]
+           "hash_token", "new_session", "new_session_token", "require_account", "require_curator",
+           "set_session_cookie", "wants_json"]

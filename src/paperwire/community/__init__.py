@@ -1,0 +1,11 @@
+"""The community around the papers (issue 4): upvotes, day lists that readers submit papers to,
+and curation (feature, hide) with an audit log. The web layer (web/community.py) only calls
+these functions; all SQL is in storage/sqlite_community.py. See docs/community.md."""
+
+from .common import UnknownPaper
+from .curate import CurateError, curate
+from .submit import ArxivUnavailable, PaperNotFound, Submission, SubmitError, parse_arxiv_ref, submit
+from .votes import VoteResult, vote
+
+__all__ = ["ArxivUnavailable", "CurateError", "PaperNotFound", "Submission", "SubmitError", "UnknownPaper",
+           "VoteResult", "curate", "parse_arxiv_ref", "submit", "vote"]

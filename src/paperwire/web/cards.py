@@ -1,0 +1,50 @@
+"""What every card (and the paper page) shows about a paper besides its metadata: upvotes and
+whether the reader voted, saved, featured, hidden, new. One call per page, three queries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from fastapi import Request
+
+from ..models import Paper
+from ..storage.base_community import CommunityState
+from .session import current_account
+
+NEW_DAYS = 2  # "New": listed at most this many days before the latest listing day (or today)
+
+
+def _new_since(store) -> str:
+    """The first day whose papers count as new."""
+    today = datetime.now(timezone.utc).date()
+    latest = store.latest_day()
+    try:
+        ref = min(today, date.fromisoformat(latest)) if latest else today
+    except ValueError:
+        ref = today
+    return (ref - timedelta(days=NEW_DAYS)).isoformat()
+
+
+def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
+    """paper id -> {upvotes, voted, saved, featured, hidden, new, signed_in} for the papers of a page."""
+    if not papers:
+        return {}
+    store = request.app.state.store
+    account = current_account(request)
+    pks = store.pks_for([p.id for p in papers])
+    keys = list(pks.values())
+    states = store.community_state(keys, account.id if account else None)
+    saved = store.saved_pks(account.id, keys) if account else set()
+    new_since = _new_since(store)
+    out: dict[str, dict] = {}
+    for p in papers:
+        pk = pks.get(p.id)
+        s = states.get(pk) or CommunityState()
+        out[p.id] = {
+            "upvotes": s.upvotes, "voted": s.voted, "saved": pk in saved, "featured": s.featured,
+            "hidden": s.hidden, "new": bool(p.day and p.day >= new_since), "signed_in": account is not None,
+        }
+    return out
+
+
+__all__ = ["NEW_DAYS", "card_states"]
