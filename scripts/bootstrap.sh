@@ -46,5 +46,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
 fi
 
 if [ $want_test = 1 ]; then
-  apt_install chromium
+  # PostgreSQL: the storage tests start their own throwaway server (tests/pg_server.py) on loopback
+  apt_install chromium postgresql
 fi

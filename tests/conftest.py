@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["conftest_web"]
+pytest_plugins = ["conftest_web", "pg_server"]  # pg_server: PostgreSQL fixtures (pg_store, any_store)
 
 # /work/shared/data next to the checkout; data-dependent tests skip when it is absent
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
