@@ -63,7 +63,7 @@ def _run_sources(ctx: click.Context, sources, no_embed: bool, batch_size: int, q
     from .sources.runner import run_ingest
 
     store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx))
+    indexer = Indexer(store, _settings(ctx), bulk=True)
     failed = False
     for source in sources:
         try:
@@ -217,12 +217,30 @@ def search(ctx, query, limit, as_json):
 
 
 @main.command()
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where papers are embedded (default PAPERWIRE_EMBED_DEVICE, cpu); cuda needs a CUDA "
+                   "build of torch and a GPU, and embeds with torch.")
+@click.option("--backend", type=click.Choice(["auto", "torch", "onnx", "onnx-int8", "onnx-int8-128"]), default=None,
+              help="How papers are embedded on the CPU (default PAPERWIRE_EMBED_BACKEND; auto: onnx-int8, "
+                   "2.7x torch, same vector space; docs/benchmarks.md).")
 @click.pass_context
-def reindex(ctx):
+def reindex(ctx, device, backend):
     """Rebuild the word and vector indexes from the database (reuses stored embeddings)."""
+    from .search.embed import check_device, document_backend
     from .search.indexer import Indexer
 
-    counts = Indexer(_store(ctx), _settings(ctx)).rebuild(progress=True)
+    settings = _settings(ctx)
+    if device == "cuda" and backend is None:
+        backend = "torch"  # the ONNX backends run on the CPU
+    settings = settings.with_(embed_device=device or settings.embed_device,
+                              embed_backend=backend or settings.embed_backend)
+    try:
+        check_device(settings.embed_device)
+        which = document_backend(settings, bulk=True)
+    except RuntimeError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"embedding new or changed papers with {which} on {settings.embed_device}", err=True)
+    counts = Indexer(_store(ctx), settings, bulk=True).rebuild(progress=True)
     click.echo(f"reindexed: {counts}")
 
 
@@ -294,8 +312,13 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
 @click.option("--demo/--no-demo", default=False, help="Load the demo corpus first when the database is empty.")
 @click.option("--background/--no-background", default=None,
               help="Compute embeddings and index in this process (default: PAPERWIRE_BACKGROUND_INDEXING, on).")
+@click.option("--workers", envvar="PAPERWIRE_WEB_WORKERS", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Web worker processes (PAPERWIRE_WEB_WORKERS). Each loads the search indexes read-only; "
+                   "indexing, digests and stars stay in this parent process.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.pass_context
-def serve(ctx, host, port, demo, background):
+def serve(ctx, host, port, demo, background, workers, log_level):
     """Run the web site, JSON API and feeds."""
     import uvicorn
 
@@ -311,22 +334,39 @@ def serve(ctx, host, port, demo, background):
         for report in load_demo(store, progress=True, settings=settings):
             click.echo(report.summary())
         Indexer(store, settings).sync_lexical()
-    app = create_app(settings, store=store, background=settings.background_indexing if background is None else background)
+    background = settings.background_indexing if background is None else background
+    if workers > 1:
+        # uvicorn spawns the workers, each building its own app (web/asgi.py) from the environment:
+        # pass on what this command was given. This process keeps the one indexer (a thread).
+        os.environ["PAPERWIRE_DATABASE_URL"] = settings.database_url
+        os.environ.setdefault("PAPERWIRE_DATA_DIR", str(settings.data_dir))
+        os.environ.setdefault("PAPERWIRE_INDEX_DIR", str(settings.index_dir))
+        from .security import secret_key
+
+        secret_key(settings)  # created here once, so that the workers never race to create it
+        app = None
+    else:
+        app = create_app(settings, store=store, background=background)
     stop = threading.Event()
-    if settings.scheduler:  # the one-machine setup: digests composed and sent by this process
-        from .digest.run import start_mail_threads
+    if workers > 1 and background:
+        threading.Thread(target=Indexer(store, settings).run_background, args=(stop,), kwargs={"interval": 2.0},
+                         name="paperwire-indexer", daemon=True).start()
+    if settings.scheduler:  # the one-machine setup: this process is also a worker of the job queue
+        from .jobs.worker import start_worker_thread
 
-        start_mail_threads(store, settings, app.state.engine, stop)
-        click.echo(f"Digests: scheduler on, sending through {settings.smtp_host}:{settings.smtp_port} "
-                   "(PAPERWIRE_SCHEDULER=0 to leave it to `paperwire worker`)")
-    if settings.github_refresh_minutes > 0:  # trending: GitHub stars of the month's papers
-        from .trending.stars import start_stars_refresher
-
-        start_stars_refresher(store, settings, stop, settings.github_refresh_minutes)
-        click.echo(f"GitHub stars: refreshed every {settings.github_refresh_minutes:g} minutes")
-    click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url})")
+        # the web process indexes in the background already; the worker thread runs the rest
+        start_worker_thread(store, settings, stop, ["digest", "send", "trending", "ingest", "prune"],
+                            engine=app.state.engine if app is not None else None)
+        click.echo(f"Jobs: worker thread on (digests, mail through {settings.smtp_host}:{settings.smtp_port}"
+                   + (f", GitHub stars every {settings.github_refresh_minutes:g} min" if settings.github_refresh_minutes > 0
+                      else "") + "); PAPERWIRE_SCHEDULER=0 leaves them to `paperwire worker`")
+    click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url}, {workers} web worker(s))")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        if workers > 1:
+            uvicorn.run("paperwire.web.asgi:worker_app", factory=True, workers=workers, host=host, port=port,
+                        log_level=log_level)
+        else:
+            uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         stop.set()
 
@@ -348,7 +388,7 @@ def import_hf_cmd(ctx, paths, no_embed, batch_size, quiet):
     from .trending.hf_import import import_hf
 
     store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx))
+    indexer = Indexer(store, _settings(ctx), bulk=True)
     failed = False
     for path in paths:
         try:
@@ -437,19 +477,26 @@ def digest_run(ctx, dry_run, now, quiet):
 
 
 @main.command()
-@click.option("--interval", default=60.0, show_default=True, help="Seconds between digest runs.")
-@click.option("--role", type=click.Choice(["all", "digests", "sender"]), default="all", show_default=True,
-              help="What this process does: both, or only composing digests, or only sending the outbox "
-                   "(run one of each to use two cores).")
+@click.option("--interval", default=None, type=float,
+              help="Seconds between digest runs (default PAPERWIRE_DIGEST_INTERVAL, 60).")
+@click.option("--role", default="all", show_default=True,
+              help="The jobs this process runs: all, digests, sender, or a comma-separated list of "
+                   "digest,send,index,trending,ingest,prune (docs/workers.md).")
+@click.option("--once", is_flag=True, help="Queue the due periodic jobs, run every due job, and exit.")
 @click.pass_context
-def worker(ctx, interval, role):
-    """Run the digest scheduler and the mail sender until SIGTERM or Ctrl-C."""
+def worker(ctx, interval, role, once):
+    """Run jobs from the shared queue (digests, the mail sender, index syncs, ...) until SIGTERM or
+    Ctrl-C. Start as many as you like, on any machine that reaches the database."""
     import logging
     import signal
 
-    from .digest.run import run_worker, start_scheduler
-    from .mail.sender import run_sender
+    from .jobs.queue import parse_kinds
+    from .jobs.worker import Worker
 
+    try:
+        kinds = parse_kinds(role)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--role") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     stop = threading.Event()
 
@@ -459,16 +506,56 @@ def worker(ctx, interval, role):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     store, settings = _store(ctx), _settings(ctx)
-    click.echo(f"Paperwire worker ({role}): digests every {interval:.0f} s, mail sender "
+    if interval is not None:
+        settings = settings.with_(digest_interval=interval)
+    w = Worker(store, settings, kinds)
+    if once:
+        w.tick()
+        while w.run_one():
+            pass
+        click.echo(f"worker {w.name}: {w.counts}")
+        return
+    click.echo(f"Paperwire worker {w.name} ({','.join(kinds)}; digests every {settings.digest_interval:.0f} s) "
                f"(database {settings.database_url})")
-    if role == "all":
-        run_worker(store, settings, _digest_engine(ctx), stop, interval=interval)
-    elif role == "digests":
-        start_scheduler(store, settings, _digest_engine(ctx), stop, interval).join()
-    else:
-        run_sender(settings, store, stop=stop)
+    w.run(stop)
     click.echo("worker stopped")
 # == end of digests ===========================================================================
+
+
+# == jobs (paperwire jobs ...) =================================================================
+# Self-contained block owned by the job queue work: src/paperwire/jobs/, docs/workers.md.
+@main.group()
+def jobs() -> None:
+    """The shared job queue that `paperwire worker` processes run (docs/workers.md)."""
+
+
+@jobs.command("list")
+@click.option("--kind", default=None, help="Only jobs of this kind.")
+@click.option("--status", type=click.Choice(["queued", "running", "done", "failed"]), default=None)
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def jobs_list(ctx, kind, status, limit):
+    """Jobs per status, then the newest jobs."""
+    store = _store(ctx)
+    counts = store.job_counts()
+    click.echo("  ".join(f"{k} {v:,}" for k, v in counts.items()))
+    for j in store.list_jobs(kind=kind, status=status, limit=limit):
+        error = (j.last_error or "").splitlines()[0][:80] if j.last_error else ""
+        click.echo(f"{j.id}\t{j.kind}\t{j.status}\tattempt {j.attempts}/{j.max_attempts}\t{j.key or '-'}\t"
+                   f"{j.worker or '-'}\t{j.finished_at or j.started_at or j.created_at}\t{error}")
+
+
+@jobs.command("add")
+@click.argument("kind", type=click.Choice(["digest", "send", "index", "trending", "ingest", "prune"]))
+@click.option("--key", default=None, help="Queue it only if no job has this key yet.")
+@click.pass_context
+def jobs_add(ctx, kind, key):
+    """Queue one job now (e.g. `paperwire jobs add index` after a bulk import); a worker runs it."""
+    from .jobs.queue import enqueue
+
+    job_id = enqueue(_store(ctx), kind, key=key, max_attempts=_settings(ctx).job_max_attempts)
+    click.echo(f"queued job {job_id} ({kind})" if job_id else f"a job with key {key!r} exists already; nothing queued")
+# == end of jobs ===============================================================================
 
 
 # == accounts (paperwire accounts ...) ========================================================

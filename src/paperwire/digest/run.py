@@ -4,8 +4,9 @@ together). A crash at any instant loses nothing and doubles nothing: the next ru
 (subscriber, period) pairs that are recorded and composes the others; an outbox row is only ever
 written with its digests row, and its Message-ID is stable per (subscriber, period).
 
-``start_scheduler`` runs it every minute in a thread (``paperwire serve``); ``run_worker`` runs
-it with the SMTP sender until stopped (``paperwire worker``).
+``paperwire worker`` and ``paperwire serve`` run it as the periodic ``digest`` job of the shared job
+queue (paperwire/jobs, docs/workers.md); ``start_scheduler`` / ``run_worker`` are the older
+in-process loops, kept for embedding Paperwire without the queue.
 """
 
 from __future__ import annotations

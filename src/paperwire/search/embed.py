@@ -39,8 +39,18 @@ def model_name_for(model_dir: Path) -> str:
 
 
 def embedder_key(settings) -> str:
-    """The key of the vectors ``get_embedder(settings)`` would make, without loading the model."""
-    return f"{model_name_for(find_model_dir(getattr(settings, 'embed_model', None)))}/{TEXT_RECIPE}"
+    """The key of the document vectors these settings make, without loading a model."""
+    key = f"{model_name_for(find_model_dir(getattr(settings, 'embed_model', None)))}/{TEXT_RECIPE}"
+    if getattr(settings, "embed_backend", "auto") in TRUNCATING_BACKENDS:
+        key += TRUNCATING_BACKENDS[settings.embed_backend][1]
+    return key
+
+
+# Backends that read fewer word pieces than the model (256): their document vectors differ
+# materially from the model's (SciFact: cosine mean 0.92, min 0.71), so they carry their own key
+# (switching to or from one re-embeds every paper, as a model change does) and are only used when
+# asked for by name, for every paper. {backend: (max length, key suffix)}
+TRUNCATING_BACKENDS = {"onnx-int8-128": (128, "/len128")}
 
 
 def find_model_dir(override: str | None = None) -> Path:
@@ -120,19 +130,84 @@ class Embedder:
         return vec
 
 
-_embedders: dict[tuple, Embedder] = {}
+_embedders: dict[tuple, object] = {}
 _embedders_lock = threading.Lock()
 
+# The document backend that `auto` picks for bulk builds (CLI ingest / reindex / import-hf) on a CPU:
+# the fastest option within 0.01 hybrid nDCG@10 of torch on SciFact (bench/embed_options.py,
+# docs/benchmarks.md "Embedding speed options").
+BULK_BACKEND = "onnx-int8"
 
-def get_embedder(settings) -> Embedder:
-    """The process-wide embedder for these settings (loaded on first use)."""
+
+def check_device(device: str) -> None:
+    """Fail clearly when a CUDA device is asked for and torch cannot use one."""
+    if not str(device).startswith("cuda"):
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        why = (f"this torch build ({torch.__version__}) has no CUDA support: install a CUDA build of torch"
+               if torch.version.cuda is None else "no CUDA GPU is visible (check the driver and CUDA_VISIBLE_DEVICES)")
+        raise RuntimeError(f"embedding on {device} asked for, but CUDA is not available: {why}; "
+                           "or use --device cpu")
+
+
+def onnx_cache_dir() -> Path:
+    """Where ONNX files exported from the installed model are kept (built once per machine)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("paperwire")) / "onnx"
+
+
+def document_backend(settings, *, bulk: bool = False) -> str:
+    """The backend that embeds papers: PAPERWIRE_EMBED_BACKEND, where `auto` means BULK_BACKEND for
+    bulk builds on a CPU and torch otherwise (small increments, the serve thread, GPUs)."""
+    backend = getattr(settings, "embed_backend", "auto") or "auto"
+    device = getattr(settings, "embed_device", "cpu") or "cpu"
+    if backend == "auto":
+        return BULK_BACKEND if bulk and device == "cpu" else "torch"
+    if backend != "torch" and device != "cpu":
+        raise RuntimeError(f"PAPERWIRE_EMBED_BACKEND={backend} runs on the CPU only; "
+                           f"use PAPERWIRE_EMBED_BACKEND=torch (or auto) with device {device}")
+    return backend
+
+
+def get_embedder(settings):
+    """The process-wide torch embedder for these settings (loaded on first use): queries, and
+    papers unless document_backend() says otherwise."""
     model_dir = find_model_dir(getattr(settings, "embed_model", None))
     device = getattr(settings, "embed_device", "cpu") or "cpu"
-    key = (str(model_dir), device)
+    key = (str(model_dir), "torch", device)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
+            check_device(device)
             log.info("loading embedding model from %s on %s", model_dir, device)
             emb = Embedder(model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64)
+            _embedders[key] = emb
+        return emb
+
+
+def get_document_embedder(settings, *, bulk: bool = False):
+    """The process-wide embedder for papers. torch, onnx and onnx-int8 make vectors in the torch
+    model's space under the same key (ONNX fp32: equal to float rounding; int8: cosine >= 0.98
+    checked when the file is built, 0.995 mean on SciFact), so an index may mix them; queries are
+    always embedded by torch (they are short: no backend truncates them). A TRUNCATING_BACKENDS
+    one has its own key."""
+    backend = document_backend(settings, bulk=bulk)
+    if backend == "torch":
+        return get_embedder(settings)
+    from .embed_onnx import OnnxEmbedder
+
+    model_dir = find_model_dir(getattr(settings, "embed_model", None))
+    key = (str(model_dir), backend, "cpu")
+    with _embedders_lock:
+        emb = _embedders.get(key)
+        if emb is None:
+            log.info("loading %s embedding model (from %s)", backend, model_dir)
+            max_len, suffix = TRUNCATING_BACKENDS.get(backend, (None, ""))
+            emb = OnnxEmbedder(model_dir, onnx_cache_dir(), quant="fp32" if backend == "onnx" else "int8",
+                               max_length=max_len, batch_size=getattr(settings, "embed_batch", 64) or 64,
+                               key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}")
             _embedders[key] = emb
         return emb

@@ -10,6 +10,8 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
+from dataclasses import replace
 
 import numpy as np
 
@@ -27,6 +29,7 @@ CANDIDATES = 100  # per list, before fusion (more when the page asked for lies d
 FILTERED_DENSE_FACTOR = 10  # with filters the embedding list is over-fetched, then filtered
 MAX_DENSE_CANDIDATES = 2_000
 RELOAD_EVERY = 1.0  # seconds
+RESULTS_CACHE = 512  # recent searches kept (per process); see SearchEngine.search
 # Papers found only by embedding, with a cosine below this, are dropped from the results: on
 # SciFact train no relevant paper in the dense top 100 scored below 0.2, while nonsense queries
 # ("asdf qwerty", "hello") top out around 0.2.
@@ -44,6 +47,13 @@ class SearchEngine:
         self._vec_key: tuple | None = None
         self._last_check = 0.0
         self._reload_lock = threading.Lock()
+        # results of recent searches, keyed by the query and the index states they came from (the
+        # BM25 index's seq, read per search: it is written in the same commit as the papers; the
+        # vector snapshot's file key): new or changed papers make new keys, nothing stale is served.
+        # 0 turns it off (bench/scale.py does, to time the indexes themselves).
+        self.results_cache = RESULTS_CACHE
+        self._results: OrderedDict[tuple, SearchResults] = OrderedDict()
+        self._results_lock = threading.Lock()
         self.reload()
 
     @property
@@ -90,6 +100,23 @@ class SearchEngine:
         if not pq.has_text:
             return self._browse(pq, limit, offset, t0)
 
+        if not self.results_cache:
+            return self._search(pq, limit, offset, t0)
+        key = (q, limit, offset, self.lexical.seq(), self._vec_key)
+        with self._results_lock:
+            cached = self._results.get(key)
+            if cached is not None:
+                self._results.move_to_end(key)
+        if cached is not None:
+            return replace(cached, took_ms=(time.perf_counter() - t0) * 1000)
+        results = self._search(pq, limit, offset, t0)
+        with self._results_lock:
+            self._results[key] = results
+            while len(self._results) > self.results_cache:
+                self._results.popitem(last=False)
+        return results
+
+    def _search(self, pq: ParsedQuery, limit: int, offset: int, t0: float) -> SearchResults:
         n = max(CANDIDATES, offset + limit)
         terms = analyze(" ".join(pq.terms + pq.phrases))
         lex = self.lexical.search(terms, pq, k=n)

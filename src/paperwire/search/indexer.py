@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from .embed import get_embedder, paper_text
+from .embed import get_document_embedder, paper_text
 from .lexical import LexicalIndex
 from .locks import index_lock
 from .vectors import FLAT_MAX, VectorIndex, latest_snapshot
@@ -42,8 +42,11 @@ def lexical_dir(settings) -> Path:
 
 
 class Indexer:
-    def __init__(self, store, settings, *, embedder=None):
+    def __init__(self, store, settings, *, embedder=None, bulk: bool = False):
+        """``bulk``: a bulk build (CLI ingest / reindex), embedded with the bulk backend
+        (search.embed.document_backend: PAPERWIRE_EMBED_BACKEND=auto picks ONNX int8 on a CPU)."""
         self.store = store
+        self.bulk = bulk
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -55,7 +58,7 @@ class Indexer:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = get_embedder(self.settings)
+            self._embedder = get_document_embedder(self.settings, bulk=self.bulk)
         return self._embedder
 
     # -- lexical -------------------------------------------------------------------------

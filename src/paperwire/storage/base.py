@@ -13,6 +13,7 @@ from ..models import Paper
 from .base_accounts import AccountStore, SigninStore
 from .base_community import CommunityStore
 from .base_digests import DigestStore
+from .base_jobs import JobStore
 from .base_library import LibraryStore
 from .base_outbox import OutboxStore
 from .base_stars import StarsStore
@@ -38,7 +39,7 @@ class Change:
 
 
 class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, SigninStore, CommunityStore,
-            TrendingStore, LibraryStore, Protocol):
+            TrendingStore, LibraryStore, JobStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

@@ -29,8 +29,9 @@ from ..models import Paper, utc_now
 from .base import Change, UpsertResult
 from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin
 from .postgres_digests import PostgresDigestMixin
+from .postgres_jobs import PostgresJobsMixin
 from .postgres_outbox import PostgresOutboxMixin
-from .postgres_stars import PostgresStarsMixin
+from .sqlite_stars import SQLiteStarsMixin  # portable SQL: shared as it is
 from .postgres_subscribers import PostgresSubscriberMixin
 from .sqlite import _PAPER_COLUMNS, _split_sql
 from .sqlite_community import SQLiteCommunityMixin
@@ -148,11 +149,11 @@ class _ReadConnection:
             return _Fetched(cur.fetchall() if cur.description else [], cur.rowcount)
 
 
-class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin, PostgresStarsMixin,
-                    PostgresAccountsMixin, PostgresSigninMixin,
+class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
+                    PostgresAccountsMixin, PostgresSigninMixin, PostgresJobsMixin,
                     # written portable (ON CONFLICT upserts, no SQLite-only functions, and on
                     # PostgreSQL each write locks its paper_community row first): shared as they are
-                    SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
+                    SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         self.url = url
         try:  # fail fast, and clearly, when the server cannot be reached (the pool would retry for long)

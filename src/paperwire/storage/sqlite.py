@@ -16,6 +16,7 @@ from .base import Change, UpsertResult
 from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin
 from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
+from .sqlite_jobs import SQLiteJobsMixin
 from .sqlite_library import SQLiteLibraryMixin
 from .sqlite_outbox import SQLiteOutboxMixin
 from .sqlite_stars import SQLiteStarsMixin
@@ -36,7 +37,8 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
 
 
 class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin,
-                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
+                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
+                  SQLiteJobsMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":

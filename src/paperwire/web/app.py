@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..config import Settings
 from ..storage import Store, open_store
+from .page_cache import PageCache
 from .render import make_templates, render, url_with
 from .session import SignInRequired, wants_json
 
@@ -153,6 +154,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     app.state.engine = engine
     app.state.indexer = indexer
     app.state.templates = make_templates()
+    app.state.page_cache = PageCache(getattr(settings, "page_cache", 256))  # anonymous pages (page_cache.py)
 
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

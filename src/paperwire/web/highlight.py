@@ -7,6 +7,7 @@ Jinja2's autoescape leaves it alone and nothing from the paper can become markup
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable
 
@@ -16,6 +17,14 @@ MIN_PREFIX_CHARS = 3  # terms at least this long also mark the rest of the word 
 
 
 def _pattern(terms: Iterable[str]) -> re.Pattern | None:
+    return _compiled(tuple(t for t in terms if isinstance(t, str)))
+
+
+# A search page asks for the same hit's pattern three times (title, abstract, snippet); re's own
+# cache (512 patterns, shared by every module) evicted them: 1/6 of a search page's time was
+# spent compiling (pyinstrument, docs/benchmarks.md "Web throughput").
+@functools.lru_cache(maxsize=4096)
+def _compiled(terms: tuple[str, ...]) -> re.Pattern | None:
     parts: list[str] = []
     seen: set[str] = set()
     for term in terms:

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from .bibtex import bibtex
 from .cards import card_states
+from .page_cache import fingerprint
 from .render import base_url, pagination, paper_path, render, url_with
 
 log = logging.getLogger("paperwire.web")
@@ -91,7 +92,7 @@ def _day_page(request: Request, day: str | None, page: int):
         "first_rank": (page - 1) * DAY_PAGE_SIZE + 1,
         "prev_day": prev_day, "next_day": next_day,
         "pager": pagination(total, page, DAY_PAGE_SIZE, lambda n: url_with(path, page=n if n > 1 else None)),
-    })
+    }, cache_key=fingerprint(day, latest, page, total, prev_day, next_day, papers, cards))
 
 
 @router.get("/")
@@ -145,7 +146,8 @@ def search(
                          lambda n: url_with("/search", q=q, page=n if n > 1 else None)),
         page=page,
     )
-    return render(request, "search.html", context)
+    return render(request, "search.html", context, cache_key=fingerprint(
+        q, page, results.total, results.mode, results.query, context["hits"], cards, context["errors"]))
 
 
 def _get_paper_or_404(request: Request, paper_id: str):

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader
 
@@ -89,10 +90,15 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def render(request: Request, name: str, context: dict | None = None, status_code: int = 200):
+def render(request: Request, name: str, context: dict | None = None, status_code: int = 200,
+           cache_key: bytes | None = None):
     """Render a page. Every page gets ``account`` (the signed-in account or None) and ``csrf``
-    (the token its forms and scripts send back; the CSRF cookie is set when missing)."""
+    (the token its forms and scripts send back; the CSRF cookie is set when missing).
+
+    ``cache_key``: a fingerprint of everything the page shows (web/page_cache.py); when given and
+    nobody is signed in, the rendered HTML is reused for the next request with the same key."""
     from ..security import CSRF_COOKIE, csrf_token, new_csrf_cookie
+    from .page_cache import CSRF_PLACEHOLDER
     from .session import current_account
 
     templates: Jinja2Templates = request.app.state.templates
@@ -104,9 +110,19 @@ def render(request: Request, name: str, context: dict | None = None, status_code
         account = current_account(request)
     except Exception:  # a page must render even when the session lookup fails
         account = None
-    ctx = {"request": request, "q": "", "account": account,
-           "csrf": csrf_token(request.app.state.settings, cookie), **(context or {})}
-    resp = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    csrf = csrf_token(request.app.state.settings, cookie)
+    cache = getattr(request.app.state, "page_cache", None)
+    if cache_key is not None and account is None and cache is not None and cache.enabled:
+        key = (name, status_code, request.url.path, request.url.query, cache_key)
+        html = cache.get(key)
+        if html is None:
+            ctx = {"request": request, "q": "", "account": None, **(context or {}), "csrf": CSRF_PLACEHOLDER}
+            html = templates.get_template(name).render(ctx)
+            cache.put(key, html)
+        resp = HTMLResponse(html.replace(CSRF_PLACEHOLDER, csrf), status_code=status_code)
+    else:
+        ctx = {"request": request, "q": "", "account": account, "csrf": csrf, **(context or {})}
+        resp = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     if new:
         resp.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https")

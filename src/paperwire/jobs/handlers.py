@@ -1,0 +1,100 @@
+"""What each kind of job does. Every handler is idempotent: a job retried after its worker died
+(or run again by a later period) does only the work still due.
+
+- digest: digest.run.run_digests; a (subscriber, period) already recorded is skipped, and its
+  outbox row is written with its digest row, so a rerun never composes or queues twice.
+- send: one pass of the mail sender over the due outbox (outbox rows have their own leases).
+- index: the search indexer's sync (words, then embeddings); it resumes from the change feed.
+- trending: GitHub stars of this month's trending papers (conditional requests), when configured.
+- ingest: arXiv API harvest --since-last of PAPERWIRE_HARVEST_CATEGORIES (resumable windows).
+- prune: forget done/failed jobs older than a week.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+log = logging.getLogger(__name__)
+
+
+class Context:
+    """What handlers share within one worker process: the store, settings, and the heavy parts
+    (search engine, indexer) built on first use only."""
+
+    def __init__(self, store, settings):
+        self.store, self.settings = store, settings
+        self._engine = None
+        self._indexer = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from ..search.hybrid import SearchEngine
+
+            self._engine = SearchEngine(self.store, self.settings)
+        return self._engine
+
+    @property
+    def indexer(self):
+        if self._indexer is None:
+            from ..search.indexer import Indexer
+
+            self._indexer = Indexer(self.store, self.settings)
+        return self._indexer
+
+
+def run_digest(ctx: Context, payload: dict) -> dict:
+    from ..digest.run import run_digests
+
+    counts = run_digests(ctx.store, ctx.settings, ctx.engine, progress=False)
+    if counts["errors"]:  # the others were recorded; the retry composes only the failed ones
+        raise RuntimeError(f"{counts['errors']} digests failed: {counts}")
+    return counts
+
+
+def run_send(ctx: Context, payload: dict) -> dict:
+    from ..mail.sender import run_sender
+
+    counts = run_sender(ctx.settings, ctx.store, once=True)
+    return counts.as_dict() if counts is not None else {}
+
+
+def run_index(ctx: Context, payload: dict) -> dict:
+    return ctx.indexer.sync()
+
+
+def run_trending(ctx: Context, payload: dict) -> dict:
+    from ..trending.stars import refresh_window
+
+    return refresh_window(ctx.store, ctx.settings, payload.get("window", "month"), progress=False)
+
+
+def run_ingest(ctx: Context, payload: dict) -> dict:
+    from ..sources.harvest import make_api_source
+    from ..sources.runner import run_ingest as run
+
+    categories = payload.get("categories") or [c for c in (ctx.settings.harvest_categories or "").replace(",", " ").split() if c]
+    if not categories:
+        raise ValueError("no categories: set PAPERWIRE_HARVEST_CATEGORIES (e.g. 'cs.CL cs.LG')")
+    source = make_api_source(ctx.settings, ctx.store, categories, since_last=True)
+    report = run(ctx.store, source, progress=False, on_batch=ctx.indexer.sync_lexical)
+    ctx.indexer.sync_lexical()
+    return {"summary": report.summary()}
+
+
+def run_prune(ctx: Context, payload: dict) -> dict:
+    from .periodic import PRUNE_KEEP_DAYS
+
+    before = datetime.now(timezone.utc) - timedelta(days=payload.get("keep_days", PRUNE_KEEP_DAYS))
+    return {"deleted": ctx.store.prune_jobs(before.strftime("%Y-%m-%dT%H:%M:%SZ"))}
+
+
+HANDLERS = {
+    "digest": run_digest,
+    "send": run_send,
+    "index": run_index,
+    "trending": run_trending,
+    "ingest": run_ingest,
+    "prune": run_prune,
+}
