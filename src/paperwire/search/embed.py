@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .query_cache import QueryCacheMixin
+
 log = logging.getLogger(__name__)
 
 # Bumped when paper_text() changes: stored embeddings made with another recipe are redone.
@@ -77,7 +79,7 @@ def find_model_dir(override: str | None = None) -> Path:
     return p
 
 
-class Embedder:
+class Embedder(QueryCacheMixin):
     def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 64, cache_size: int = 2048):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -114,20 +116,6 @@ class Embedder:
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
-    def encode_query(self, text: str) -> np.ndarray:
-        key = " ".join(text.split()).lower()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        vec = self.encode([key])[0]
-        vec.setflags(write=False)
-        with self._lock:
-            self._cache[key] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vec
 
 
 _embedders: dict[tuple, object] = {}

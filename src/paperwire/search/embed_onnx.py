@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .query_cache import QueryCacheMixin
+
 log = logging.getLogger(__name__)
 
 QUANTIZATIONS = ("fp32", "int8")
@@ -147,7 +149,7 @@ def _quantize(model_dir: Path, fp32: Path, target: Path) -> None:
     _install(tmp, target, model_dir, _probe(fp32, model_dir), INT8_MIN_COSINE, "int8")
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(QueryCacheMixin):
     """Same interface as embed.Embedder (encode, encode_query, dim, key, model_name)."""
 
     def __init__(self, model_dir: Path, cache_dir: Path, *, quant: str = "fp32", max_length: int | None = None,
@@ -215,17 +217,3 @@ class OnnxEmbedder:
             out[idx] = self._run([encs[i] for i in idx])
         return out
 
-    def encode_query(self, text: str) -> np.ndarray:
-        key = " ".join(text.split()).lower()
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
-        vec = self.encode([key])[0]
-        vec.setflags(write=False)
-        with self._lock:
-            self._cache[key] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return vec
