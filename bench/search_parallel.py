@@ -5,7 +5,9 @@
 Prints p50 / p95 (ms) over 120 of bench/scale.py's queries for: BM25 alone, the query embedding
 alone (its cache cleared each time), both sequentially, both side by side (the embedding in a thread).
 """
-import sys, time, statistics, threading
+import statistics
+import sys
+import time
 sys.path.insert(0, "bench")
 from concurrent.futures import ThreadPoolExecutor
 from paperwire.config import load_settings
