@@ -8,7 +8,8 @@ run resumes where the last committed batch ended.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -17,6 +18,35 @@ from ..storage import Store
 from .base import IngestReport, Source
 
 MAX_REPORTED_ERRORS = 1000
+
+
+def record_skip(report, pending: list[tuple[str, str]], location: str, reason: str) -> None:
+    """Count a skipped record: into ``pending`` (stored with the next batch) and, up to
+    MAX_REPORTED_ERRORS, into the report shown at the end."""
+    report.skipped += 1
+    pending.append((location, reason))
+    if len(report.errors) < MAX_REPORTED_ERRORS:
+        report.errors.append((location, reason))
+
+
+@contextmanager
+def recorded_run(store: Store, run_id: int, report, bar, started: float) -> Iterator[None]:
+    """Around a run's loop: however it ends, close the progress bar, time the report and record
+    the run as 'done', 'interrupted' (Ctrl-C) or 'failed' (any other exception, re-raised)."""
+    status = "failed"
+    try:
+        yield
+        status = "done"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        bar.close()
+        report.seconds = time.monotonic() - started
+        try:
+            store.finish_run(run_id, status, report.counts())
+        except Exception:  # the database may be what failed; the original error matters more
+            pass
 
 
 def run_ingest(
@@ -51,10 +81,7 @@ def run_ingest(
     )
 
     def skip(location: str, reason: str) -> None:
-        report.skipped += 1
-        batch_errors.append((location, reason))
-        if len(report.errors) < MAX_REPORTED_ERRORS:
-            report.errors.append((location, reason))
+        record_skip(report, batch_errors, location, reason)
 
     def flush() -> None:
         nonlocal batch, batch_errors, locations
@@ -77,8 +104,7 @@ def run_ingest(
         if on_batch is not None:
             on_batch()
 
-    status = "failed"
-    try:
+    with recorded_run(store, run_id, report, bar, started):
         for item in source.items(state):
             if item.position is not None:
                 bar.update(item.position - bar.n)
@@ -103,15 +129,4 @@ def run_ingest(
         last_state = source.final_state(last_state if last_state is not None else state)
         flush()
         report.warnings.extend(source.warnings)
-        status = "done"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        bar.close()
-        report.seconds = time.monotonic() - started
-        try:
-            store.finish_run(run_id, status, report.counts())
-        except Exception:  # the database may be what failed; the original error matters more
-            pass
     return report

@@ -17,10 +17,9 @@ from tqdm import tqdm
 
 from ..sources.base import IngestReport
 from ..sources.hf_daily import read_hf
+from ..sources.runner import record_skip, recorded_run
 from ..storage import Store
 from ..storage.base_trending import HFImportRow
-
-MAX_REPORTED_ERRORS = 1000
 
 
 @dataclass
@@ -57,10 +56,7 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
                dynamic_ncols=True, mininterval=0.5)
 
     def skip(location: str, reason: str) -> None:
-        report.skipped += 1
-        errors.append((location, reason))
-        if len(report.errors) < MAX_REPORTED_ERRORS:
-            report.errors.append((location, reason))
+        record_skip(report, errors, location, reason)
 
     def flush() -> None:
         nonlocal rows, errors
@@ -76,8 +72,7 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
         if on_batch is not None:
             on_batch()
 
-    status = "failed"
-    try:
+    with recorded_run(store, run_id, report, bar, started):
         for item in read_hf(path):
             report.items += 1
             if item.position is not None:
@@ -97,15 +92,4 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
                 flush()
             bar.set_postfix(items=report.items, skipped=report.skipped, refresh=False)
         flush()
-        status = "done"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    finally:
-        bar.close()
-        report.seconds = time.monotonic() - started
-        try:
-            store.finish_run(run_id, status, report.counts())
-        except Exception:  # the database may be what failed; the original error matters more
-            pass
     return report
