@@ -125,22 +125,23 @@ def _export_name(tag: str | None, ext: str) -> str:
     return f"paperwire-library{'-' + safe if safe else ''}.{ext}"
 
 
-@router.get("/library/export.bib")
-def export_bib(request: Request, tag: str | None = Query(None, max_length=200)):
+def _export(request: Request, tag: str | None, ext: str, media_type: str, write) -> Response:
+    """The signed-in reader's library (or one tag of it) as a download made by ``write``."""
     account = require_account(request)
     tag = _tag_param(tag)
-    text = export.to_bibtex(export.all_entries(request.app.state.store, account.id, tag), url_for=_url_for(request))
-    return Response(text, media_type="application/x-bibtex; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_export_name(tag, "bib")}"', "Cache-Control": "private, no-store"})
+    text = write(export.all_entries(request.app.state.store, account.id, tag), url_for=_url_for(request))
+    return Response(text, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{_export_name(tag, ext)}"', "Cache-Control": "private, no-store"})
+
+
+@router.get("/library/export.bib")
+def export_bib(request: Request, tag: str | None = Query(None, max_length=200)):
+    return _export(request, tag, "bib", "application/x-bibtex; charset=utf-8", export.to_bibtex)
 
 
 @router.get("/library/export.csv")
 def export_csv(request: Request, tag: str | None = Query(None, max_length=200)):
-    account = require_account(request)
-    tag = _tag_param(tag)
-    text = export.to_csv(export.all_entries(request.app.state.store, account.id, tag), url_for=_url_for(request))
-    return Response(text, media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{_export_name(tag, "csv")}"', "Cache-Control": "private, no-store"})
+    return _export(request, tag, "csv", "text/csv; charset=utf-8", export.to_csv)
 
 
 # -- for you ------------------------------------------------------------------------------
