@@ -10,13 +10,10 @@ import re
 import pytest
 
 from arxiv_server import DATA, ArxivServer, make_settings as arxiv_settings, recorded_reply
-from test_browser import ARGS, CHROMIUM
+from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
 from test_community import add_papers
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,9 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import sign_in
-from test_browser import ARGS, CHROMIUM
+from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,9 @@ from email.policy import default as default_policy
 import pytest
 
 from conftest_web import ARXIV_ID
-from test_browser import ARGS, CHROMIUM
+from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 EMAIL = "browser.reader@example.org"
 
