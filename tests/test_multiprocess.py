@@ -183,12 +183,18 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         stop_reads = threading.Event()
         errors: list[str] = []
 
+        # half of each writer's requests wait for the kills, so writes go on after them however long
+        # finding a worker that holds a job takes (up to 5 s; a fixed pace alone left that to timing)
+        kills_done = threading.Event()
+
         def voter(n: int) -> None:
             account, session = sign_in(store, f"voter{n}@example.org")
             cookie = new_csrf_cookie()
             c = Client(cluster, cookies={SESSION_COOKIE: session, CSRF_COOKIE: cookie})
             headers = {"X-CSRF-Token": csrf_token(settings, cookie), "Accept": "application/json"}
-            for paper_id in random.sample(paper_ids, VOTES_EACH):
+            for i, paper_id in enumerate(random.sample(paper_ids, VOTES_EACH)):
+                if i == VOTES_EACH // 2:
+                    kills_done.wait(60)  # the second half goes to the cluster after the kills
                 pk = store.pks_for([paper_id])[paper_id]
                 with lock:
                     tried_votes.add((account.id, pk))
@@ -203,6 +209,8 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         def subscriber(n: int) -> None:
             c = Client(cluster, local_address=f"127.0.{n + 1}.1")
             for k in range(SUBS_EACH):
+                if k == SUBS_EACH // 2:
+                    kills_done.wait(60)
                 email = f"reader{n}-{k}@example.org"
                 status, _ = _request(c, "POST", "/api/subscriptions",
                                      json={"email": email, "frequency": "daily", "send_hour": 0, "timezone": "UTC"})
@@ -263,6 +271,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         time.sleep(1.0)
         cluster.kill_web(0)
         killed_web_at = time.monotonic() - t_start
+        kills_done.set()
 
         for t in threads[:N_VOTERS + N_SUBSCRIBERS]:
             t.join(timeout=90)
