@@ -131,15 +131,25 @@ class Indexer:
     def _build_vectors(self, seq: int) -> VectorIndex:
         """A fresh vector index from every embedding in the store (first build and retraining)."""
         dim = self.embedder.dim
-        pks, vecs = [], []
+        # One preallocated array filled batch by batch: each batch's blobs are freed as soon as they
+        # are copied in. (Collecting every blob and a view of it, then stacking them, held the
+        # vectors twice: 11.6 GB peak for the 3M benchmark build.)
+        cap = self.store.count_embeddings() + 1024  # rows may arrive while reading: grown below
+        arr = np.empty((cap, dim), dtype=np.float32)
+        pks = np.empty(cap, dtype=np.int64)
+        n = 0
         for rows in self.store.iter_embeddings():
-            for pk, blob in rows:
-                v = np.frombuffer(blob, dtype=np.float32)
-                if len(v) == dim:  # (vectors of another model are being redone anyway)
-                    pks.append(pk)
-                    vecs.append(v)
-        arr = np.vstack(vecs) if vecs else np.zeros((0, dim), dtype=np.float32)
-        return VectorIndex.build(dim, np.asarray(pks, dtype=np.int64), arr, seq)
+            good = [(pk, blob) for pk, blob in rows if len(blob) == 4 * dim]  # (other models' are redone anyway)
+            if not good:
+                continue
+            if n + len(good) > cap:
+                cap = max(2 * cap, n + len(good))
+                arr = np.resize(arr, (cap, dim))
+                pks = np.resize(pks, cap)
+            arr[n:n + len(good)] = np.frombuffer(b"".join(blob for _, blob in good), dtype=np.float32).reshape(-1, dim)
+            pks[n:n + len(good)] = [pk for pk, _ in good]
+            n += len(good)
+        return VectorIndex.build(dim, pks[:n], arr[:n], seq)
 
     def sync_vectors(self) -> int:
         """Bring the vector snapshot up to the embed seq. Returns papers (re)placed in it."""
