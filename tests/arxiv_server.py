@@ -333,7 +333,8 @@ class OaiRepository:
 
 
 def make_settings(tmp_path, server: ArxivServer, **overrides):
-    """Settings pointing at the local server, with tiny delays (tests must stay fast)."""
+    """Settings pointing at the local server, with tiny delays (tests must stay fast). A test with a
+    database passes its URL: ``database_url=db_url`` (conftest.py; default: SQLite in tmp_path)."""
     from paperwire.config import load_settings
 
     values = dict(

@@ -1,6 +1,7 @@
 """Fixtures for the web tests: a database with the 64 seed papers plus a few hand-made ones, the
 real search engine (the embedding model loads once per session), the app, a TestClient and a
-real uvicorn server for the browser tests."""
+real uvicorn server for the browser tests. Session-scoped, one set per database backend
+(conftest.py's ``db_urls``: each backend gets its own directory, database, index and app)."""
 
 from __future__ import annotations
 
@@ -80,15 +81,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def web_settings(tmp_path_factory):
+def web_settings(tmp_path_factory, db_urls):
     from conftest import make_settings
 
-    return make_settings(tmp_path_factory.mktemp("web"))
+    root = tmp_path_factory.mktemp(f"web-{db_urls.backend}")
+    return make_settings(root, db_urls(root / "paperwire.db"))
 
 
 @pytest.fixture(scope="session")
 def web_store(web_settings, seed_path):
-    """Seed papers (listed today) + the extra papers above, in a real SQLite database."""
+    """Seed papers (listed today) + the extra papers above, in a real database of this session's backend."""
     from conftest import ingest_seed
     from paperwire.storage import open_store
 

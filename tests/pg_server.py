@@ -7,8 +7,9 @@ package creates (``nobody`` without it), through ``runuser``. Each test gets a f
 copied from a migrated template (CREATE DATABASE ... TEMPLATE: milliseconds, no migrations).
 
 Fixtures (registered for every test module by conftest.py): ``pg_server`` (session), ``pg_url`` (a fresh migrated
-database's URL), ``pg_store`` (a PostgresStore on it), ``any_store`` (parametrized: the SQLite
-``store`` and ``pg_store``).
+database's URL), ``pg_store`` (a PostgresStore on it): for tests inherently about PostgreSQL.
+``any_store`` is conftest's ``store``, which runs once per backend like every database test
+(conftest.py: ``db_backend``, ``db_urls``, ``db_url``).
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def pg_store(pg_url):
     s.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request):
-    """The same test against both backends: a fresh SQLite store, then a fresh PostgreSQL one."""
-    return request.getfixturevalue("store" if request.param == "sqlite" else "pg_store")
+@pytest.fixture
+def any_store(store):
+    """An alias of conftest's ``store`` (itself run once per backend)."""
+    return store

@@ -1,6 +1,6 @@
 """Accounts and magic-link sign-in (issue 4): the core (paperwire.accounts), the pages
 (/signin, /signin/confirm, /signout) through a TestClient, and the `paperwire accounts` command.
-Real SQLite, real outbox rows (the mail is parsed from the queued message), no mocks."""
+A real database (SQLite, then PostgreSQL), real outbox rows (the mail is parsed from the queued message), no mocks."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ CSRF_VALUE = re.compile(r'(name="csrf" value="|name="csrf-token" content=")[^"]+
 # -- helpers ----------------------------------------------------------------------------------
 
 @pytest.fixture
-def settings(tmp_path):
+def settings(tmp_path, db_url):
     from conftest import make_settings
 
-    return make_settings(tmp_path)
+    return make_settings(tmp_path, db_url)  # the database of the ``store`` fixture
 
 
 @pytest.fixture
@@ -46,8 +46,9 @@ def env(settings, store):
 
 def snapshot(store) -> dict:
     """Everything sign-in may write."""
-    c = store.conn
-    return {t: [tuple(r) for r in c.execute(f"SELECT * FROM {t} ORDER BY rowid")]
+    from conftest import table_rows
+
+    return {t: table_rows(store, t)
             for t in ("accounts", "signin_tokens", "sessions", "outbox", "rate_events", "audit_log")}
 
 
@@ -483,13 +484,13 @@ def test_signin_required_pages_redirect_here(env):
 
 # -- the command ------------------------------------------------------------------------------
 
-def test_cli_curator_list_disable(tmp_path, monkeypatch):
+def test_cli_curator_list_disable(tmp_path, monkeypatch, new_db_url):
     from paperwire.cli import main
     from paperwire.storage import open_store
     from paperwire.web.session import new_session
 
     monkeypatch.setenv("PAPERWIRE_DATA_DIR", str(tmp_path))
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = new_db_url(tmp_path / "cli.db")
     runner = CliRunner()
 
     def run(*args):

@@ -17,7 +17,7 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
-def community_server(tmp_path_factory):
+def community_server(tmp_path_factory, db_urls):
     """(base URL, store, arXiv test server): a fresh database with the hand-made papers and three
     more listed today."""
     from conftest_web import _free_port, start_server
@@ -25,7 +25,8 @@ def community_server(tmp_path_factory):
     from paperwire.web.app import create_app
 
     with ArxivServer() as srv:
-        settings = arxiv_settings(tmp_path_factory.mktemp("community"), srv)
+        root = tmp_path_factory.mktemp("community")
+        settings = arxiv_settings(root, srv, database_url=db_urls(root / "paperwire.db"))
         store = open_store(settings.database_url)
         add_papers(store, n=3)
         app = create_app(settings, store=store, background=False)

@@ -1,7 +1,7 @@
 """The library and "for you" in a real browser (Debian's Chromium via Playwright) against a real
 uvicorn server: save a paper from the day listing without a reload, file it under a tag, open its
 "for you" feed, see "Because you saved", press "Not relevant" (the entry goes without a reload),
-and download the CSV export. Real SQLite with the 64 seed papers and their shipped embeddings."""
+and download the CSV export. A real database (SQLite, then PostgreSQL) with the 64 seed papers and their shipped embeddings."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
-def lib_server(tmp_path_factory):
+def lib_server(tmp_path_factory, db_urls):
     from conftest import make_settings
     from conftest_web import _free_port, start_server
     from paperwire.demo import attach_demo_vectors, demo_paths
@@ -28,7 +28,8 @@ def lib_server(tmp_path_factory):
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path_factory.mktemp("library-browser"))
+    root = tmp_path_factory.mktemp("library-browser")
+    settings = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(settings.database_url)
     seed = next(p for p in demo_paths() if p.name == "seed_papers.jsonl")
     run_ingest(store, JsonlSource(seed, id_prefix="demo"), progress=False)

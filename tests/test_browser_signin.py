@@ -22,7 +22,7 @@ EMAIL = "browser.reader@example.org"
 
 
 @pytest.fixture
-def signin_server(tmp_path):
+def signin_server(tmp_path, db_url):
     """(base URL, settings, store, sink): a real server over a database holding the hand-made test
     papers, mail settings pointing at a running SMTP sink."""
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
@@ -36,7 +36,7 @@ def signin_server(tmp_path):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with SmtpSink(tmp_path / "sink.db") as sink:
-        settings = make_settings(tmp_path).with_(
+        settings = make_settings(tmp_path, db_url).with_(
             base_url=base, port=port, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="none",
             smtp_timeout=10.0, mail_from="Paperwire <signin@paperwire.test>", scheduler=False)
         store = open_store(settings.database_url)

@@ -15,14 +15,15 @@ pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
-def sub_server(tmp_path_factory):
+def sub_server(tmp_path_factory, db_urls):
 
     from conftest import make_settings
     from conftest_web import _free_port, start_server
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path_factory.mktemp("subscribe"))
+    root = tmp_path_factory.mktemp("subscribe")
+    settings = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(settings.database_url)
     app = create_app(settings, store=store, background=False)
     port = _free_port()

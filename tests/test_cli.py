@@ -1,4 +1,4 @@
-"""The `paperwire` command end to end, in subprocesses, on a real SQLite database."""
+"""The `paperwire` command end to end, in subprocesses, on a real database (each backend)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ SNAPSHOT = SHARED / "arxiv-abs-0704" / "arxiv_0704_parsed.jsonl"
 needs_shared = pytest.mark.skipif(not SEED.exists(), reason=f"shared test data not found at {SHARED}")
 
 
-def paperwire(tmp_path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'pw.db'}", HF_HUB_OFFLINE="1")
+def paperwire(tmp_path: Path, db_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
+    env.pop("PAPERWIRE_INDEX_DIR", None)  # next to a SQLite file, or in the data dir
     proc = subprocess.run(
         [sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True, timeout=600
     )
@@ -28,40 +29,40 @@ def paperwire(tmp_path: Path, *args: str, check: bool = True) -> subprocess.Comp
 
 
 @needs_shared
-def test_ingest_then_search_by_meaning_and_words(tmp_path):
-    out = paperwire(tmp_path, "ingest", "jsonl", "-q", str(SEED)).stdout
+def test_ingest_then_search_by_meaning_and_words(tmp_path, db_url):
+    out = paperwire(tmp_path, db_url, "ingest", "jsonl", "-q", str(SEED)).stdout
     assert "64 new" in out
-    again = paperwire(tmp_path, "ingest", "jsonl", "-q", str(SEED)).stdout
+    again = paperwire(tmp_path, db_url, "ingest", "jsonl", "-q", str(SEED)).stdout
     assert "0 new" in again and "64 unchanged" in again
 
-    lines = paperwire(tmp_path, "search", "privacy-preserving data release", "--json", "--limit", "5").stdout.splitlines()
+    lines = paperwire(tmp_path, db_url, "search", "privacy-preserving data release", "--json", "--limit", "5").stdout.splitlines()
     hits = [json.loads(line) for line in lines]
     assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
     assert "privacy" in hits[0]["title"].lower()
 
-    table = paperwire(tmp_path, "search", "self-repellent random walks", "--limit", "3").stdout
+    table = paperwire(tmp_path, db_url, "search", "self-repellent random walks", "--limit", "3").stdout
     assert "Self-Repellent" in table.splitlines()[1]
 
 
 @needs_shared
-def test_bad_lines_are_reported_and_listed_by_errors_command(tmp_path):
+def test_bad_lines_are_reported_and_listed_by_errors_command(tmp_path, db_url):
     bad = tmp_path / "mixed.jsonl"
     good = SEED.read_text().splitlines()[:3]
     bad.write_text("\n".join([good[0], "{not json", json.dumps({"abstract": "no title"}), good[1], good[2]]) + "\n")
-    out = paperwire(tmp_path, "ingest", "jsonl", "-q", "--no-embed", str(bad)).stdout
+    out = paperwire(tmp_path, db_url, "ingest", "jsonl", "-q", "--no-embed", str(bad)).stdout
     assert "3 new" in out and "2 skipped" in out
     assert "line 2: malformed JSON" in out and "line 3: missing title" in out
     run_id = out.split("run ")[1].split(")")[0]
-    listed = paperwire(tmp_path, "errors", run_id).stdout.splitlines()
+    listed = paperwire(tmp_path, db_url, "errors", run_id).stdout.splitlines()
     assert listed == ["line 2\tmalformed JSON: Expecting property name enclosed in double quotes at column 2",
                       "line 3\tmissing title"]
 
 
 @needs_shared
-def test_snapshot_ingest_and_status(tmp_path):
-    out = paperwire(tmp_path, "ingest", "snapshot", "-q", "--no-embed", str(SNAPSHOT)).stdout
+def test_snapshot_ingest_and_status(tmp_path, db_url):
+    out = paperwire(tmp_path, db_url, "ingest", "snapshot", "-q", "--no-embed", str(SNAPSHOT)).stdout
     assert "1,001 new" in out
-    status = paperwire(tmp_path, "status").stdout
+    status = paperwire(tmp_path, db_url, "status").stdout
     assert "papers:     1,001" in status
 
 
@@ -73,7 +74,7 @@ def test_unknown_database_url_says_what_to_do(tmp_path):
 
 
 @pytest.mark.skipif(not SNAPSHOT.exists(), reason=f"shared test data not found at {SHARED}")
-def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path):
+def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path, db_url):
     from arxiv_server import ArxivServer, OaiRepository, first_submitted, load_0704
 
     records = load_0704()
@@ -83,7 +84,7 @@ def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path):
     assert expected, "the sample should hold hep-* papers on its first two days"
     with ArxivServer() as srv:
         srv.route("/oai", OaiRepository(records, page_size=7))
-        env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'pw.db'}",
+        env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path),
                    PAPERWIRE_ARXIV_OAI_URL=srv.url("/oai"), PAPERWIRE_HTTP_DELAY="0.01")
         argv = [sys.executable, "-m", "paperwire.cli", "ingest", "oai", "--set", "physics:hep-",
                 "--from", days[0], "--until", days[1], "--no-embed", "-q"]

@@ -1,4 +1,4 @@
-"""Votes, day lists, submissions and curation (issue 4): the storage calls on a real SQLite
+"""Votes, day lists, submissions and curation (issue 4): the storage calls on a real
 database, the core (paperwire.community) against the local arXiv server (tests/arxiv_server.py,
 serving the recorded arXiv API responses), and the web routes through a TestClient."""
 
@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from arxiv_server import DATA, SKIP_REASON, Reply, make_settings as arxiv_settings, recorded_reply
-from conftest import csrf_for, sign_in
+from conftest import csrf_for, sign_in, table_rows
 from conftest_web import ARXIV_ID, OLD_ID, XSS_ID, extra_papers
 from paperwire import community
 from paperwire.models import Paper, utc_now, validated
@@ -35,8 +35,7 @@ def add_papers(store, n: int = 0) -> dict[str, int]:
 
 
 def snapshot(store) -> dict:
-    c = store.conn
-    return {t: [tuple(r) for r in c.execute(f"SELECT * FROM {t} ORDER BY rowid")] for t in COMMUNITY_TABLES}
+    return {t: table_rows(store, t) for t in COMMUNITY_TABLES}
 
 
 def vote_rows(store, pk: int) -> int:
@@ -230,22 +229,22 @@ def id_route(req):
     return recorded_reply(f"id_{ids}_s0_m100_")
 
 
-def test_submit_known_paper_does_not_ask_arxiv(store, srv, tmp_path):
+def test_submit_known_paper_does_not_ask_arxiv(store, srv, tmp_path, db_url):
     add_papers(store)
     a = store.ensure_account("a@example.org")
-    result = community.submit(store, arxiv_settings(tmp_path, srv), a.id, f"https://arxiv.org/abs/{ARXIV_ID}v2")
+    result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, f"https://arxiv.org/abs/{ARXIV_ID}v2")
     assert (result.status, result.listed_day, result.fetched, result.paper.id) == ("listed", TODAY, False, ARXIV_ID)
     assert srv.requests() == []
-    again = community.submit(store, arxiv_settings(tmp_path, srv), a.id, ARXIV_ID)  # duplicate: merged
+    again = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, ARXIV_ID)  # duplicate: merged
     assert (again.status, again.listed_day) == ("merged", TODAY)
     assert [e.upvotes for e in store.day_list(TODAY)] == [1]
 
 
 @needs_recorded
-def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path):
+def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_url):
     srv.route("/api/query", id_route)
     a = store.ensure_account("a@example.org")
-    result = community.submit(store, arxiv_settings(tmp_path, srv), a.id, "https://arxiv.org/pdf/1707.08567v1.pdf")
+    result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "https://arxiv.org/pdf/1707.08567v1.pdf")
     assert result.status == "listed" and result.fetched
     [req] = srv.requests("/api/query")
     assert req.query["id_list"] == "1707.08567"
@@ -256,43 +255,43 @@ def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path):
     assert [e.pk for e in store.day_list(TODAY)] == [pk]
     assert store.changes_since(0)[-1].pk == pk  # on the change feed: the indexers will pick it up
     # the old-style id, fetched too
-    old = community.submit(store, arxiv_settings(tmp_path, srv), a.id, "astro-ph/0601001")
+    old = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "astro-ph/0601001")
     assert old.paper.id == "astro-ph/0601001" and old.paper.journal_ref == "ActaAstron.56:1-50,2006"
 
 
 @needs_recorded
-def test_submit_id_arxiv_does_not_know_writes_nothing(store, srv, tmp_path):
+def test_submit_id_arxiv_does_not_know_writes_nothing(store, srv, tmp_path, db_url):
     srv.route("/api/query", id_route)
     a = store.ensure_account("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.PaperNotFound, match="arXiv has no paper 0808.05394") as e:
-        community.submit(store, arxiv_settings(tmp_path, srv), a.id, "0808.05394")
+        community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "0808.05394")
     assert e.value.status == 404 and snapshot(store) == before
 
 
-def test_submit_malformed_id_writes_nothing_and_asks_nobody(store, srv, tmp_path):
+def test_submit_malformed_id_writes_nothing_and_asks_nobody(store, srv, tmp_path, db_url):
     add_papers(store)
     a = store.ensure_account("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.SubmitError, match="is not an arXiv id"):
-        community.submit(store, arxiv_settings(tmp_path, srv), a.id, "not-an-id")
+        community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "not-an-id")
     assert snapshot(store) == before and srv.requests() == []
 
 
-def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path):
+def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path, db_url):
     srv.route("/api/query", lambda req: Reply(503, b"busy", content_type="text/plain"))
     a = store.ensure_account("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.ArxivUnavailable, match=r"arXiv could not be asked about 2501.00001 right now \(HTTP 503\)") as e:
-        community.submit(store, arxiv_settings(tmp_path, srv, http_retries=5), a.id, "2501.00001")
+        community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url, http_retries=5), a.id, "2501.00001")
     assert e.value.status == 503
     assert len(srv.requests("/api/query")) == 2  # a web submission retries once, not five times
     assert snapshot(store) == before
 
 
-def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path):
+def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path, db_url):
     a = store.ensure_account("a@example.org")
-    settings = arxiv_settings(tmp_path, srv, arxiv_api_url="http://127.0.0.1:9/api/query")  # discard port: refused
+    settings = arxiv_settings(tmp_path, srv, database_url=db_url, arxiv_api_url="http://127.0.0.1:9/api/query")  # discard port: refused
     before = snapshot(store)
     with pytest.raises(community.ArxivUnavailable, match="no answer"):
         community.submit(store, settings, a.id, "2501.00001")
@@ -302,13 +301,13 @@ def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path):
 # -- web --------------------------------------------------------------------------------------
 
 @pytest.fixture
-def web(tmp_path, srv):
+def web(tmp_path, srv, db_url):
     """(store, TestClient, arXiv server) over a fresh database holding the hand-made papers; the
     app asks the local arXiv server."""
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = arxiv_settings(tmp_path, srv)
+    settings = arxiv_settings(tmp_path, srv, database_url=db_url)
     store = open_store(settings.database_url)
     add_papers(store)
     app = create_app(settings, store=store, background=False)

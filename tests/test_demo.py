@@ -7,7 +7,7 @@ import pytest
 
 from paperwire.config import load_settings
 from paperwire.demo import HF_VECTORS_FILE, VECTORS_FILE, demo_paths, hf_demo_path, load_demo
-from paperwire.search.embed import get_embedder, paper_text
+from paperwire.search.embed import get_document_embedder, paper_text
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.indexer import Indexer
 from paperwire.storage import open_store
@@ -15,9 +15,9 @@ from paperwire.trending.ranking import trending
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, db_urls):
     tmp = tmp_path_factory.mktemp("demo")
-    settings = load_settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'demo.db'}", index_dir=tmp / "index")
+    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "demo.db"), index_dir=tmp / "index")
     store = open_store(settings.database_url)
     reports = load_demo(store, progress=False, settings=settings)
     yield settings, store, reports
@@ -47,7 +47,7 @@ def test_shipped_vectors_are_the_models_own(demo):
     assert (demo_paths()[0].parent / VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py"
     assert (demo_paths()[0].parent / HF_VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py --hf"
     assert store.count_embeddings() == 3064 + 1371
-    emb = get_embedder(settings)
+    emb = get_document_embedder(settings)  # what the demo vectors were made with (the default)
     sample = [pk for batch in store.iter_papers(batch=500) for pk, _ in batch][::613]
     assert any(p.source == "hf-daily" for p in store.get_papers(sample).values())
     papers = store.get_papers(sample)
@@ -55,7 +55,9 @@ def test_shipped_vectors_are_the_models_own(demo):
     fresh = emb.encode([paper_text(papers[pk]) for pk in sample])
     for i, pk in enumerate(sample):
         vec = np.frombuffer(stored[pk], dtype=np.float32)
-        assert float(vec @ fresh[i]) > 0.999, papers[pk].title
+        # > 0.99, not equality: int8 quantizes activations with one scale per batch (dynamic
+        # quantization), so a text's vector moves slightly with the batch it was embedded in
+        assert float(vec @ fresh[i]) > 0.99, papers[pk].title
 
 
 def test_demo_is_searchable_by_meaning_without_embedding_again(demo):

@@ -1,4 +1,4 @@
-"""Digests end to end on a real SQLite database and the real search engine over the 64 seed
+"""Digests end to end on a real database (each backend) and the real search engine over the 64 seed
 papers (+ one paper with HTML and LaTeX in its title): composing, recording, re-running,
 crashing mid-run, dry runs and the message itself."""
 
@@ -9,7 +9,6 @@ import email.policy
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -35,7 +34,7 @@ SECRET = "digest-test-secret"
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, db_urls):
     """Seed papers listed on two days (half each; every fourth one in cs.LG), one hostile paper in
     cs.CR, indexed by words and meaning."""
     from paperwire.config import load_settings
@@ -55,7 +54,7 @@ def env(tmp_path_factory):
                  "authors": ["Mallory <em>O'Hara</em>"]})
     path = root / "papers.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    settings = load_settings(data_dir=root, database_url=f"sqlite:///{root / 'pw.db'}", index_dir=root / "index",
+    settings = load_settings(data_dir=root, database_url=db_urls(root / "pw.db"), index_dir=root / "index",
                              base_url="https://papers.example.org", embed_model=None, secret_key=SECRET,
                              mail_from="Paperwire <digest@papers.example.org>", digest_send_empty=False)
     store = open_store(settings.database_url)
@@ -80,9 +79,9 @@ def add_subscriber(store, email_addr, *, searches=(), status="confirmed", freque
     with store._write() as c:
         sid = c.execute(
             "INSERT INTO subscribers (email, status, frequency, send_hour, send_weekday, timezone, trending, categories, "
-            "created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (email_addr, status, frequency, send_hour, send_weekday, tz, int(trending), json.dumps(list(categories)),
-             confirmed_at, confirmed_at, confirmed_at)).lastrowid
+             confirmed_at, confirmed_at, confirmed_at)).fetchone()[0]
         c.executemany("INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, ?)",
                       [(sid, q, confirmed_at) for q in searches])
     return sid
@@ -307,7 +306,7 @@ def test_kill_9_mid_run_then_rerun(ctx, tmp_path):
            "PAPERWIRE_BASE_URL": settings.base_url, "PAPERWIRE_MAIL_FROM": settings.mail_from}
     proc = subprocess.Popen([sys.executable, "-m", "paperwire.cli", "digest", "run", "--now", NOW2, "-q"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    probe = sqlite3.connect(settings.sqlite_path, timeout=30)
+    probe = store.conn  # reads while the run writes: another connection (SQLite WAL), a pooled one (PostgreSQL)
     deadline = time.monotonic() + 120
     try:
         while proc.poll() is None and time.monotonic() < deadline:
@@ -325,7 +324,6 @@ def test_kill_9_mid_run_then_rerun(ctx, tmp_path):
     # every recorded digest is whole: its outbox row and its sent papers are there
     assert probe.execute("SELECT count(*) FROM outbox").fetchone()[0] == \
         probe.execute("SELECT count(*) FROM digests WHERE outbox_id IS NOT NULL").fetchone()[0]
-    probe.close()
 
     counts = run(ctx, NOW2)
     assert counts["due"] == n - partial and counts["errors"] == 0

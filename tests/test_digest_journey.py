@@ -1,5 +1,5 @@
 """The email-digest acceptance journey, end to end, with real parts: a real uvicorn server over a
-real SQLite database holding the 64 seed papers (real word and vector indexes, the real embedding
+real database (SQLite, then PostgreSQL) holding the 64 seed papers (real word and vector indexes, the real embedding
 model), settings read from PAPERWIRE_* variables, a real SMTP server (tests/smtp_sink.py, its own
 process) and headless Chromium (Debian's, through Playwright). The scheduler is off
 (PAPERWIRE_SCHEDULER=0): the test runs the digests and the sender itself, at chosen times.
@@ -50,7 +50,7 @@ def _link(text: str, path: str) -> str:
 
 
 @pytest.fixture
-def journey(request, tmp_path, seed_path, monkeypatch):
+def journey(request, tmp_path, seed_path, monkeypatch, db_url):
     """(base URL, settings, store, indexer, engine, sink), everything configured through the
     environment the way `paperwire serve` reads it."""
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
@@ -69,7 +69,7 @@ def journey(request, tmp_path, seed_path, monkeypatch):
     request.addfinalizer(lambda: sink.__exit__(None, None, None))
     env = {
         "PAPERWIRE_DATA_DIR": str(tmp_path),
-        "PAPERWIRE_DATABASE_URL": f"sqlite:///{tmp_path / 'paperwire.db'}",
+        "PAPERWIRE_DATABASE_URL": db_url,
         "PAPERWIRE_INDEX_DIR": str(tmp_path / "paperwire.db.index"),
         "PAPERWIRE_HOST": "127.0.0.1",
         "PAPERWIRE_PORT": str(port),

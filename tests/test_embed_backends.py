@@ -69,14 +69,14 @@ def test_auto_uses_the_fast_backend_for_bulk_builds_only(tmp_path):
     assert embedder_key(t) == embedder_key(s) + "/len128"
 
 
-def test_a_bulk_build_embeds_with_onnx_int8_and_searches_with_torch(tmp_path, store, seed_path):
+def test_a_bulk_build_embeds_with_onnx_int8_and_searches_with_torch(tmp_path, store, seed_path, db_url):
     """Indexer(bulk=True) on the seed papers: stored under the default key, found by meaning with
     torch-embedded queries, and the serve-side (torch) indexer sees nothing to redo."""
     from conftest import ingest_seed
     from paperwire.search.hybrid import SearchEngine
     from paperwire.search.indexer import Indexer
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     ingest_seed(store, seed_path)
     bulk = Indexer(store, settings, bulk=True)
     assert bulk.embedder.path.name.endswith("-int8.onnx")

@@ -1,5 +1,5 @@
 """paperwire.sources.github against a local server speaking GitHub's REST wire format, and the
-stars time series in SQLite: conditional requests, tokens, rate limits, gone repositories,
+stars time series in the database: conditional requests, tokens, rate limits, gone repositories,
 retries, stars gained over a window, repository URL parsing."""
 
 from __future__ import annotations

@@ -48,9 +48,9 @@ def test_explicit_dates_and_unfinished_runs():
 # -- against the local server ---------------------------------------------------------------------
 
 @needs_data
-def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store):
+def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store, db_url):
     srv.route("/oai", OaiRepository(load_0704(), page_size=100))
-    settings = make_settings(tmp_path, srv, harvest_overlap_days=2)
+    settings = make_settings(tmp_path, srv, database_url=db_url, harvest_overlap_days=2)
     first = make_oai_source(settings, store, "math", "2007-04-02", None, since_last=True, today=date(2007, 4, 5))
     r1 = run_ingest(store, first, progress=False)
     assert srv.requests("/oai")[0].query["from"] == "2007-04-02"
@@ -69,12 +69,12 @@ def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store):
 
 
 @needs_data
-def test_zero_paper_weekday_warning_and_recheck(srv, tmp_path, store):
+def test_zero_paper_weekday_warning_and_recheck(srv, tmp_path, store, db_url):
     records = load_0704()
     late = [r for r in records if first_submitted(r) != "2007-04-04"]  # arXiv has not indexed Wednesday yet
     repo = OaiRepository(late, page_size=100)
     srv.route("/oai", repo)
-    settings = make_settings(tmp_path, srv, harvest_overlap_days=2)
+    settings = make_settings(tmp_path, srv, database_url=db_url, harvest_overlap_days=2)
     source = make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-06", since_last=True, today=date(2007, 4, 6))
     report = run_ingest(store, source, progress=False)
     assert report.inserted == 5 + 5 + 5 + 9
@@ -98,13 +98,13 @@ def test_zero_paper_weekday_warning_and_recheck(srv, tmp_path, store):
     ]
 
 
-def interrupted_harvest(srv, tmp_path, store):
+def interrupted_harvest(srv, tmp_path, store, db_url):
     """An OAI harvest of cs for 2007-04-02..03 that fails from its second page on (5 papers a page):
     returns the repository (set ``fail_from_page = None`` to heal it) and the settings."""
     repo = OaiRepository(load_0704(), page_size=5)
     repo.fail_from_page = 2
     srv.route("/oai", repo)
-    settings = make_settings(tmp_path, srv, http_retries=0)
+    settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=0)
     with pytest.raises(Exception):
         run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
                    batch_size=5, progress=False)
@@ -112,8 +112,8 @@ def interrupted_harvest(srv, tmp_path, store):
 
 
 @needs_data
-def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, tmp_path, store):
-    repo, settings = interrupted_harvest(srv, tmp_path, store)
+def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, tmp_path, store, db_url):
+    repo, settings = interrupted_harvest(srv, tmp_path, store, db_url)
     assert store.count_papers() == 5  # Monday's five
     repo.fail_from_page = None
     report = run_ingest(store, make_oai_source(settings, store, "cs", today=date(2007, 4, 6)),
@@ -123,13 +123,13 @@ def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, t
 
 
 @needs_data
-def test_api_weekday_warning_for_a_day_without_results(srv, tmp_path, store):
+def test_api_weekday_warning_for_a_day_without_results(srv, tmp_path, store, db_url):
     def route(req):
         if "20250106" in req.query["search_query"]:
             return recorded_reply("q_testing_s0_m10_", total=10)
         return recorded_reply("id_0000.0000_")  # totalResults 0
     srv.route("/api/query", route)
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-04", "2025-01-07", today=date(2025, 1, 10),
                              page_size=10)
     report = run_ingest(store, source, progress=False)
@@ -141,8 +141,8 @@ def test_api_weekday_warning_for_a_day_without_results(srv, tmp_path, store):
 
 
 @needs_data
-def test_new_dates_abandon_an_unfinished_window(srv, tmp_path, store):
-    repo, settings = interrupted_harvest(srv, tmp_path, store)
+def test_new_dates_abandon_an_unfinished_window(srv, tmp_path, store, db_url):
+    repo, settings = interrupted_harvest(srv, tmp_path, store, db_url)
     repo.fail_from_page = None
     n = len(srv.requests("/oai"))
     report = run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-05", "2007-04-06",

@@ -235,8 +235,9 @@ def test_unreadable_day_file_is_reported(store, tmp_path):
 
 
 @needs_hf
-def test_cli_import_hf_twice(tmp_path):
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{tmp_path / 'pw.db'}", HF_HUB_OFFLINE="1")
+def test_cli_import_hf_twice(tmp_path, db_url):
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path),
+               HF_HUB_OFFLINE="1")
     cmd = [sys.executable, "-m", "paperwire.cli", "import-hf", str(SAMPLE), "--no-embed", "-q"]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr

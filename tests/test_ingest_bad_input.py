@@ -1,10 +1,9 @@
 """Bad records in file inputs: each is reported with its line and a reason, counted, skipped, and the
-ingest goes on. Real SQLite, real records (arXiv 0704 snapshot sample, arXiv daily listings, seed page)."""
+ingest goes on. A real database (SQLite, then PostgreSQL), real records (arXiv 0704 snapshot sample, arXiv daily listings, seed page)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from paperwire.models import MAX_ABSTRACT_CHARS
 from paperwire.sources.jsonl import JsonlSource
 from paperwire.sources.runner import run_ingest
 from paperwire.sources.snapshot import SnapshotSource
-from paperwire.storage.sqlite import SQLiteStore
+from paperwire.storage.base import Store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT = DATA / "arxiv-abs-0704" / "arxiv_0704_parsed.jsonl"
@@ -60,7 +59,7 @@ class Builder:
         return path
 
 
-def check_report(store: SQLiteStore, report, b: Builder) -> None:
+def check_report(store: Store, report, b: Builder) -> None:
     """The report and the ingest_errors table list exactly the bad lines, each with its reason."""
     assert report.skipped == len(b.bad), report.errors
     got = {}
@@ -76,7 +75,7 @@ def check_report(store: SQLiteStore, report, b: Builder) -> None:
     for bad_id in b.bad_ids:
         assert store.get_paper(bad_id) is None, f"bad record {bad_id} was stored"
     assert store.integrity_check() == "ok"
-    run = sqlite3.connect(store.path).execute("SELECT status, counts FROM ingest_runs WHERE id=?", (report.run_id,)).fetchone()
+    run = store.conn.execute("SELECT status, counts FROM ingest_runs WHERE id=?", (report.run_id,)).fetchone()
     assert run[0] == "done" and json.loads(run[1])["skipped"] == len(b.bad)
 
 

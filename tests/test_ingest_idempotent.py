@@ -1,11 +1,10 @@
 """Re-ingesting changes nothing; newer versions replace older ones, older ones arriving later are
-ignored. Real SQLite, real records."""
+ignored. A real database (SQLite, then PostgreSQL), real records."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from paperwire.sources.jsonl import JsonlSource
 from paperwire.sources.runner import run_ingest
 from paperwire.sources.snapshot import SnapshotSource
-from paperwire.storage.sqlite import SQLiteStore
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT = DATA / "arxiv-abs-0704" / "arxiv_0704_parsed.jsonl"
@@ -23,13 +21,10 @@ SEED = DATA / "seed-page" / "papers.jsonl"
 pytestmark = pytest.mark.skipif(not SNAPSHOT.exists(), reason=f"shared test data not found at {DATA}")
 
 
-def table_dump(store: SQLiteStore) -> list[tuple]:
+def table_dump(store) -> list[tuple]:
     """Every paper column except the bookkeeping ones a re-run may touch (run_id)."""
-    c = sqlite3.connect(store.path)
-    cols = [r[1] for r in c.execute("PRAGMA table_info(papers)") if r[1] not in ("run_id",)]
-    rows = c.execute(f"SELECT {', '.join(cols)} FROM papers ORDER BY pk").fetchall()
-    c.close()
-    return rows
+    rows = store.conn.execute("SELECT * FROM papers ORDER BY pk").fetchall()
+    return [tuple(r[k] for k in r.keys() if k != "run_id") for r in rows]
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

@@ -108,8 +108,8 @@ def test_a_job_whose_worker_keeps_dying_fails_after_max_attempts(any_store):
     assert job.status == "failed" and "lease ran out" in job.last_error
 
 
-def test_failures_back_off_then_fail_for_good(any_store, tmp_path):
-    settings = make_settings(tmp_path).with_(job_backoff=10.0, job_lease=30.0)
+def test_failures_back_off_then_fail_for_good(any_store, tmp_path, db_url):
+    settings = make_settings(tmp_path, db_url).with_(job_backoff=10.0, job_lease=30.0)
     assert [backoff(settings, n) for n in (1, 2, 3)] == [10.0, 20.0, 40.0]
     assert backoff(settings, 30) == 3600.0
     calls = []
@@ -132,8 +132,8 @@ def test_failures_back_off_then_fail_for_good(any_store, tmp_path):
     assert len(calls) == 2 and w.counts == {"done": 0, "retry": 1, "failed": 1, "lost": 0}
 
 
-def test_the_heartbeat_keeps_a_long_jobs_lease(any_store, tmp_path):
-    settings = make_settings(tmp_path).with_(job_lease=1.0)
+def test_the_heartbeat_keeps_a_long_jobs_lease(any_store, tmp_path, db_url):
+    settings = make_settings(tmp_path, db_url).with_(job_lease=1.0)
     started = threading.Event()
     stolen = []
 
@@ -158,8 +158,8 @@ def test_the_heartbeat_keeps_a_long_jobs_lease(any_store, tmp_path):
     assert job.status == "done" and job.attempts == 1 and job.result == {"slept": 2.5}
 
 
-def test_a_periodic_job_fires_once_per_period_across_three_workers(any_store, tmp_path):
-    settings = make_settings(tmp_path)
+def test_a_periodic_job_fires_once_per_period_across_three_workers(any_store, tmp_path, db_url):
+    settings = make_settings(tmp_path, db_url)
     runs = []
     lock = threading.Lock()
 
@@ -199,13 +199,13 @@ def test_roles_name_kinds():
         parse_kinds("digest,mine-bitcoin")
 
 
-def test_cli_queues_a_job_and_a_worker_runs_due_jobs_once(tmp_path):
+def test_cli_queues_a_job_and_a_worker_runs_due_jobs_once(tmp_path, db_url):
     from click.testing import CliRunner
 
     from paperwire.cli import main
     from paperwire.storage import open_store
 
-    db = f"sqlite:///{tmp_path / 'paperwire.db'}"
+    db = db_url
     env = {"PAPERWIRE_DATA_DIR": str(tmp_path), "PAPERWIRE_DATABASE_URL": db, "PAPERWIRE_INDEX_DIR": str(tmp_path / "ix")}
     runner = CliRunner()
     r = runner.invoke(main, ["jobs", "add", "prune", "--key", "manual-1"], env=env)

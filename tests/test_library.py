@@ -1,6 +1,6 @@
 """The reader's library: save / remove / tags in the store and through the web (bad input changes
 nothing, one reader cannot see or touch another's library), and the BibTeX and CSV exports.
-Real SQLite, real FastAPI app through TestClient."""
+A real database (SQLite, then PostgreSQL), real FastAPI app through TestClient."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import csrf_for, make_settings, sign_in
+from conftest import csrf_for, make_settings, sign_in, table_rows
 from conftest_web import ARXIV_ID, XSS_ID, extra_papers
 from paperwire import library as lib
 from paperwire.library import export
@@ -37,12 +37,12 @@ def _papers() -> list[Paper]:
 
 
 @pytest.fixture
-def lib_env(tmp_path):
+def lib_env(tmp_path, db_url):
     """(store, pks by paper id, app) over a fresh database with a handful of papers."""
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
     store.upsert_papers([validated(p) for p in _papers()])
     pks = store.pks_for([p.id for p in _papers()])
@@ -59,8 +59,7 @@ def client_for(app, store, email: str) -> tuple[TestClient, str, object]:
 
 
 def snapshot(store) -> dict:
-    c = store.conn
-    return {t: [tuple(r) for r in c.execute(f"SELECT * FROM {t} ORDER BY rowid")]
+    return {t: table_rows(store, t)
             for t in ("library", "library_tags", "not_relevant", "accounts")}
 
 

@@ -21,7 +21,7 @@ import pytest
 HERE = Path(__file__).resolve()
 
 
-def child(database_url: str, port: int, lease: float, rate: float) -> None:
+def child(database_url: str, root: str, port: int, lease: float, rate: float) -> None:
     """A sender process: sends until nothing is queued or leased any more."""
     import logging
 
@@ -30,7 +30,7 @@ def child(database_url: str, port: int, lease: float, rate: float) -> None:
     from paperwire.storage import open_store
 
     logging.basicConfig(level=logging.WARNING)
-    root = Path(database_url.split("sqlite:///", 1)[1]).parent
+    root = Path(root)
     settings = load_settings(data_dir=root, database_url=database_url, index_dir=root / "idx",
                              smtp_port=port, mail_rate=rate, smtp_timeout=10,
                              extra={"mail_backoff_base": 0.2, "mail_backoff_max": 1.0})
@@ -49,7 +49,7 @@ def child(database_url: str, port: int, lease: float, rate: float) -> None:
 
 
 def spawn(settings, port: int, lease: float, rate: float = 0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE), "child", settings.database_url, str(port), str(lease), str(rate)],
+    return subprocess.Popen([sys.executable, str(HERE), "child", settings.database_url, str(settings.data_dir), str(port), str(lease), str(rate)],
                             stdout=subprocess.PIPE, text=True)
 
 
@@ -76,13 +76,13 @@ def wait_exit(proc: subprocess.Popen, timeout: float = 60) -> str:
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, db_url):
     from conftest import make_settings
     from smtp_sink import SmtpSink
 
     from paperwire.storage import open_store
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
     sink = SmtpSink(tmp_path / "sink.db").start()
     yield settings, store, sink
@@ -152,5 +152,5 @@ def test_two_senders_never_send_twice(setup):
     print("sent by each sender:", mine)
 
 
-if __name__ == "__main__" and len(sys.argv) == 6 and sys.argv[1] == "child":
-    child(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]))
+if __name__ == "__main__" and len(sys.argv) == 7 and sys.argv[1] == "child":
+    child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6]))

@@ -1,4 +1,4 @@
-"""The outbox sender against a real SMTP server on loopback (tests/smtp_sink.py) and real SQLite."""
+"""The outbox sender against a real SMTP server on loopback (tests/smtp_sink.py) and a real database (SQLite, then PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ def sink(tmp_path):
 
 
 @pytest.fixture
-def env(tmp_path, sink):
-    settings = make_settings(tmp_path).with_(
+def env(tmp_path, sink, db_url):
+    settings = make_settings(tmp_path, db_url).with_(
         smtp_port=sink.port, mail_rate=0, smtp_timeout=5,
         extra={"mail_backoff_base": 1.0, "mail_backoff_max": 4.0})
     store = open_store(settings.database_url)
@@ -81,8 +81,8 @@ def row(store, oid):
 def add_subscriber(store, email):
     now = "2025-01-01T00:00:00Z"
     with store._write() as c:
-        return c.execute("INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'confirmed', ?, ?)",
-                         (email, now, now)).lastrowid
+        return c.execute("INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'confirmed', ?, ?) "
+                         "RETURNING id", (email, now, now)).fetchone()[0]
 
 
 def test_delivers_with_same_message_id_and_content(env, sink):

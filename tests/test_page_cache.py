@@ -1,6 +1,6 @@
 """The cache of rendered anonymous pages (web/page_cache.py): a page is reused only while what it
 shows is the same; a vote, a new paper or a curator's hide shows on the very next request; every
-visitor gets their own CSRF token; signed-in readers are never served from it. Real SQLite,
+visitor gets their own CSRF token; signed-in readers are never served from it. A real database (SQLite, then PostgreSQL),
 the real lexical index, TestClient."""
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ def paper(i: int, title: str | None = None) -> Paper:
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, db_url):
     from paperwire.search.indexer import Indexer
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
     store.upsert_papers([paper(i) for i in range(3)])
     Indexer(store, settings).sync_lexical()
@@ -119,11 +119,11 @@ def test_search_pages_follow_the_index(env):
     assert "paper number seven" in html
 
 
-def test_size_zero_turns_it_off(tmp_path):
+def test_size_zero_turns_it_off(tmp_path, db_url):
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path).with_(page_cache=0)
+    settings = make_settings(tmp_path, db_url).with_(page_cache=0)
     store = open_store(settings.database_url)
     store.upsert_papers([paper(1)])
     app = create_app(settings, store=store, background=False)

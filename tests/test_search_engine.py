@@ -1,5 +1,5 @@
 """SearchEngine on a real corpus: the 64 seed papers plus 60 real arXiv listings (authors,
-categories, dates), stored in SQLite, indexed by the real Indexer (tantivy + MiniLM + faiss)."""
+categories, dates), stored in the database (SQLite, then PostgreSQL), indexed by the real Indexer (tantivy + MiniLM + faiss)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from paperwire.search.hybrid import SearchEngine  # noqa: E402
 from paperwire.search.indexer import Indexer  # noqa: E402
 from paperwire.sources.jsonl import JsonlSource  # noqa: E402
 from paperwire.sources.runner import run_ingest  # noqa: E402
-from paperwire.storage.sqlite import SQLiteStore  # noqa: E402
+from paperwire.storage import open_store  # noqa: E402
 
 DP_TITLES = {"The Price of Differential Privacy under Continual Observation",
              "Generating Private Synthetic Data with Genetic Algorithms"}
@@ -34,16 +34,15 @@ def arxiv_records() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def corpus(tmp_path_factory, db_urls):
     tmp = tmp_path_factory.mktemp("corpus")
     recs = arxiv_records()
     path = tmp / "papers.jsonl"
     path.write_text((DATA / "seed-page" / "papers.jsonl").read_text().rstrip("\n") + "\n"
                     + "\n".join(json.dumps(r) for r in recs) + "\n")
-    settings = load_settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'pw.db'}",
+    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "pw.db"),
                              index_dir=tmp / "index", embed_model=None)
-    store = SQLiteStore(settings.sqlite_path)
-    store.migrate()
+    store = open_store(settings.database_url)
     report = run_ingest(store, JsonlSource(path), progress=False)
     assert report.inserted == 64 + len(recs)
     counts = Indexer(store, settings).sync()
@@ -54,13 +53,12 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def seed_only(tmp_path_factory):
+def seed_only(tmp_path_factory, db_urls):
     """The product demo: just the 64 seed papers."""
     tmp = tmp_path_factory.mktemp("seed")
-    settings = load_settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'pw.db'}",
+    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "pw.db"),
                              index_dir=tmp / "index", embed_model=None)
-    store = SQLiteStore(settings.sqlite_path)
-    store.migrate()
+    store = open_store(settings.database_url)
     assert run_ingest(store, JsonlSource(DATA / "seed-page" / "papers.jsonl"), progress=False).inserted == 64
     Indexer(store, settings).sync()
     yield SearchEngine(store, settings)

@@ -1,6 +1,6 @@
 """The Indexer: words now / meaning after embedding, new versions, crashes, other processes.
 
-Real SQLite, real tantivy, real MiniLM, real faiss; crashes are real SIGKILLs of a real process.
+A real database (SQLite, then PostgreSQL), real tantivy, real MiniLM, real faiss; crashes are real SIGKILLs of a real process.
 """
 
 from __future__ import annotations
@@ -31,16 +31,15 @@ from paperwire.search.lexical import LexicalIndex, analyze  # noqa: E402
 from paperwire.search.vectors import latest_snapshot  # noqa: E402
 from paperwire.sources.jsonl import JsonlSource  # noqa: E402
 from paperwire.sources.runner import run_ingest  # noqa: E402
-from paperwire.storage.sqlite import SQLiteStore  # noqa: E402
+from paperwire.storage import open_store  # noqa: E402
 
 
-def make_store(tmp: Path, n: int):
+def make_store(tmp: Path, n: int, database_url: str):
+    """A store (``database_url``: the test's ``db_url``) holding the first ``n`` seed papers."""
     path = tmp / "seed.jsonl"
     path.write_text("\n".join(SEED.read_text().splitlines()[:n]) + "\n")
-    settings = load_settings(data_dir=tmp, database_url=f"sqlite:///{tmp / 'pw.db'}",
-                             index_dir=tmp / "index", embed_model=None)
-    store = SQLiteStore(settings.sqlite_path)
-    store.migrate()
+    settings = load_settings(data_dir=tmp, database_url=database_url, index_dir=tmp / "index", embed_model=None)
+    store = open_store(settings.database_url)
     assert run_ingest(store, JsonlSource(path), progress=False).inserted == n
     return store, settings
 
@@ -51,11 +50,11 @@ def run_python(code: str, settings, *, wait: bool = True):
         import os, sys
         os.environ["HF_HUB_OFFLINE"] = "1"
         from paperwire.config import load_settings
-        from paperwire.storage.sqlite import SQLiteStore
+        from paperwire.storage import open_store
         from paperwire.search.indexer import Indexer
         s = load_settings(data_dir={str(settings.data_dir)!r}, database_url={settings.database_url!r},
                           index_dir={str(settings.index_dir)!r}, embed_model=None)
-        store = SQLiteStore(s.sqlite_path)
+        store = open_store(s.database_url, migrate=False)
     """)
     proc = subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(code)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -70,8 +69,8 @@ def new_paper(pid: str, title: str, abstract: str, **kw) -> Paper:
     return validated(Paper(id=pid, title=title, abstract=abstract, source="test", **kw))
 
 
-def test_findable_by_words_at_once_and_by_meaning_after_sync(tmp_path):
-    store, settings = make_store(tmp_path, 16)
+def test_findable_by_words_at_once_and_by_meaning_after_sync(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 16, db_url)
     indexer = Indexer(store, settings)
     assert indexer.sync_lexical() == 16
     assert indexer.pending()["lexical"] == 0 and indexer.pending()["embed"] == 16
@@ -89,8 +88,8 @@ def test_findable_by_words_at_once_and_by_meaning_after_sync(tmp_path):
     assert r.mode == "hybrid" and r.hits[0].paper.id == paper.id and r.hits[0].dense_rank == 1
 
 
-def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path):
-    store, settings = make_store(tmp_path, 16)
+def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 16, db_url)
     indexer = Indexer(store, settings)
     indexer.sync()
     engine = SearchEngine(store, settings)
@@ -118,8 +117,8 @@ def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path):
     assert [h.paper.id for h in engine.search("has:code").hits] == [old.id]
 
 
-def test_a_failed_write_leaves_the_word_index_and_its_seq_unchanged(tmp_path):
-    store, settings = make_store(tmp_path, 8)
+def test_a_failed_write_leaves_the_word_index_and_its_seq_unchanged(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 8, db_url)
     indexer = Indexer(store, settings)
     indexer.sync_lexical()
     lex = LexicalIndex(Path(settings.index_dir) / "lexical")
@@ -137,8 +136,8 @@ def test_a_failed_write_leaves_the_word_index_and_its_seq_unchanged(tmp_path):
     assert lex.search(["frobnic"], None) == []
 
 
-def test_killed_indexer_resumes_and_rebuild_gives_identical_results(tmp_path):
-    store, settings = make_store(tmp_path, 64)
+def test_killed_indexer_resumes_and_rebuild_gives_identical_results(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 64, db_url)
     proc = run_python("""
         import paperwire.search.indexer as ix
         ix.EMBED_BATCH = 4   # small transactions, so the kill lands between two of them
@@ -183,8 +182,8 @@ def test_killed_indexer_resumes_and_rebuild_gives_identical_results(tmp_path):
     assert snapshot() == before
 
 
-def test_engines_in_other_processes_see_new_snapshots(tmp_path, monkeypatch):
-    store, settings = make_store(tmp_path, 16)
+def test_engines_in_other_processes_see_new_snapshots(tmp_path, db_url, monkeypatch):
+    store, settings = make_store(tmp_path, 16, db_url)
     Indexer(store, settings).sync()
     engine_a = SearchEngine(store, settings)
     engine_b = SearchEngine(store, settings)
@@ -203,8 +202,8 @@ def test_engines_in_other_processes_see_new_snapshots(tmp_path, monkeypatch):
     assert r.hits[0].paper.id == "test:q1" and r.hits[0].dense_rank == 1
 
 
-def test_background_indexing_thread(tmp_path):
-    store, settings = make_store(tmp_path, 8)
+def test_background_indexing_thread(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 8, db_url)
     indexer = Indexer(store, settings)
     stop = threading.Event()
     thread = threading.Thread(target=indexer.run_background, args=(stop, 0.2), daemon=True)
@@ -228,8 +227,8 @@ def test_background_indexing_thread(tmp_path):
     assert not thread.is_alive()
 
 
-def test_two_processes_indexing_at_once_leave_one_copy_of_each_paper(tmp_path):
-    store, settings = make_store(tmp_path, 64)
+def test_two_processes_indexing_at_once_leave_one_copy_of_each_paper(tmp_path, db_url):
+    store, settings = make_store(tmp_path, 64, db_url)
     code = """
         import paperwire.search.indexer as ix
         ix.LEXICAL_BATCH = 5   # many small commits, so the two writers interleave
@@ -246,11 +245,11 @@ def test_two_processes_indexing_at_once_leave_one_copy_of_each_paper(tmp_path):
     assert hits[0][0] == 1 and len({pk for pk, _ in hits}) == len(hits)  # no paper twice
 
 
-def test_vector_index_switches_to_ivf_past_the_flat_limit(tmp_path, monkeypatch):
+def test_vector_index_switches_to_ivf_past_the_flat_limit(tmp_path, db_url, monkeypatch):
     from paperwire.search import vectors
 
     monkeypatch.setattr(vectors, "FLAT_MAX", 40)  # the real limit is 50k; same code path, small data
-    store, settings = make_store(tmp_path, 64)
+    store, settings = make_store(tmp_path, 64, db_url)
     indexer = Indexer(store, settings)
     indexer.sync()
     snap = latest_snapshot(vectors_dir(settings))

@@ -25,10 +25,10 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def test_two_workers_serve_the_same_site(tmp_path):
+def test_two_workers_serve_the_same_site(tmp_path, db_url):
     from paperwire.storage import open_store
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
     store.upsert_papers([validated(Paper(id="local:w1", title="Served by two workers", abstract="Both answer.",
                                          source="test", submitted=utc_now(), announced=utc_now()[:10]))])

@@ -52,9 +52,9 @@ def test_parse_recorded_entry_fields():
     assert p.abstract.startswith("Deep Learning (DL) has revolutionized")
 
 
-def test_paging_through_a_day_stores_every_page(srv, tmp_path, store):
+def test_paging_through_a_day_stores_every_page(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route())
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     report = run_ingest(store, source, batch_size=25, progress=False)
     reqs = srv.requests("/api/query")
@@ -69,9 +69,9 @@ def test_paging_through_a_day_stores_every_page(srv, tmp_path, store):
     assert state["resume"] is None and state["last"] == {"from": "2025-01-07", "until": "2025-01-07"}
 
 
-def test_reharvest_is_idempotent(srv, tmp_path, store):
+def test_reharvest_is_idempotent(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=20))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     first = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
                                               today=TODAY, page_size=10), progress=False)
     seq = store.max_seq()
@@ -82,9 +82,9 @@ def test_reharvest_is_idempotent(srv, tmp_path, store):
     assert store.max_seq() == seq  # nothing changed, so the indexers have nothing to do
 
 
-def test_one_query_per_day_and_or_of_categories(srv, tmp_path, store):
+def test_one_query_per_day_and_or_of_categories(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=10))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, "cs.SE,cs.LG", "2025-01-06", "2025-01-12", today=TODAY, page_size=10)
     run_ingest(store, source, progress=False)
     queries = [r.query["search_query"] for r in srv.requests("/api/query")]
@@ -93,12 +93,12 @@ def test_one_query_per_day_and_or_of_categories(srv, tmp_path, store):
                        for d in range(6, 10)] + ["(cat:cs.SE OR cat:cs.LG) AND submittedDate:[202501100000 TO 202501102359]"]
 
 
-def test_empty_page_despite_total_is_retried_then_reported(srv, tmp_path, store):
+def test_empty_page_despite_total_is_retried_then_reported(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=60))
     # start=10 keeps coming back empty although totalResults says 60
     srv.route("/api/query", lambda req: recorded_reply(PAGES[0], total=60) if req.query["start"] == "0"
               else recorded_reply("id_0000.0000_", total=60))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     report = run_ingest(store, source, progress=False)
     starts = [r.query["start"] for r in srv.requests("/api/query")]
@@ -108,19 +108,19 @@ def test_empty_page_despite_total_is_retried_then_reported(srv, tmp_path, store)
     assert "empty page although totalResults=60" in report.warnings[0] and "2025-01-07" in report.warnings[0]
 
 
-def test_empty_page_recovers_on_retry(srv, tmp_path, store):
+def test_empty_page_recovers_on_retry(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=20))
     srv.queue("/api/query", recorded_reply(PAGES[0], total=20), recorded_reply("id_0000.0000_", total=20))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     report = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
                                                today=TODAY, page_size=10), progress=False)
     assert [r.query["start"] for r in srv.requests("/api/query")] == ["0", "10", "10"]
     assert report.inserted == 20 and report.warnings == []
 
 
-def test_error_entry_with_400_is_reported_at_once(srv, tmp_path, store):
+def test_error_entry_with_400_is_reported_at_once(srv, tmp_path, store, db_url):
     srv.route("/api/query", lambda req: recorded_reply("id_abc_"))  # HTTP 400 + an "Error" entry
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     with pytest.raises(ArxivApiError, match="arXiv API error: incorrect id format for abc"):
         run_ingest(store, source, progress=False)
@@ -128,20 +128,20 @@ def test_error_entry_with_400_is_reported_at_once(srv, tmp_path, store):
     assert store.count_papers() == 0
 
 
-def test_transient_error_entry_is_retried(srv, tmp_path, store):
+def test_transient_error_entry_is_retried(srv, tmp_path, store, db_url):
     error_body = recorded("id_abc_")["body"]
     srv.route("/api/query", paging_route(total=10))
     srv.queue("/api/query", Reply(200, error_body))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     report = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
                                                today=TODAY, page_size=10), progress=False)
     assert len(srv.requests("/api/query")) == 2 and report.inserted == 10
 
 
-def test_persistent_error_entry_fails_after_retries(srv, tmp_path, store):
+def test_persistent_error_entry_fails_after_retries(srv, tmp_path, store, db_url):
     error_body = recorded("id_abc_")["body"]
     srv.route("/api/query", lambda req: Reply(200, error_body))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     with pytest.raises(ArxivApiError) as err:
         run_ingest(store, source, progress=False)
@@ -149,9 +149,9 @@ def test_persistent_error_entry_fails_after_retries(srv, tmp_path, store):
     assert len(srv.requests("/api/query")) == 3
 
 
-def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store):
+def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=60, fail_from=30))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     make = lambda: make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     with pytest.raises(HttpError, match="HTTP 500"):
         run_ingest(store, make(), batch_size=10, progress=False)

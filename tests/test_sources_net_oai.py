@@ -35,10 +35,10 @@ def harvest(settings, store, set_spec="cs", date_from="2007-04-02", date_to="200
     return source, run_ingest(store, source, progress=False, **kw)
 
 
-def test_resumption_token_paging(srv, tmp_path, store, records):
+def test_resumption_token_paging(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=40)
     srv.route("/oai", repo)
-    source, report = harvest(make_settings(tmp_path, srv), store, "math", "2007-04-02", "2007-04-03")
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-03")
     expected = len(repo._select({"from": "2007-04-02", "until": "2007-04-03", "set": "math"}))
     assert expected == 73  # 37 + 36 math papers: two pages of 40
     reqs = srv.requests("/oai")
@@ -52,10 +52,10 @@ def test_resumption_token_paging(srv, tmp_path, store, records):
                                            "last": {"from": "2007-04-02", "until": "2007-04-03"}}
 
 
-def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path, store, records):
+def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=15, style="new")
     srv.route("/oai", repo)
-    source, report = harvest(make_settings(tmp_path, srv), store, "physics:hep-th", "2007-04-02", "2007-04-06")
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "physics:hep-th", "2007-04-02", "2007-04-06")
     expected = repo._select({"from": "2007-04-02", "until": "2007-04-06", "set": "physics:hep-th"})
     assert len(expected) > 30  # at least three pages
     reqs = srv.requests("/oai")
@@ -66,9 +66,9 @@ def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path,
     assert report.warnings == []  # hep-th papers on every weekday of the window
 
 
-def test_arxiv_metadata_mapping_and_deleted_records(srv, tmp_path, store):
+def test_arxiv_metadata_mapping_and_deleted_records(srv, tmp_path, store, db_url):
     srv.queue("/oai", fixture_reply("list_records_deleted.xml"))
-    source, report = harvest(make_settings(tmp_path, srv), store, "cs", "2008-12-13", "2009-01-01",
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "cs", "2008-12-13", "2009-01-01",
                              today=date(2009, 1, 2))
     assert report.inserted == 2 and source.deleted == 1
     assert "skipped 1 record arXiv marks as deleted" in report.warnings
@@ -85,18 +85,18 @@ def test_arxiv_metadata_mapping_and_deleted_records(srv, tmp_path, store):
     assert store.get_paper("0704.0028") is None
 
 
-def test_no_records_match_is_an_empty_window(srv, tmp_path, store):
+def test_no_records_match_is_an_empty_window(srv, tmp_path, store, db_url):
     srv.queue("/oai", fixture_reply("no_records_match.xml"))
-    source, report = harvest(make_settings(tmp_path, srv), store, "cs", "2007-04-07", "2007-04-08")
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "cs", "2007-04-07", "2007-04-08")
     assert report.read == 0 and report.warnings == []  # a weekend: no weekday to warn about
     assert store.get_state(source.key)["last"] == {"from": "2007-04-07", "until": "2007-04-08"}
     assert len(srv.requests("/oai")) == 1
 
 
-def test_other_oai_errors_fail_clearly(srv, tmp_path, store):
+def test_other_oai_errors_fail_clearly(srv, tmp_path, store, db_url):
     srv.queue("/oai", fixture_reply("bad_argument.xml"))
     with pytest.raises(OaiError) as err:
-        harvest(make_settings(tmp_path, srv), store, "nosuchset")
+        harvest(make_settings(tmp_path, srv, database_url=db_url), store, "nosuchset")
     msg = str(err.value)
     assert "OAI-PMH error badArgument: Invalid set: nosuchset" in msg and "Check the set name" in msg
     assert "set=nosuchset" in msg
@@ -104,15 +104,15 @@ def test_other_oai_errors_fail_clearly(srv, tmp_path, store):
     # the same error sent with HTTP 400, as some OAI-PMH servers do
     srv.queue("/oai", Reply(400, (OAI_DIR / "bad_argument.xml").read_bytes()))
     with pytest.raises(OaiError, match="badArgument"):
-        harvest(make_settings(tmp_path, srv), store, "nosuchset")
+        harvest(make_settings(tmp_path, srv, database_url=db_url), store, "nosuchset")
     assert len(srv.requests("/oai")) == 2
 
 
-def test_entity_bomb_is_refused_and_nothing_stored(srv, tmp_path, store):
+def test_entity_bomb_is_refused_and_nothing_stored(srv, tmp_path, store, db_url):
     srv.route("/oai", lambda req: fixture_reply("entity_bomb.xml"))
     started = time.monotonic()
     with pytest.raises(UnsafeContent, match="billion laughs"):
-        harvest(make_settings(tmp_path, srv), store)
+        harvest(make_settings(tmp_path, srv, database_url=db_url), store)
     assert time.monotonic() - started < 5
     assert store.count_papers() == 0
     assert len(srv.requests("/oai")) == 1  # refused on principle, not fetched again
@@ -124,27 +124,27 @@ def truncated(body: bytes) -> bytes:
     return body[: len(body) // 2]  # a complete HTTP answer whose XML stops mid-document
 
 
-def test_truncated_xml_is_retried(srv, tmp_path, store, records):
+def test_truncated_xml_is_retried(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=40)
     srv.route("/oai", repo)
     good = repo(Request(0.0, "/oai", {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2007-04-02",
                                       "until": "2007-04-02", "set": "math"}, "", {}))
     srv.queue("/oai", Reply(200, truncated(good.body.encode())))
-    source, report = harvest(make_settings(tmp_path, srv), store, "math", "2007-04-02", "2007-04-02")
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-02")
     assert len(srv.requests("/oai")) == 2
     assert report.inserted == 37 and store.count_papers() == 37
 
 
-def test_connection_cut_mid_document_is_retried(srv, tmp_path, store, records):
+def test_connection_cut_mid_document_is_retried(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=40)
     srv.route("/oai", repo)
     body = (OAI_DIR / "list_records_deleted.xml").read_bytes()
     srv.queue("/oai", Reply(200, body, cut_after=700), Reply(200, body))
-    source, report = harvest(make_settings(tmp_path, srv), store, "cs", "2008-12-13", "2009-01-01")
+    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "cs", "2008-12-13", "2009-01-01")
     assert len(srv.requests("/oai")) == 2 and report.inserted == 2
 
 
-def test_truncated_xml_every_time_is_reported_and_page_not_half_stored(srv, tmp_path, store, records):
+def test_truncated_xml_every_time_is_reported_and_page_not_half_stored(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=10)
 
     def route(req):
@@ -154,7 +154,7 @@ def test_truncated_xml_every_time_is_reported_and_page_not_half_stored(srv, tmp_
         return reply
 
     srv.route("/oai", route)
-    settings = make_settings(tmp_path, srv, http_retries=2)
+    settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=2)
     with pytest.raises(HarvestError) as err:
         harvest(settings, store, "math", "2007-04-02", "2007-04-02", batch_size=5)
     msg = str(err.value)
@@ -164,10 +164,10 @@ def test_truncated_xml_every_time_is_reported_and_page_not_half_stored(srv, tmp_
     assert store.get_state("arxiv-oai:math")["resume"]["token"].endswith("|10")
 
 
-def test_503_retry_after_then_success(srv, tmp_path, store, records):
+def test_503_retry_after_then_success(srv, tmp_path, store, records, db_url):
     srv.route("/oai", OaiRepository(records, page_size=40))
     srv.queue("/oai", Reply(503, b"Retry later", headers={"Retry-After": "10"}, content_type="text/plain"))
-    settings = make_settings(tmp_path, srv, extra={"http_max_wait": 0.3})
+    settings = make_settings(tmp_path, srv, database_url=db_url, extra={"http_max_wait": 0.3})
     source, report = harvest(settings, store, "math", "2007-04-02", "2007-04-02")
     reqs = srv.requests("/oai")
     assert len(reqs) == 2 and reqs[1].time - reqs[0].time >= 0.28
@@ -175,11 +175,11 @@ def test_503_retry_after_then_success(srv, tmp_path, store, records):
     assert report.inserted == 37
 
 
-def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, records):
+def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=10)
     repo.fail_from_page = 3
     srv.route("/oai", repo)
-    settings = make_settings(tmp_path, srv, http_retries=1)
+    settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=1)
     with pytest.raises(HttpError, match="HTTP 500"):
         harvest(settings, store, "math", "2007-04-02", "2007-04-03", batch_size=10)
     assert store.count_papers() == 20
@@ -195,11 +195,11 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, r
     assert report.inserted == 53 and store.count_papers() == 73
 
 
-def test_expired_token_restarts_the_window(srv, tmp_path, store, records):
+def test_expired_token_restarts_the_window(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=10)
     repo.fail_from_page = 2
     srv.route("/oai", repo)
-    settings = make_settings(tmp_path, srv, http_retries=0)
+    settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=0)
     with pytest.raises(HttpError):
         harvest(settings, store, "math", "2007-04-02", "2007-04-02", batch_size=10)
     assert store.count_papers() == 10
@@ -210,9 +210,9 @@ def test_expired_token_restarts_the_window(srv, tmp_path, store, records):
     assert (report.inserted, report.unchanged) == (27, 10) and store.count_papers() == 37
 
 
-def test_reharvest_is_idempotent(srv, tmp_path, store, records):
+def test_reharvest_is_idempotent(srv, tmp_path, store, records, db_url):
     srv.route("/oai", OaiRepository(records, page_size=50))
-    settings = make_settings(tmp_path, srv)
+    settings = make_settings(tmp_path, srv, database_url=db_url)
     _, first = harvest(settings, store, "math", "2007-04-02", "2007-04-03")
     seq = store.max_seq()
     _, second = harvest(settings, store, "math", "2007-04-02", "2007-04-03")

@@ -1,5 +1,5 @@
-"""The storage interface, the same tests against both backends (``any_store``: SQLite, then a
-PostgreSQL server the tests start themselves, tests/pg_server.py), plus what only PostgreSQL
+"""The storage interface, the same tests against both backends (``any_store``, conftest's ``store``:
+SQLite, then a PostgreSQL server the tests start themselves, tests/pg_server.py), plus what only PostgreSQL
 needs proving: concurrent writers (change-feed order, SKIP LOCKED claims) and schema parity."""
 
 from __future__ import annotations
@@ -505,8 +505,19 @@ def test_migrate_is_idempotent_and_both_backends_have_every_migration(any_store)
     assert s.schema_version() == numbers["sqlite"][-1]
 
 
-def test_postgres_schema_matches_sqlite(store, pg_store):
+def test_each_variant_gets_its_backend(store, db_backend, db_url):
+    from paperwire.storage.postgres import PostgresStore
+    from paperwire.storage.sqlite import SQLiteStore
+
+    assert type(store) is {"sqlite": SQLiteStore, "postgresql": PostgresStore}[db_backend]
+    assert db_url.startswith(f"{db_backend}://")
+
+
+def test_postgres_schema_matches_sqlite(tmp_path, pg_store):
     """Every SQLite table exists in PostgreSQL with the same columns (what the copy tool needs)."""
+    from paperwire.storage import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'schema.db'}")
     sqlite_tables = {
         t: [r[1] for r in store.conn.execute(f"PRAGMA table_info({t})")]
         for (t,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
@@ -515,6 +526,7 @@ def test_postgres_schema_matches_sqlite(store, pg_store):
     for t, col in pg_store._all("SELECT table_name, column_name FROM information_schema.columns "
                                 "WHERE table_schema='public' ORDER BY table_name, ordinal_position"):
         pg_tables.setdefault(t, []).append(col)
+    store.close()
     assert sqlite_tables == pg_tables
 
 

@@ -1,4 +1,4 @@
-"""Trending lists on a real SQLite database: votes and star points move them, hidden papers are
+"""Trending lists on a real database (SQLite, then PostgreSQL): votes and star points move them, hidden papers are
 left out, featured ones pinned, windows and "as of"; /trending and /api/trending; the digest's
 trending section; `stars refresh` against a local server speaking GitHub's format."""
 
@@ -121,10 +121,10 @@ def test_cache_follows_votes(store):
 # -- web -------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(store, tmp_path):
+def client(store, tmp_path, db_url):
     from paperwire.web.app import create_app
 
-    app = create_app(make_settings(tmp_path), store=store, background=False)
+    app = create_app(make_settings(tmp_path, db_url), store=store, background=False)
     with TestClient(app) as c:
         yield c
 
@@ -220,7 +220,7 @@ def test_stars_refresh_records_points_and_moves_the_list(store, srv, tmp_path):
     assert utc_now() >= page.as_of_iso[:19]
 
 
-def test_cli_stars_refresh(store, srv, tmp_path):
+def test_cli_stars_refresh(store, srv, db_url, tmp_path):
     import os
     import subprocess
     import sys
@@ -232,7 +232,7 @@ def test_cli_stars_refresh(store, srv, tmp_path):
     add(store, "2611.00002", listed, repo="lab/gone", stars=5)
     FakeGitHub(srv, {"lab/one": 9})
     srv.route("/repos/lab/gone", lambda req: __import__("test_github_stars").gh_json(404, "Not Found"))
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{store.path}", PAPERWIRE_GITHUB_API_URL=srv.base,
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path), PAPERWIRE_GITHUB_API_URL=srv.base,
                PAPERWIRE_HTTP_RETRIES="0")
     env.pop("PAPERWIRE_GITHUB_TOKEN", None)
     proc = subprocess.run([sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "week", "-q"],

@@ -8,14 +8,14 @@ from conftest import make_settings
 from paperwire.models import Paper, validated
 
 
-def test_background_indexer_follows_new_papers_and_stops(tmp_path, web_engine):
+def test_background_indexer_follows_new_papers_and_stops(tmp_path, web_engine, db_url):
     # web_engine: the embedding model is already loaded in this process, so this test stays fast
     from fastapi.testclient import TestClient
 
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, db_url)
     app = create_app(settings, background=True)  # opens the store from settings.database_url
     writer = open_store(settings.database_url)
     try:
