@@ -135,7 +135,7 @@ def build(corpus: list[dict], workdir: Path):
                 vecs.append(np.frombuffer(blob, dtype=np.float32))
         OUT.mkdir(parents=True, exist_ok=True)
         np.savez(cache, ids=np.array(ids), hashes=np.array(hashes), vecs=np.vstack(vecs))
-    engine = SearchEngine(store, settings, embedder=emb)
+    engine = SearchEngine(store, settings)  # queries: the production query embedder (query_backend)
     doc_of = {pk: i.split(":", 1)[1] for i, pk in pk_of.items()}
     return store, indexer, engine, doc_of
 

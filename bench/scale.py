@@ -124,7 +124,7 @@ def _real_pool(store, settings, want: int) -> dict:
     """Embed the first ``want`` papers for real (once; kept in bench/out/real_vectors.npz)."""
     import numpy as np
 
-    from paperwire.search.embed import get_embedder, paper_text
+    from paperwire.search.embed import get_document_embedder, paper_text
 
     cached = None
     if REAL_POOL.exists():
@@ -134,7 +134,7 @@ def _real_pool(store, settings, want: int) -> dict:
     if cached is not None:
         meta = json.loads(str(cached["meta"]))
         return {"ids": cached["ids"].tolist(), "hashes": cached["hashes"].tolist(), "vecs": cached["vecs"], "meta": meta}
-    emb = get_embedder(settings)
+    emb = get_document_embedder(settings)
     papers = []
     for batch in store.iter_papers(batch=2000):
         papers.extend(p for _, p in batch)
@@ -163,12 +163,14 @@ def _real_pool(store, settings, want: int) -> dict:
 def step_embed(n: int, args) -> dict:
     import numpy as np
 
-    from paperwire.search.embed import get_embedder
+    from paperwire.search.embed import embedder_key
 
     settings = settings_for(n)
     store = open_store(n)
     pool = _real_pool(store, settings, args.real_embed)
-    model = get_embedder(settings).key
+    # stored under the key the settings' indexer expects, so the build reuses them (the cached real
+    # pool of an earlier run may come from another backend: these vectors are a benchmark's stand-in)
+    model = embedder_key(settings)
     ids, hashes, vecs = list(pool["ids"]), list(pool["hashes"]), pool["vecs"]
     n_cpu_pool = len(ids)
     gpu_meta = None
@@ -318,7 +320,7 @@ def step_search(n: int, args) -> dict:
 def step_rate(n: int, args) -> dict:
     """Embedding throughput on this CPU alone: --rate-docs real papers (the first ones of corpus N, all
     real arXiv records), the indexer's text recipe and batch size, after a warm-up batch."""
-    from paperwire.search.embed import get_embedder, paper_text
+    from paperwire.search.embed import get_document_embedder, paper_text
 
     settings = settings_for(n)
     store = open_store(n)
@@ -328,7 +330,7 @@ def step_rate(n: int, args) -> dict:
         if len(papers) >= args.rate_docs + 64:
             break
     store.close()
-    emb = get_embedder(settings)
+    emb = get_document_embedder(settings)
     texts = [paper_text(p) for p in papers]
     emb.encode(texts[-64:])  # warm-up, not timed
     texts = texts[:args.rate_docs]

@@ -19,7 +19,7 @@ import numpy as np
 
 from paperwire.config import load_settings
 from paperwire.demo import HF_VECTORS_FILE, VECTORS_FILE, demo_paths, load_demo
-from paperwire.search.embed import get_embedder, paper_text
+from paperwire.search.embed import get_document_embedder, paper_text
 from paperwire.storage import open_store
 
 
@@ -37,7 +37,7 @@ def main() -> None:
                 ids.append(paper.id)
                 hashes.append(paper.text_hash())
                 texts.append(paper_text(paper))
-        emb = get_embedder(settings)
+        emb = get_document_embedder(settings)
         vectors = emb.encode(texts, progress=True)
         out = demo_paths()[0].parent / (HF_VECTORS_FILE if hf else VECTORS_FILE)
         np.savez_compressed(out, ids=np.array(ids), text_hashes=np.array(hashes),

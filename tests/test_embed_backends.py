@@ -1,5 +1,6 @@
-"""Document embedding backends (PAPERWIRE_EMBED_BACKEND): ONNX Runtime fp32 / int8 against the
-torch model on real seed papers, the bulk default, the setting's validation, `reindex --device cuda`."""
+"""Embedding backends (PAPERWIRE_EMBED_BACKEND): ONNX Runtime fp32 / int8 against the torch model on
+real seed papers, the default (int8 reading 128 word pieces for papers, int8 for queries), the
+setting's validation, `reindex --device cuda`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 
 from conftest import make_settings
 from paperwire.search.embed import (
-    BULK_BACKEND, check_device, document_backend, embedder_key, get_document_embedder, get_embedder, paper_text,
+    AUTO_CPU_BACKEND, SHORT_LENGTH, check_device, document_backend, document_max_length, embedder_key,
+    get_document_embedder, get_embedder, get_query_embedder, paper_text, query_backend,
 )
 
 
@@ -54,43 +56,71 @@ def test_onnx_vectors_agree_with_torch_on_seed_papers(tmp_path, reference, backe
     np.testing.assert_allclose(rev, vecs, atol=1e-4)
 
 
-def test_auto_uses_the_fast_backend_for_bulk_builds_only(tmp_path):
+def test_auto_embeds_papers_with_int8_at_128_pieces_and_queries_with_int8(tmp_path):
     s = make_settings(tmp_path)
     assert s.embed_backend == "auto"
-    assert document_backend(s, bulk=True) == BULK_BACKEND == "onnx-int8"
-    assert document_backend(s, bulk=False) == "torch"
-    assert document_backend(s.with_(embed_device="cuda"), bulk=True) == "torch"
-    assert document_backend(s.with_(embed_backend="onnx"), bulk=False) == "onnx"
+    assert document_backend(s) == AUTO_CPU_BACKEND == "onnx-int8-128"
+    assert document_max_length(s) == SHORT_LENGTH == 128
+    assert query_backend(s) == "onnx-int8"
+    # on a GPU auto is torch, cut to the same 128 pieces: the same key, so a GPU build and a CPU
+    # server agree on what is already embedded
+    g = s.with_(embed_device="cuda")
+    assert document_backend(g) == "torch" and document_max_length(g) == 128 and embedder_key(g) == embedder_key(s)
+    assert embedder_key(s).endswith("/len128")
+    # named backends read the model's 256 pieces and share the torch model's key
+    for name in ("torch", "onnx", "onnx-int8"):
+        n = s.with_(embed_backend=name)
+        assert document_backend(n) == name and document_max_length(n) is None
+        assert embedder_key(n) + "/len128" == embedder_key(s)
+    assert query_backend(s.with_(embed_backend="torch")) == "torch"
+    assert query_backend(s.with_(embed_backend="onnx")) == "onnx"
+    assert embedder_key(s.with_(embed_backend="onnx-int8-128")) == embedder_key(s)
     with pytest.raises(RuntimeError, match="CPU only"):
-        document_backend(s.with_(embed_backend="onnx-int8", embed_device="cuda"), bulk=True)
-    # the truncating backend is used for every paper when named, and has a key of its own
-    t = s.with_(embed_backend="onnx-int8-128")
-    assert document_backend(t, bulk=False) == document_backend(t, bulk=True) == "onnx-int8-128"
-    assert embedder_key(t) == embedder_key(s) + "/len128"
+        document_backend(s.with_(embed_backend="onnx-int8", embed_device="cuda"))
 
 
-def test_a_bulk_build_embeds_with_onnx_int8_and_searches_with_torch(tmp_path, store, seed_path, db_url):
-    """Indexer(bulk=True) on the seed papers: stored under the default key, found by meaning with
-    torch-embedded queries, and the serve-side (torch) indexer sees nothing to redo."""
+def test_auto_vectors_agree_with_torch_at_128_pieces(tmp_path, reference):
+    """The default's document vectors are the model's at 128 word pieces (int8 rounding only), and its
+    query vectors the model's (queries are short)."""
+    texts, ref = reference
+    settings = make_settings(tmp_path)
+    emb = get_document_embedder(settings)
+    torch128 = get_embedder(settings, max_length=128)
+    assert emb.key == torch128.key == embedder_key(settings)
+    vecs, ref128 = emb.encode(texts), torch128.encode(texts)
+    cos = (vecs * ref128).sum(axis=1)
+    assert cos.mean() >= 0.99 and cos.min() >= 0.98, (cos.mean(), cos.min())
+    # cut at 128 pieces, long abstracts really lose their end: some vectors move away from the 256 ones
+    assert float((ref128 * ref).sum(axis=1).min()) < 0.99
+    q = ["graph neural networks for molecules", "Does vitamin D prevent fractures?"]
+    qcos = (get_query_embedder(settings).encode(q) * get_embedder(settings).encode(q)).sum(axis=1)
+    assert qcos.min() >= 0.98, qcos
+
+
+def test_default_build_embeds_with_onnx_int8_and_searches_with_int8_queries(tmp_path, store, seed_path, db_url):
+    """An Indexer under the defaults on the seed papers: int8 at 128 pieces, stored under the default
+    key, found by meaning with int8 queries; another process's indexer sees nothing to redo, while
+    choosing torch (other vectors, other key) would re-embed."""
     from conftest import ingest_seed
     from paperwire.search.hybrid import SearchEngine
     from paperwire.search.indexer import Indexer
 
     settings = make_settings(tmp_path, db_url)
     ingest_seed(store, seed_path)
-    bulk = Indexer(store, settings, bulk=True)
-    assert bulk.embedder.path.name.endswith("-int8.onnx")
-    counts = bulk.sync()
+    build = Indexer(store, settings)
+    assert build.embedder.path.name.endswith("-int8.onnx") and build.embedder.max_length == 128
+    counts = build.sync()
     assert counts["embedded"] == 64 and store.count_embeddings() == 64
     assert store.get_index_state("embed")[1]["model"] == embedder_key(settings)
-    serve_side = Indexer(store, settings)  # torch: same key, so no re-embedding
-    assert serve_side.embedder.key == bulk.embedder.key and serve_side.pending()["embed"] == 0
-    assert serve_side.embed_pending() == 0
+    other = Indexer(store, settings)
+    assert other.pending()["embed"] == 0 and other.embed_pending() == 0
+    assert Indexer(store, settings.with_(embed_backend="torch")).embedder.key != build.embedder.key
     engine = SearchEngine(store, settings)
     engine.reload()
+    assert engine.embedder.path.name.endswith("-int8.onnx")  # queries: int8 too
     r = engine.search("privacy-preserving data release", limit=5)
     assert r.mode == "hybrid" and "privacy" in r.hits[0].paper.title.lower()
-    # by meaning alone: a paper's title (embedded by torch) finds its int8-embedded abstract first
+    # by meaning alone: a paper's title finds its abstract first
     title = store.get_papers([1])[1].title
     dense = engine._vectors.search(engine.embedder.encode_query(title), 1)
     assert dense[0][0] == 1

@@ -63,7 +63,7 @@ def _run_sources(ctx: click.Context, sources, no_embed: bool, batch_size: int, q
     from .sources.runner import run_ingest
 
     store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx), bulk=True)
+    indexer = Indexer(store, _settings(ctx))
     failed = False
     for source in sources:
         try:
@@ -221,8 +221,8 @@ def search(ctx, query, limit, as_json):
               help="Where papers are embedded (default PAPERWIRE_EMBED_DEVICE, cpu); cuda needs a CUDA "
                    "build of torch and a GPU, and embeds with torch.")
 @click.option("--backend", type=click.Choice(["auto", "torch", "onnx", "onnx-int8", "onnx-int8-128"]), default=None,
-              help="How papers are embedded on the CPU (default PAPERWIRE_EMBED_BACKEND; auto: onnx-int8, "
-                   "2.7x torch, same vector space; docs/benchmarks.md).")
+              help="How papers are embedded (default PAPERWIRE_EMBED_BACKEND; auto: ONNX int8 reading 128 word "
+                   "pieces on a CPU, 6.8x torch; torch on cuda, same vectors; docs/benchmarks.md).")
 @click.pass_context
 def reindex(ctx, device, backend):
     """Rebuild the word and vector indexes from the database (reuses stored embeddings)."""
@@ -230,17 +230,17 @@ def reindex(ctx, device, backend):
     from .search.indexer import Indexer
 
     settings = _settings(ctx)
-    if device == "cuda" and backend is None:
-        backend = "torch"  # the ONNX backends run on the CPU
+    if device == "cuda" and (backend or settings.embed_backend) not in ("auto", "torch"):
+        backend = "auto"  # the ONNX backends run on the CPU: auto is torch there, same 128-piece vectors
     settings = settings.with_(embed_device=device or settings.embed_device,
                               embed_backend=backend or settings.embed_backend)
     try:
         check_device(settings.embed_device)
-        which = document_backend(settings, bulk=True)
+        which = document_backend(settings)
     except RuntimeError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"embedding new or changed papers with {which} on {settings.embed_device}", err=True)
-    counts = Indexer(_store(ctx), settings, bulk=True).rebuild(progress=True)
+    counts = Indexer(_store(ctx), settings).rebuild(progress=True)
     click.echo(f"reindexed: {counts}")
 
 
@@ -388,7 +388,7 @@ def import_hf_cmd(ctx, paths, no_embed, batch_size, quiet):
     from .trending.hf_import import import_hf
 
     store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx), bulk=True)
+    indexer = Indexer(store, _settings(ctx))
     failed = False
     for path in paths:
         try:

