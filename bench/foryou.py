@@ -139,6 +139,9 @@ def main(argv=None) -> None:
     ap.add_argument("--methods", default="baseline,ours,ours-authors-1,ours-no-authors,words+authors,words,emb",
                     help="comma-separated: baseline and/or " + ", ".join(VARIANTS))
     ap.add_argument("--k", type=int, default=50)
+    ap.add_argument("--vectors", type=Path, default=VECTORS,
+                    help="the listings' vectors (default: torch, 256 word pieces, from the GPU; "
+                         "bench/embed_listings.py makes the default backend's)")
     ap.add_argument("--json", type=Path, help="also write the per-method figures here")
     ap.add_argument("--timing", action="store_true",
                     help="only time rank_for at production sizes (positives x candidates), cold and warm")
@@ -151,7 +154,7 @@ def main(argv=None) -> None:
             ap.error(f"unknown method {m!r}")
 
     t0 = time.perf_counter()
-    recs, docs, days = load()
+    recs, docs, days = load(vectors=args.vectors)
     pre = np.array([i for i, d in enumerate(days) if d < args.cutoff])
     post = np.array([i for i, d in enumerate(days) if d >= args.cutoff])
     if args.timing:
