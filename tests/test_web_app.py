@@ -52,3 +52,37 @@ def test_no_background_thread_when_disabled(web_settings, web_store, web_engine)
         assert app.state.indexer_thread is None
         assert c.get("/").status_code == 200
     assert app.state.store is web_store and app.state.indexer is None
+
+
+def test_request_threads_are_limited_to_the_setting(tmp_path):
+    """PAPERWIRE_WEB_THREADS: at most that many synchronous routes run at once in one process (more
+    threads than cores thrash the GIL); measured, not assumed: the peak of concurrently running
+    requests while 12 are sent at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import anyio.to_thread
+    from fastapi.testclient import TestClient
+
+    from paperwire.web.app import create_app
+
+    settings = make_settings(tmp_path).with_(web_threads=3)
+    app = create_app(settings, background=False)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    @app.get("/_slow")
+    def slow():
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return {"ok": True}
+
+    with TestClient(app) as c:
+        assert c.portal.call(lambda: anyio.to_thread.current_default_thread_limiter().total_tokens) == 3
+        with ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(lambda _: c.get("/_slow").status_code, range(12)))
+    assert codes == [200] * 12
+    assert peak[0] == 3  # never more than the setting, and the setting is used in full

@@ -86,6 +86,7 @@ class Settings:
     scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
     signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
     page_cache: int = 256  # rendered anonymous pages kept per web process (web/page_cache.py), 0: off
+    web_threads: int = 4  # requests one web process runs at once (web/app.py _limit_request_threads); 0: anyio's 40
     # the job queue (paperwire.jobs, docs/workers.md)
     job_lease: float = 60.0  # seconds a worker holds a job between heartbeats before others may retry it
     job_backoff: float = 30.0  # first retry delay of a failed job (doubles per attempt, at most 1 h)
@@ -156,6 +157,7 @@ def load_settings(**overrides) -> Settings:
         scheduler=_env_bool("SCHEDULER", True),
         signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
         page_cache=_env_int("PAGE_CACHE", 256),
+        web_threads=_env_int("WEB_THREADS", 4),
         job_lease=_env_float("JOB_LEASE", 60.0),
         job_backoff=_env_float("JOB_BACKOFF", 30.0),
         job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 5),

@@ -98,6 +98,17 @@ def _make_indexer(store: Store, settings: Settings, engine):
     return Indexer(store, settings)  # the embedder is shared process-wide (search.embed.get_embedder)
 
 
+def _limit_request_threads(n: int) -> None:
+    """At most ``n`` requests of this process run their (synchronous) route at once; the others wait
+    their turn in the event loop. anyio's default is 40 threads: on 2 cores, 32 concurrent home-page
+    requests then thrash the GIL (every SQLite call releases and re-takes it): 243 req/s with 32
+    connections against 648 with 4, one worker (docs/benchmarks.md, "Web throughput")."""
+    if n and n > 0:
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = n
+
+
 def create_app(settings: Settings, *, store: Store | None = None, engine=None, indexer=None,
                background: bool = True) -> FastAPI:
     """Build the application.
@@ -117,6 +128,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        _limit_request_threads(getattr(settings, "web_threads", 0))
         stop = threading.Event()
         thread = None
         if background and indexer is not None:

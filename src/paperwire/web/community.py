@@ -10,12 +10,14 @@ JSON instead and updates the count in place.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from starlette.concurrency import run_in_threadpool
 
 from .. import community
 from ..community.submit import MAX_INPUT_CHARS
@@ -107,6 +109,20 @@ def submit_form(request: Request):
     return _submit_page(request)
 
 
+_LOOKUP_THREADS = 8
+_lookup_limiters: dict[int, anyio.CapacityLimiter] = {}
+
+
+def _lookup_limiter() -> anyio.CapacityLimiter:
+    """The threads arXiv look-ups run on (one limiter per event loop: a limiter belongs to its loop)."""
+    import asyncio
+
+    key = id(asyncio.get_running_loop())
+    if key not in _lookup_limiters:
+        _lookup_limiters[key] = anyio.CapacityLimiter(_LOOKUP_THREADS)
+    return _lookup_limiters[key]
+
+
 @router.post("/submit")
 async def submit(request: Request):
     account = _signed_in(request, "/submit")
@@ -114,8 +130,11 @@ async def submit(request: Request):
     text = form.get("paper", "")
     settings = request.app.state.settings
     try:
-        # the arXiv look-up blocks: keep it off the event loop
-        result = await run_in_threadpool(community.submit, _store(request), settings, account.id, text)
+        # the arXiv look-up blocks for up to ~35 s: off the event loop, and on threads of its own, so
+        # that slow look-ups never hold the few request threads (PAPERWIRE_WEB_THREADS) pages run on
+        result = await anyio.to_thread.run_sync(
+            functools.partial(community.submit, _store(request), settings, account.id, text),
+            limiter=_lookup_limiter())
     except community.SubmitError as e:
         return _submit_page(request, text=text[:MAX_INPUT_CHARS], error=str(e),
                             status_code=e.status)
