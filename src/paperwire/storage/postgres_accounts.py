@@ -1,6 +1,7 @@
 """PostgreSQL implementation of accounts, sessions, sign-in links and account administration
 (mixed into PostgresStore); the same behaviour as sqlite_accounts.py, tables from
-migrations/postgres/0007_community.sql.
+migrations/postgres/0007_community.sql. The mixins subclass the SQLite ones and override only
+what differs (sessions and the audit insert are portable and run as they are).
 
 Where SQLite's single writer makes a read-then-write safe: a sign-in request's rate limits share
 the subscribe requests' advisory lock (one rate_events table); using a link locks its row
@@ -10,17 +11,16 @@ their own (an account may be created); status changes lock the account's row.
 
 from __future__ import annotations
 
-import json
 
 from ..models import utc_now
 from .base_accounts import ROLES, STATUSES, Account, SigninComposer, SigninRefused, SigninToken
 from .postgres_subscribers import LOCK_SUBSCRIBE
-from .sqlite_accounts import _COLUMNS
+from .sqlite_accounts import _COLUMNS, SQLiteAccountsMixin, SQLiteSigninMixin
 
 LOCK_ACCOUNT_ADMIN = 0x7077_0004
 
 
-class PostgresAccountsMixin:
+class PostgresAccountsMixin(SQLiteAccountsMixin):
     def get_account(self, account_id: int) -> Account | None:
         row = self._one(f"SELECT {_COLUMNS} FROM accounts WHERE id=%s", (account_id,))
         return Account(*row) if row else None
@@ -39,12 +39,6 @@ class PostgresAccountsMixin:
                 c.execute("UPDATE accounts SET role=%s WHERE email=%s", (role, email))
         return self.get_account_by_email(email)
 
-    def create_session(self, account_id: int, token_hash: str, expires_at: str) -> None:
-        now = utc_now()
-        with self._write() as c:
-            c.execute("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) "
-                      "VALUES (%s, %s, %s, %s, %s)", (token_hash, account_id, now, expires_at, now))
-
     def session_account(self, token_hash: str, now: str) -> Account | None:
         row = self._one(
             f"SELECT {', '.join('a.' + c for c in _COLUMNS.split(', '))} FROM sessions s "
@@ -53,12 +47,8 @@ class PostgresAccountsMixin:
         )
         return Account(*row) if row else None
 
-    def delete_session(self, token_hash: str) -> None:
-        with self._write() as c:
-            c.execute("DELETE FROM sessions WHERE token_hash=%s", (token_hash,))
 
-
-class PostgresSigninMixin:
+class PostgresSigninMixin(SQLiteSigninMixin):
     """Sign-in links and account administration (base_accounts.SigninStore)."""
 
     @staticmethod
@@ -66,11 +56,6 @@ class PostgresSigninMixin:
         row = c.execute(f"SELECT {_COLUMNS} FROM accounts WHERE email=%s" + (" FOR UPDATE" if lock else ""),
                         (email,)).fetchone()
         return Account(*row) if row else None
-
-    @staticmethod
-    def _audit(c, actor_id: int | None, action: str, detail: dict) -> None:
-        c.execute("INSERT INTO audit_log (at, actor_id, action, paper_pk, detail) VALUES (%s, %s, %s, NULL, %s)",
-                  (utc_now(), actor_id, action, json.dumps(detail, sort_keys=True)))
 
     def queue_signin(self, *, email: str, nonce: str, limits: list[tuple[str, int, float]], now: float,
                      compose: SigninComposer, prune_before: str) -> str:

@@ -1,6 +1,7 @@
 """PostgreSQL implementation of the outbox part of the storage interface (mixed into
 PostgresStore); the same behaviour as sqlite_outbox.py (times as the same ISO text, rounded the
-same way), tables from migrations/postgres/0002_subscriptions_and_mail.sql.
+same way), tables from migrations/postgres/0002_subscriptions_and_mail.sql. It subclasses the
+SQLite mixin and overrides only what differs (the portable methods run as they are).
 
 Claiming: SQLite's single writer makes "select due rows, mark them sending" atomic. Here several
 senders claim at once, so the select locks the rows it returns (FOR UPDATE) and passes over rows
@@ -17,10 +18,10 @@ import psycopg
 
 from ..models import utc_now
 from .base_outbox import OutboxMessage
-from .sqlite_outbox import _CLAIM_COLUMNS, _SUPPRESSED, _ts, normalise_address
+from .sqlite_outbox import _CLAIM_COLUMNS, _SUPPRESSED, SQLiteOutboxMixin, _ts, normalise_address
 
 
-class PostgresOutboxMixin:
+class PostgresOutboxMixin(SQLiteOutboxMixin):
     @staticmethod
     def _insert_outbox(c: psycopg.Connection, *, kind: str, recipient: str, message_id: str, message: bytes,
                        subscriber_id: int | None = None) -> int | None:
@@ -35,12 +36,6 @@ class PostgresOutboxMixin:
             (kind, subscriber_id, recipient, message_id, bytes(message), now, now),
         ).fetchone()
         return row[0] if row else None
-
-    def enqueue_message(self, *, kind: str, recipient: str, message_id: str, message: bytes,
-                        subscriber_id: int | None = None) -> int | None:
-        with self._write() as c:
-            return self._insert_outbox(c, kind=kind, recipient=recipient, message_id=message_id,
-                                       message=message, subscriber_id=subscriber_id)
 
     # -- sending -----------------------------------------------------------------------
     def claim_outbox(self, *, limit: int = 1, lease_seconds: float = 300.0,
@@ -103,14 +98,6 @@ class PostgresOutboxMixin:
         except ValueError:
             return time.time()
 
-    def mark_sent(self, outbox_id: int, *, now: float | None = None) -> None:
-        with self._write() as c:
-            c.execute(
-                "UPDATE outbox SET status='sent', attempts=attempts+1, lease_until=NULL, sent_at=%s "
-                "WHERE id=%s AND status != 'sent'",
-                (_ts(time.time() if now is None else now), outbox_id),
-            )
-
     def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float, *,
                    max_attempts: int | None = None) -> str:
         with self._write() as c:
@@ -125,22 +112,6 @@ class PostgresOutboxMixin:
                 (status, attempts, error[:2000], _ts(next_attempt_at, up=True), outbox_id),
             )
             return status
-
-    def release_outbox(self, outbox_id: int, error: str | None = None) -> None:
-        with self._write() as c:
-            c.execute(
-                "UPDATE outbox SET status='queued', lease_until=NULL, last_error=coalesce(%s, last_error) "
-                "WHERE id=%s AND status='sending'",
-                (error, outbox_id),
-            )
-
-    def mark_failed(self, outbox_id: int, error: str) -> None:
-        with self._write() as c:
-            c.execute(
-                "UPDATE outbox SET status='failed', attempts=attempts+1, last_error=%s, lease_until=NULL "
-                "WHERE id=%s AND status != 'sent'",
-                (error[:2000], outbox_id),
-            )
 
     def mark_bounced(self, outbox_id: int, error: str) -> None:
         now = utc_now()
@@ -168,10 +139,6 @@ class PostgresOutboxMixin:
             "UPDATE outbox SET status='cancelled', lease_until=NULL, last_error='recipient is suppressed' "
             f"WHERE status='queued' AND {_SUPPRESSED}"
         ).rowcount
-
-    def cancel_suppressed(self) -> int:
-        with self._write() as c:
-            return self._cancel_suppressed(c)
 
     def outbox_counts(self) -> dict[str, int]:
         counts = {s: 0 for s in ("queued", "sending", "sent", "failed", "cancelled")}

@@ -1,6 +1,8 @@
 """PostgreSQL implementation of the subscribers part of the storage interface (mixed into
 PostgresStore); the same behaviour as sqlite_subscribers.py, tables from
-migrations/postgres/0002_subscriptions_and_mail.sql.
+migrations/postgres/0002_subscriptions_and_mail.sql. It subclasses the SQLite mixin and overrides
+only what differs: methods whose SQL is portable run as they are (PGConnection takes their ``?``),
+calling the locking ``_current`` and ``_insert_saved`` below.
 
 A subscribe request reads before it writes (rate-limit counts, "is this address known?"), which
 SQLite's single writer makes safe; here those requests take one advisory lock (LOCK_SUBSCRIBE)
@@ -13,12 +15,12 @@ import psycopg
 
 from ..models import utc_now
 from .base_subscribers import Composer, RateLimited, SavedSearch, Subscriber, TooManySavedSearches
-from .sqlite_subscribers import RATE_EVENTS_KEEP, _pref_values, _row_to_subscriber
+from .sqlite_subscribers import RATE_EVENTS_KEEP, SQLiteSubscriberMixin, _pref_values, _row_to_subscriber
 
 LOCK_SUBSCRIBE = 0x7077_0003  # advisory lock key; the others are in postgres.py
 
 
-class PostgresSubscriberMixin:
+class PostgresSubscriberMixin(SQLiteSubscriberMixin):
     # -- reads -------------------------------------------------------------------------
     def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
         row = self._one("SELECT * FROM subscribers WHERE id=%s", (subscriber_id,))
@@ -118,57 +120,3 @@ class PostgresSubscriberMixin:
                 outbox_id = self._insert_outbox(c, kind=kind, recipient=sub.email, message_id=message_id,
                                                 message=message, subscriber_id=sid)
             return outcome, outbox_id
-
-    def confirm_subscriber(self, subscriber_id: int, token_version: int) -> Subscriber | None:
-        with self._write() as c:
-            row = self._current(c, subscriber_id, token_version)
-            if row is None or row["status"] not in ("pending", "confirmed"):
-                return None
-            if row["status"] == "pending":
-                now = utc_now()
-                c.execute("UPDATE subscribers SET status='confirmed', confirmed_at=%s, updated_at=%s WHERE id=%s",
-                          (now, now, subscriber_id))
-            return _row_to_subscriber(c.execute("SELECT * FROM subscribers WHERE id=%s", (subscriber_id,)).fetchone())
-
-    def update_preferences(self, subscriber_id: int, token_version: int, prefs: dict) -> Subscriber | None:
-        values = _pref_values(prefs)
-        with self._write() as c:
-            row = self._current(c, subscriber_id, token_version)
-            if row is None or row["status"] not in ("pending", "confirmed"):
-                return None
-            if values:
-                sets = ", ".join(f"{k}=%s" for k in values)
-                c.execute(f"UPDATE subscribers SET {sets}, updated_at=%s WHERE id=%s",
-                          (*values.values(), utc_now(), subscriber_id))
-            return _row_to_subscriber(c.execute("SELECT * FROM subscribers WHERE id=%s", (subscriber_id,)).fetchone())
-
-    def add_saved_search(self, subscriber_id: int, token_version: int, query: str, *,
-                         max_saved: int) -> SavedSearch | None:
-        with self._write() as c:
-            row = self._current(c, subscriber_id, token_version)
-            if row is None or row["status"] not in ("pending", "confirmed"):
-                return None
-            return self._insert_saved(c, subscriber_id, query, max_saved)
-
-    def remove_saved_search(self, subscriber_id: int, token_version: int, search_id: int) -> bool:
-        with self._write() as c:
-            if self._current(c, subscriber_id, token_version) is None:
-                return False
-            cur = c.execute("DELETE FROM saved_searches WHERE id=%s AND subscriber_id=%s", (search_id, subscriber_id))
-            return cur.rowcount > 0
-
-    def unsubscribe(self, subscriber_id: int, token_version: int) -> bool:
-        with self._write() as c:
-            row = self._current(c, subscriber_id, token_version)
-            if row is None:
-                return False
-            now = utc_now()
-            c.execute(
-                "UPDATE subscribers SET status=CASE WHEN status='bounced' THEN 'bounced' ELSE 'unsubscribed' END, "
-                "unsubscribed_at=%s, updated_at=%s, token_version=token_version+1 WHERE id=%s",
-                (now, now, subscriber_id),
-            )
-            # effective immediately: nothing still waiting in the outbox goes out to them
-            c.execute("UPDATE outbox SET status='cancelled', lease_until=NULL "
-                      "WHERE subscriber_id=%s AND status='queued'", (subscriber_id,))
-            return True
