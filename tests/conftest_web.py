@@ -5,6 +5,7 @@ real uvicorn server for the browser tests. Session-scoped, one set per database 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -74,6 +75,19 @@ def start_server(app, port: int):
     return server
 
 
+@contextlib.contextmanager
+def serving(app, port: int | None = None):
+    """start_server(app) on ``port`` (a free one when not given) for the block; yields its base
+    URL and stops the server when the block ends, however it ends."""
+    port = port or _free_port()
+    server = start_server(app, port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.thread.join(timeout=10)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -136,8 +150,5 @@ def client(web_app):
 def live_server(web_app):
     """A real uvicorn server on 127.0.0.1 and a free port, in a thread; yields its base URL."""
 
-    port = _free_port()
-    server = start_server(web_app, port)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    server.thread.join(timeout=10)
+    with serving(web_app) as base:
+        yield base

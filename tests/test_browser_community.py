@@ -20,7 +20,7 @@ pytestmark = BROWSER_MARKS
 def community_server(tmp_path_factory, db_urls):
     """(base URL, store, arXiv test server): a fresh database with the hand-made papers and three
     more listed today."""
-    from conftest_web import _free_port, start_server
+    from conftest_web import serving
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
@@ -30,11 +30,8 @@ def community_server(tmp_path_factory, db_urls):
         store = open_store(settings.database_url)
         add_papers(store, n=3)
         app = create_app(settings, store=store, background=False)
-        port = _free_port()
-        server = start_server(app, port)
-        yield f"http://127.0.0.1:{port}", store, srv
-        server.should_exit = True
-        server.thread.join(timeout=10)
+        with serving(app) as base:
+            yield base, store, srv
         store.close()
 
 

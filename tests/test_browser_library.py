@@ -21,7 +21,7 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture(scope="module")
 def lib_server(tmp_path_factory, db_urls):
     from conftest import make_settings
-    from conftest_web import _free_port, start_server
+    from conftest_web import serving
     from paperwire.demo import attach_demo_vectors, demo_paths
     from paperwire.sources.jsonl import JsonlSource
     from paperwire.sources.runner import run_ingest
@@ -35,11 +35,8 @@ def lib_server(tmp_path_factory, db_urls):
     run_ingest(store, JsonlSource(seed, id_prefix="demo"), progress=False)
     assert attach_demo_vectors(store, settings) == 64
     app = create_app(settings, store=store, background=False)
-    port = _free_port()
-    server = start_server(app, port)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    server.thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, store
     store.close()
 
 

@@ -27,7 +27,7 @@ def signin_server(tmp_path, db_url):
     papers, mail settings pointing at a running SMTP sink."""
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
     from conftest import make_settings
-    from conftest_web import _free_port, extra_papers, start_server
+    from conftest_web import _free_port, extra_papers, serving
     from paperwire.models import validated
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
@@ -48,12 +48,10 @@ def signin_server(tmp_path, db_url):
         except ImportError:
             pass
         app = create_app(settings, store=store, background=False)
-        server = start_server(app, port)
         try:
-            yield base, settings, store, sink
+            with serving(app, port):
+                yield base, settings, store, sink
         finally:
-            server.should_exit = True
-            server.thread.join(timeout=10)
             store.close()
 
 

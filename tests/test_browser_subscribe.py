@@ -18,7 +18,7 @@ pytestmark = BROWSER_MARKS
 def sub_server(tmp_path_factory, db_urls):
 
     from conftest import make_settings
-    from conftest_web import _free_port, start_server
+    from conftest_web import serving
     from paperwire.storage import open_store
     from paperwire.web.app import create_app
 
@@ -26,11 +26,8 @@ def sub_server(tmp_path_factory, db_urls):
     settings = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(settings.database_url)
     app = create_app(settings, store=store, background=False)
-    port = _free_port()
-    server = start_server(app, port)
-    yield f"http://127.0.0.1:{port}", store
-    server.should_exit = True
-    server.thread.join(timeout=10)
+    with serving(app) as base:
+        yield base, store
     store.close()
 
 

@@ -56,7 +56,7 @@ def journey(request, tmp_path, seed_path, monkeypatch, db_url):
     pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
 
     from conftest import ingest_seed
-    from conftest_web import _free_port, start_server
+    from conftest_web import _free_port, serving
     from paperwire.config import load_settings
     from paperwire.search.hybrid import SearchEngine
     from paperwire.search.indexer import Indexer
@@ -97,12 +97,10 @@ def journey(request, tmp_path, seed_path, monkeypatch, db_url):
     engine = SearchEngine(store, settings, embedder=indexer.embedder)
     engine.reload()
     app = create_app(settings, store=store, engine=engine, indexer=indexer, background=False)
-    server = start_server(app, port)
     try:
-        yield settings.base_url, settings, store, indexer, engine, sink
+        with serving(app, port):
+            yield settings.base_url, settings, store, indexer, engine, sink
     finally:
-        server.should_exit = True
-        server.thread.join(timeout=10)
         store.close()
 
 
