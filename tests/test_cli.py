@@ -96,3 +96,21 @@ def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path, db_url)
         # a bad date is a usage error, not a traceback
         bad = subprocess.run(argv[:5] + ["--from", "2025-13-01"], env=env, capture_output=True, text=True)
         assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
+
+
+
+@needs_shared
+def test_an_input_that_cannot_be_read_is_reported_and_the_others_kept(tmp_path, db_url):
+    """ingest goes on past an input that fails as a whole (a truncated gzip file): it is named, with
+    the next step, what the other inputs stored is kept and indexed, and the exit status is 1."""
+    import gzip
+
+    broken = tmp_path / "broken.jsonl.gz"
+    broken.write_bytes(gzip.compress(SEED.read_bytes())[:200])  # cut off mid-stream
+    proc = paperwire(tmp_path, db_url, "ingest", "jsonl", "-q", "--no-embed", str(broken), str(SEED), check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "error: broken.jsonl.gz: Compressed file ended" in proc.stderr
+    assert "run the same command again to resume" in proc.stderr
+    assert "64 new" in proc.stdout and "Traceback" not in proc.stderr
+    hits = paperwire(tmp_path, db_url, "search", "self-repellent random walks", "--json", "--limit", "1").stdout
+    assert "Self-Repellent" in json.loads(hits.splitlines()[0])["title"]  # the good input was indexed

@@ -58,28 +58,42 @@ def ingest_options(f):
     return f
 
 
-def _run_sources(ctx: click.Context, sources, no_embed: bool, batch_size: int, quiet: bool) -> None:
+def _import_each(ctx: click.Context, inputs, run_one, *, label, errors, hint: str | None,
+                 no_embed: bool, quiet: bool) -> None:
+    """Import every input with ``run_one(store, input, on_batch)`` (each batch made findable by words
+    at once), report each one's summary, then embed. An input failing with one of ``errors`` is
+    reported (``label(input)``, then ``hint``) and skipped, keeping what it stored; exit 1 at the end."""
     from .search.indexer import Indexer
-    from .sources.runner import run_ingest
 
     store = _store(ctx)
     indexer = Indexer(store, _settings(ctx))
     failed = False
-    for source in sources:
+    for item in inputs:
         try:
-            report = run_ingest(store, source, batch_size=batch_size, progress=not quiet, on_batch=indexer.sync_lexical)
-        except Exception as e:  # a source that cannot go on: say what to do, keep what was stored
-            click.echo(f"error: {source.label}: {e}", err=True)
-            click.echo("What was stored so far is kept; run the same command again to resume.", err=True)
+            report = run_one(store, item, indexer.sync_lexical)
+        except errors as e:
+            click.echo(f"error: {label(item)}: {e}", err=True)
+            if hint:
+                click.echo(hint, err=True)
             failed = True
             continue
-        click.echo(report.summary(), err=False)
+        click.echo(report.summary())
     indexer.sync_lexical()
     if not no_embed:
-        counts = indexer.sync(progress=not quiet)
-        click.echo(f"indexed: {counts}")
+        click.echo(f"indexed: {indexer.sync(progress=not quiet)}")
     if failed:
         sys.exit(1)
+
+
+def _run_sources(ctx: click.Context, sources, no_embed: bool, batch_size: int, quiet: bool) -> None:
+    from .sources.runner import run_ingest
+
+    _import_each(  # a source that cannot go on: say what to do, keep what was stored
+        ctx, sources,
+        lambda store, source, on_batch: run_ingest(store, source, batch_size=batch_size, progress=not quiet,
+                                                   on_batch=on_batch),
+        label=lambda source: source.label, errors=Exception,
+        hint="What was stored so far is kept; run the same command again to resume.", no_embed=no_embed, quiet=quiet)
 
 
 @ingest.command("jsonl")
@@ -384,25 +398,13 @@ def import_hf_cmd(ctx, paths, no_embed, batch_size, quiet):
 
     PATHS: one day's API answer (.json), JSON lines (.jsonl, .jsonl.gz) or a .tar.gz of day
     files. Idempotent: importing a file again changes nothing; local votes are kept."""
-    from .search.indexer import Indexer
     from .trending.hf_import import import_hf
 
-    store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx))
-    failed = False
-    for path in paths:
-        try:
-            report = import_hf(store, path, batch_size=batch_size, progress=not quiet, on_batch=indexer.sync_lexical)
-        except (OSError, ValueError) as e:  # unreadable file: say so, keep what was stored
-            click.echo(f"error: {path}: {e}", err=True)
-            failed = True
-            continue
-        click.echo(report.summary())
-    indexer.sync_lexical()
-    if not no_embed:
-        click.echo(f"indexed: {indexer.sync(progress=not quiet)}")
-    if failed:
-        sys.exit(1)
+    _import_each(  # an unreadable file: say so, keep what was stored
+        ctx, paths,
+        lambda store, path, on_batch: import_hf(store, path, batch_size=batch_size, progress=not quiet,
+                                                on_batch=on_batch),
+        label=str, errors=(OSError, ValueError), hint=None, no_embed=no_embed, quiet=quiet)
 
 
 @main.group()
