@@ -114,3 +114,33 @@ def test_an_input_that_cannot_be_read_is_reported_and_the_others_kept(tmp_path, 
     assert "64 new" in proc.stdout and "Traceback" not in proc.stderr
     hits = paperwire(tmp_path, db_url, "search", "self-repellent random walks", "--json", "--limit", "1").stdout
     assert "Self-Repellent" in json.loads(hits.splitlines()[0])["title"]  # the good input was indexed
+
+
+HF_JSONL = SHARED / "hf-daily-papers" / "hf_daily_papers_normalized.jsonl.gz"
+
+
+@pytest.mark.skipif(not HF_JSONL.exists(), reason=f"Hugging Face test data not found at {HF_JSONL}")
+def test_import_hf_of_a_cut_short_file_says_so_and_a_complete_one_finishes_it(tmp_path, db_url):
+    """A .jsonl.gz cut off mid-stream: a clear error (no traceback), exit 1, only whole batches
+    stored; importing the complete file then stores every paper exactly once."""
+    import gzip
+
+    lines = gzip.open(HF_JSONL, "rt", encoding="utf-8").read().splitlines()[:300]
+    whole = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    proc = paperwire(tmp_path, db_url, "import-hf", "-q", "--no-embed", "--batch-size", "50", str(cut), check=False)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "error: " in proc.stderr and "damaged or cut short" in proc.stderr and "import the complete file again" \
+        in proc.stderr and "Traceback" not in proc.stderr and "Aborted" not in proc.stderr, proc.stderr
+
+    def papers() -> int:
+        out = paperwire(tmp_path, db_url, "status").stdout
+        return int(next(line for line in out.splitlines() if line.startswith("papers:")).split()[1].replace(",", ""))
+
+    stored = papers()
+    assert 0 < stored < 300 and stored % 50 == 0  # whole batches only
+    complete = tmp_path / "complete.jsonl.gz"
+    complete.write_bytes(whole)
+    paperwire(tmp_path, db_url, "import-hf", "-q", "--no-embed", str(complete))
+    assert papers() == 300 - sum(1 for line in lines if not line.strip())  # every paper once

@@ -23,6 +23,7 @@ import gzip
 import json
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -201,7 +202,18 @@ def _read_limited(f, name: str) -> bytes:
 
 
 def read_hf(path: str | Path) -> Iterator[HFItem]:
-    """Every item of a daily-papers file (any of the three shapes), in file order."""
+    """Every item of a daily-papers file (any of the three shapes), in file order. A compressed file
+    that is damaged or cut short raises ValueError naming it, after the items read before the damage
+    (gzip and tarfile raise EOFError, tarfile.ReadError or zlib.error there, none a ValueError or
+    OSError, so a caller would otherwise see a traceback)."""
+    try:
+        yield from _read_hf(path)
+    except (EOFError, tarfile.TarError, zlib.error) as e:
+        raise ValueError(f"damaged or cut short ({e}): import the complete file again (the whole batches "
+                         "stored before the damage are kept; an import changes nothing it already did)") from None
+
+
+def _read_hf(path: str | Path) -> Iterator[HFItem]:
     path = Path(path)
     name = path.name.lower()
     if not path.is_file():
