@@ -43,8 +43,7 @@ def _compiled(terms: tuple[str, ...]) -> re.Pattern | None:
     if not parts:
         return None
     parts.sort(key=len, reverse=True)  # longest first: phrases win over their words
-    # one capturing group around the alternatives: highlight() splits on it (and no part captures)
-    return re.compile("(" + "|".join(parts) + ")", re.IGNORECASE)
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 def highlight(text: str | None, terms: Iterable[str] | None) -> Markup:
@@ -54,19 +53,16 @@ def highlight(text: str | None, terms: Iterable[str] | None) -> Markup:
     pattern = _pattern(terms or [])
     if pattern is None:
         return escape(text)
-    # split() gives [text, match, text, match, ..., text]: odd items are the matches (empty
-    # matches cannot occur: every alternative needs at least one character). One C-level split and
-    # one escape per piece: ~2x the old finditer loop on a search page's 60 highlights.
-    pieces = pattern.split(text)
-    if len(pieces) == 1:
-        return escape(text)
-    pieces = [_escape_inner(p) for p in pieces]
-    pieces[1::2] = ["<mark>" + p + "</mark>" for p in pieces[1::2]]
-    return Markup("".join(pieces))
-
-
-def _escape_inner(text: str) -> str:
-    return str(escape(text))
+    out: list[str] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        if m.start() == m.end():
+            continue
+        out.append(str(escape(text[pos:m.start()])))
+        out.append("<mark>" + str(escape(m.group(0))) + "</mark>")
+        pos = m.end()
+    out.append(str(escape(text[pos:])))
+    return Markup("".join(out))
 
 
 def snippet(text: str | None, terms: Iterable[str] | None, width: int = 280) -> str:
