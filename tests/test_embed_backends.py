@@ -155,3 +155,20 @@ def test_device_cuda_fails_clearly_without_cuda(tmp_path):
     assert "CUDA is not available" in proc.stderr and "--device cpu" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "reindexed" not in proc.stdout  # nothing was done
+
+
+def test_prepare_onnx_builds_the_default_files_once(tmp_path, monkeypatch):
+    """serve builds the ONNX files before listening (search would be words-only until then): on a
+    machine without them they are built, announced once; afterwards nothing is built or announced."""
+    import paperwire.search.embed as embed_mod
+
+    monkeypatch.setattr(embed_mod, "onnx_cache_dir", lambda: tmp_path / "onnx")
+    said = []
+    embed_mod.prepare_onnx(make_settings(tmp_path), announce=lambda: said.append(1))
+    assert said == [1]
+    files = sorted(p.name for p in (tmp_path / "onnx").glob("*.onnx"))
+    assert len(files) == 2 and files[0].endswith("-fp32.onnx") and files[1].endswith("-int8.onnx")
+    embed_mod.prepare_onnx(make_settings(tmp_path), announce=lambda: said.append(2))
+    assert said == [1]
+    embed_mod.prepare_onnx(make_settings(tmp_path).with_(embed_backend="torch"), announce=lambda: said.append(3))
+    assert said == [1]  # torch needs no ONNX file

@@ -349,6 +349,13 @@ def serve(ctx, host, port, demo, background, workers, log_level):
             click.echo(report.summary())
         Indexer(store, settings).sync_lexical()
     background = settings.background_indexing if background is None else background
+    from .search.embed import prepare_onnx
+
+    try:
+        prepare_onnx(settings, announce=lambda: click.echo(
+            "Building the embedding model's ONNX files (once per machine, ~15 s)...", err=True))
+    except Exception as e:  # the site still serves, searching by words until embeddings work
+        click.echo(f"warning: the embedding model is not usable ({e}); search is by words only", err=True)
     if workers > 1:
         # uvicorn spawns the workers, each building its own app (web/asgi.py) from the environment:
         # pass on what this command was given. This process keeps the one indexer (a thread).

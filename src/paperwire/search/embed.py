@@ -230,6 +230,23 @@ def get_document_embedder(settings):
     return _onnx_embedder(settings, "fp32" if backend == "onnx" else "int8", max_length)
 
 
+def prepare_onnx(settings, announce=None) -> None:
+    """Build the ONNX files these settings' embedders (papers and queries) use where missing; they
+    are otherwise built on first use (once per machine, ~15 s). ``serve`` calls this before it starts
+    listening, so that its first search or indexing step does not wait (search is by words only
+    until then). ``announce()`` is called first when there is something to build."""
+    from .embed_onnx import onnx_model_path
+
+    quants = {"onnx": "fp32", "onnx-int8": "int8", "onnx-int8-128": "int8"}
+    wanted = {quants[b] for b in (document_backend(settings), query_backend(settings)) if b in quants}
+    model_dir = find_model_dir(getattr(settings, "embed_model", None))
+    missing = [q for q in sorted(wanted) if not onnx_model_path(model_dir, onnx_cache_dir(), q, build=False).exists()]
+    if missing and announce is not None:
+        announce()
+    for quant in missing:
+        onnx_model_path(model_dir, onnx_cache_dir(), quant)
+
+
 def get_query_embedder(settings):
     """The process-wide embedder for search queries (query_backend); its vectors are compared with
     the documents' whatever their length limit."""

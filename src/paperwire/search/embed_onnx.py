@@ -65,8 +65,9 @@ def _fingerprint(model_dir: Path) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
-def onnx_model_path(model_dir: Path, cache_dir: Path, quant: str = "fp32") -> Path:
-    """The cached ONNX file for this model and quantization, exported (and quantized) on first use."""
+def onnx_model_path(model_dir: Path, cache_dir: Path, quant: str = "fp32", *, build: bool = True) -> Path:
+    """The cached ONNX file for this model and quantization, exported (and quantized) on first use
+    (``build=False``: only its path, which may not exist yet)."""
     if quant not in QUANTIZATIONS:
         raise ValueError(f"quantization must be one of {QUANTIZATIONS}, not {quant!r}")
     model_dir = Path(model_dir)
@@ -74,7 +75,7 @@ def onnx_model_path(model_dir: Path, cache_dir: Path, quant: str = "fp32") -> Pa
     name = f"{model_dir.name if model_dir.name != 'model' else 'all-MiniLM-L6-v2'}-{_fingerprint(model_dir)}"
     fp32 = cache_dir / f"{name}-fp32.onnx"
     target = fp32 if quant == "fp32" else cache_dir / f"{name}-int8.onnx"
-    if target.exists():
+    if target.exists() or not build:
         return target
     from .locks import index_lock
 
