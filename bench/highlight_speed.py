@@ -24,22 +24,10 @@ from common import DATA  # noqa: E402
 
 
 def before(terms: tuple[str, ...]) -> re.Pattern:
-    """web/highlight.py's _compiled as it was: one (?<!\\w) per term."""
-    from paperwire.web.highlight import MIN_PREFIX_CHARS
+    """web/highlight.py's _compiled as it was: the same terms, each with its own (?<!\\w)."""
+    from paperwire.web.highlight import term_parts
 
-    parts, seen = [], set()
-    for term in terms:
-        t = " ".join(term.split()).strip()
-        if not t or t.lower() in seen:
-            continue
-        seen.add(t.lower())
-        body = r"\s+".join(re.escape(w) for w in t.split(" "))
-        tail = r"\w*" if len(t) >= MIN_PREFIX_CHARS and t[-1].isalnum() else ""
-        start = r"(?<!\w)" if t[0].isalnum() else ""
-        end = "" if tail else (r"(?!\w)" if t[-1].isalnum() else "")
-        parts.append(start + body + tail + end)
-    parts.sort(key=len, reverse=True)
-    return re.compile("|".join(parts), re.IGNORECASE)
+    return re.compile("|".join(start + rest for start, rest in term_parts(terms)), re.IGNORECASE)
 
 
 def main() -> None:
