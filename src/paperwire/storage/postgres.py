@@ -154,6 +154,9 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
                     # written portable (ON CONFLICT upserts, no SQLite-only functions, and on
                     # PostgreSQL each write locks its paper_community row first): shared as they are
                     SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
+    # the shared mixins' row lock (sqlite_subscribers._ROW_LOCK): a second writer waits for the first
+    _ROW_LOCK = " FOR UPDATE"
+
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         self.url = url
         try:  # fail fast, and clearly, when the server cannot be reached (the pool would retry for long)

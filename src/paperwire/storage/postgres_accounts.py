@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 from ..models import utc_now
-from .base_accounts import ROLES, STATUSES, Account, SigninComposer, SigninRefused, SigninToken
+from .base_accounts import ROLES, STATUSES, Account, SigninComposer, SigninToken
 from .postgres_subscribers import LOCK_SUBSCRIBE
 from .sqlite_accounts import _COLUMNS, SQLiteAccountsMixin, SQLiteSigninMixin
 
@@ -76,28 +76,6 @@ class PostgresSigninMixin(SQLiteSigninMixin):
     def signin_token(self, nonce: str) -> SigninToken | None:
         row = self._one("SELECT nonce, email, created_at, used_at FROM signin_tokens WHERE nonce=%s", (nonce,))
         return SigninToken(*row) if row else None
-
-    def use_signin_token(self, nonce: str, email: str, *, session_hash: str | None = None,
-                         session_expires: str | None = None) -> Account:
-        with self._write() as c:
-            row = c.execute("SELECT email, used_at FROM signin_tokens WHERE nonce=%s FOR UPDATE", (nonce,)).fetchone()
-            if row is None or row["email"] != email:
-                raise SigninRefused("unknown")
-            if row["used_at"] is not None:
-                raise SigninRefused("used")
-            account = self._account_row(c, email)
-            if account is not None and account.status != "active":
-                raise SigninRefused("disabled")
-            now = utc_now()
-            c.execute("UPDATE signin_tokens SET used_at=%s WHERE nonce=%s", (now, nonce))
-            c.execute("INSERT INTO accounts (email, role, created_at) VALUES (%s, 'reader', %s) "
-                      "ON CONFLICT(email) DO NOTHING", (email, now))
-            c.execute("UPDATE accounts SET last_signin_at=%s WHERE email=%s", (now, email))
-            account = self._account_row(c, email)
-            if session_hash is not None:
-                c.execute("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) "
-                          "VALUES (%s, %s, %s, %s, %s)", (session_hash, account.id, now, session_expires, now))
-            return account
 
     def list_accounts(self, role: str | None = None) -> list[Account]:
         if role is None:

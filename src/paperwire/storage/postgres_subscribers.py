@@ -55,13 +55,6 @@ class PostgresSubscriberMixin(SQLiteSubscriberMixin):
             cur.executemany("INSERT INTO rate_events (key, at) VALUES (%s, %s)", [(k, now) for k, _, _ in limits])
 
     @staticmethod
-    def _current(c: psycopg.Connection, subscriber_id: int, token_version: int):
-        row = c.execute("SELECT * FROM subscribers WHERE id=%s FOR UPDATE", (subscriber_id,)).fetchone()
-        if row is None or row["token_version"] != token_version:
-            return None
-        return row
-
-    @staticmethod
     def _insert_saved(c: psycopg.Connection, subscriber_id: int, query: str, max_saved: int) -> SavedSearch:
         row = c.execute("SELECT id, subscriber_id, query, created_at FROM saved_searches "
                         "WHERE subscriber_id=%s AND query=%s", (subscriber_id, query)).fetchone()

@@ -85,7 +85,8 @@ class SQLiteSigninMixin:
     def use_signin_token(self, nonce: str, email: str, *, session_hash: str | None = None,
                          session_expires: str | None = None) -> Account:
         with self._write() as c:
-            row = c.execute("SELECT email, used_at FROM signin_tokens WHERE nonce=?", (nonce,)).fetchone()
+            row = c.execute("SELECT email, used_at FROM signin_tokens WHERE nonce=?" + self._ROW_LOCK,
+                            (nonce,)).fetchone()
             if row is None or row["email"] != email:
                 raise SigninRefused("unknown")
             if row["used_at"] is not None:

@@ -38,6 +38,10 @@ def _pref_values(prefs: dict) -> dict:
 
 
 class SQLiteSubscriberMixin:
+    # appended to a SELECT of the row a write is about to change (here and in sqlite_accounts'
+    # use_signin_token): SQLite's single writer needs nothing; PostgresStore sets " FOR UPDATE"
+    _ROW_LOCK = ""
+
     # -- reads -------------------------------------------------------------------------
     def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
         row = self.conn.execute("SELECT * FROM subscribers WHERE id=?", (subscriber_id,)).fetchone()
@@ -72,9 +76,9 @@ class SQLiteSubscriberMixin:
                 raise RateLimited(key, limit, window)
         c.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)", [(k, now) for k, _, _ in limits])
 
-    @staticmethod
-    def _current(c: sqlite3.Connection, subscriber_id: int, token_version: int) -> sqlite3.Row | None:
-        row = c.execute("SELECT * FROM subscribers WHERE id=?", (subscriber_id,)).fetchone()
+    @classmethod
+    def _current(cls, c: sqlite3.Connection, subscriber_id: int, token_version: int) -> sqlite3.Row | None:
+        row = c.execute("SELECT * FROM subscribers WHERE id=?" + cls._ROW_LOCK, (subscriber_id,)).fetchone()
         if row is None or row["token_version"] != token_version:
             return None
         return row
