@@ -7,7 +7,9 @@ class UnknownPaper(LookupError):
     """No paper with this id is stored here."""
 
     def __init__(self, paper_id: str):
-        super().__init__(f"There is no paper {paper_id!r} here.")
+        # cut: the id comes from the URL, and an error must not echo 100 kB back
+        shown = paper_id if len(paper_id) <= 60 else paper_id[:60] + "…"
+        super().__init__(f"There is no paper {shown!r} here.")
         self.paper_id = paper_id
 
 

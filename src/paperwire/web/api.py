@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..models import Paper
-from .render import base_url, paper_path
+from .render import base_url, clipped, paper_path
 
 log = logging.getLogger("paperwire.web")
 router = APIRouter()
@@ -156,7 +156,7 @@ def api_papers(
 def _get(request: Request, paper_id: str) -> Paper:
     paper = request.app.state.store.get_paper(paper_id)
     if paper is None:
-        raise HTTPException(404, f"no paper with id {paper_id!r}")
+        raise HTTPException(404, f"no paper with id {clipped(paper_id)}")
     return paper
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .. import __version__
 from ..config import Settings
@@ -43,14 +44,22 @@ CSP_DOCS = (
 )
 
 
-def security_headers(path: str) -> dict[str, str]:
-    return {
+# sent only on answers that came over TLS: over plain http a browser ignores it anyway (RFC 6797
+# 8.1), and a self-hosted site first tried on http must not be pinned to https by accident
+HSTS = "max-age=31536000"
+
+
+def security_headers(path: str, scheme: str = "http") -> dict[str, str]:
+    headers = {
         "Content-Security-Policy": CSP_DOCS if path in ("/docs", "/redoc") else CSP,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "X-Frame-Options": "DENY",
         "Cross-Origin-Opener-Policy": "same-origin",
     }
+    if scheme == "https":
+        headers["Strict-Transport-Security"] = HSTS
+    return headers
 
 
 class SecurityHeadersMiddleware:
@@ -63,7 +72,7 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = security_headers(scope.get("path", ""))
+        extra = security_headers(scope.get("path", ""), scope.get("scheme", "http"))
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
@@ -78,6 +87,23 @@ class SecurityHeadersMiddleware:
 
 def _is_api(request: Request) -> bool:
     return request.url.path == API_PREFIX or request.url.path.startswith(API_PREFIX + "/")
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(app, scope) -> str:
+    """The methods some route answers at this path, for a 405's ``Allow`` (RFC 9110 15.5.6).
+    Starlette names only the first route whose path matched, so GET /subscribe beside POST
+    /subscribe would answer ``Allow: GET, HEAD``. Each method is tried through the routes' own
+    ``matches``, which works for included routers and mounts alike."""
+    allowed = []
+    for method in HTTP_METHODS:
+        probe = {"type": "http", "path": scope.get("path", ""), "root_path": scope.get("root_path", ""),
+                 "method": method, "headers": []}
+        if any(route.matches(dict(probe))[0] is Match.FULL for route in app.router.routes):
+            allowed.append(method)
+    return ", ".join(allowed)
 
 
 def _make_engine(store: Store, settings: Settings):
@@ -193,11 +219,16 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        if _is_api(request):
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request.app, request.scope) or headers.get("Allow", "")
+        if _is_api(request) or wants_json(request):
             return JSONResponse({"error": str(exc.detail), "status": exc.status_code},
-                                status_code=exc.status_code, headers=getattr(exc, "headers", None))
-        return render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
+                                status_code=exc.status_code, headers=headers or None)
+        resp = render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
                       status_code=exc.status_code)
+        resp.headers.update(headers)
+        return resp
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
@@ -216,8 +247,8 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     async def server_error(request: Request, exc: Exception):
         # runs in Starlette's outermost middleware, so add the security headers here too
         log.exception("error serving %s", request.url.path)
-        headers = security_headers(request.url.path)
-        if _is_api(request):
+        headers = security_headers(request.url.path, request.url.scheme)
+        if _is_api(request) or wants_json(request):
             return JSONResponse({"error": "internal server error", "status": 500}, status_code=500,
                                 headers=headers)
         resp = render(request, "error.html", {"status": 500, "message": "Something went wrong on our side."},

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 from .bibtex import bibtex
 from .cards import card_states
 from .page_cache import fingerprint
-from .render import base_url, pagination, paper_path, render, url_with
+from .render import base_url, clipped, pagination, paper_path, render, url_with
 
 log = logging.getLogger("paperwire.web")
 router = APIRouter(include_in_schema=False)
@@ -103,7 +103,7 @@ def home(request: Request, page: int = Query(1, ge=1, le=MAX_PAGE)):
 @router.get("/day/{day}")
 def day_listing(request: Request, day: str, page: int = Query(1, ge=1, le=MAX_PAGE)):
     if not _valid_day(day):
-        raise HTTPException(404, f"{day!r} is not a date like 2025-03-17.")
+        raise HTTPException(404, f"{clipped(day)} is not a date like 2025-03-17.")
     return _day_page(request, day, page)
 
 
@@ -153,7 +153,7 @@ def search(
 def _get_paper_or_404(request: Request, paper_id: str):
     paper = request.app.state.store.get_paper(paper_id)
     if paper is None:
-        raise HTTPException(404, f"There is no paper {paper_id!r} here.")
+        raise HTTPException(404, f"There is no paper {clipped(paper_id)} here.")
     return paper
 
 

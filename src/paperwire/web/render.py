@@ -24,6 +24,13 @@ def paper_path(paper_id: str) -> str:
     return "/papers/" + quote(paper_id, safe="/:")
 
 
+def clipped(value: str, limit: int = 60) -> str:
+    """``value`` quoted for an error message, cut to ``limit`` characters: a 404 must not echo a
+    100 kB path back (a cheap amplifier, and a page nobody can read)."""
+    value = str(value)
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def base_url(request: Request) -> str:
     """settings.base_url when set, else the URL the request came in on; no trailing slash."""
     configured = getattr(request.app.state.settings, "base_url", None)
