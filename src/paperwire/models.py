@@ -6,7 +6,8 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 # Limits on what one record may hold. A record over a limit is reported and skipped whole:
 # truncating would store a paper that is not what the source said.
@@ -15,6 +16,14 @@ MAX_ABSTRACT_CHARS = 20_000
 MAX_AUTHORS = 5_000
 MAX_FIELD_CHARS = 5_000
 MAX_ID_CHARS = 200
+# How far ahead of today (UTC) a listing, submission or update date may lie. arXiv lists papers
+# at most a day ahead of UTC and sources round times to days; anything further is a wrong date,
+# and a single one would otherwise become the latest day and take over the home page.
+MAX_FUTURE_DAYS = 3
+
+# \A...\Z, not ^...$: '$' also matches before a trailing newline
+ISO_DAY = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+ISO_DAY_TIME = re.compile(r"\A\d{4}-\d{2}-\d{2}[T ]")
 
 # arXiv identifiers: new style (0704.0001, 2503.11731) and old style (hep-ph/0601001, math.AG/0101001).
 NEW_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5})(?:v(\d+))?$")
@@ -66,26 +75,48 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def calendar_day(value, what: str = "date") -> str:
+    """'YYYY-MM-DD' of a real calendar day (surrounding whitespace removed), else RecordError."""
+    s = value.strip() if isinstance(value, str) else None
+    if s is None or not ISO_DAY.match(s):
+        raise RecordError(f"invalid {what} {str(value)[:40]!r}: not a date written YYYY-MM-DD")
+    try:
+        date.fromisoformat(s)
+    except ValueError:
+        raise RecordError(f"invalid {what} {s!r}: no such day") from None
+    return s
+
+
 def iso_datetime(value: str | datetime | date | None) -> str | None:
-    """Normalise the date formats sources use to ISO 8601 in UTC ('2007-04-02T19:18:42Z')."""
+    """Normalise the date formats sources use to ISO 8601 in UTC ('2007-04-02T19:18:42Z'); a date
+    that is not a real calendar date and time raises RecordError."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, date):
-        return value.isoformat() + "T00:00:00Z"
-    s = str(value).strip()
-    from email.utils import parsedate_to_datetime
-
     try:
-        if re.match(r"^\d{4}-\d{2}-\d{2}$", s):
-            return s + "T00:00:00Z"
-        if re.match(r"^\d{4}-\d{2}-\d{2}[T ]", s):
+        if isinstance(value, datetime):
+            dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            # isoformat, not strftime: %Y does not pad years before 1000 to four digits
+            return dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+        if isinstance(value, date):
+            return value.isoformat() + "T00:00:00Z"
+        s = str(value).strip()
+        if ISO_DAY.match(s):
+            return calendar_day(s) + "T00:00:00Z"
+        if ISO_DAY_TIME.match(s):
             return iso_datetime(datetime.fromisoformat(s.replace("Z", "+00:00")))
         return iso_datetime(parsedate_to_datetime(s))  # RFC 2822: 'Mon, 2 Apr 2007 19:18:42 GMT'
-    except (ValueError, TypeError, IndexError):
-        raise RecordError(f"invalid date {s[:40]!r}") from None
+    except (ValueError, TypeError, IndexError, OverflowError):  # OverflowError: out of range in UTC
+        raise RecordError(f"invalid date {str(value).strip()[:40]!r}") from None
+
+
+def not_in_future(iso: str | None, what: str, *, now: datetime | None = None) -> str | None:
+    """``iso`` (a date or ISO time) unless its day is more than MAX_FUTURE_DAYS after today (UTC)."""
+    if iso is None:
+        return None
+    limit = ((now or datetime.now(timezone.utc)) + timedelta(days=MAX_FUTURE_DAYS)).date().isoformat()
+    if iso[:10] > limit:
+        raise RecordError(f"{what} {iso[:10]} is in the future: more than {MAX_FUTURE_DAYS} days after today")
+    return iso
 
 
 def _clean_text(value, field_name: str, limit: int, required: bool = False) -> str | None:
@@ -167,11 +198,12 @@ def validated(p: Paper) -> Paper:
         p.categories.insert(0, p.primary_category)
     if not p.primary_category and p.categories:
         p.primary_category = p.categories[0]
-    p.submitted = iso_datetime(p.submitted)
-    p.updated = iso_datetime(p.updated) or p.submitted
-    if p.announced:
-        if not re.match(r"^\d{4}-\d{2}-\d{2}$", str(p.announced)):
-            raise RecordError(f"invalid listing date {str(p.announced)[:40]!r}")
+    p.submitted = not_in_future(iso_datetime(p.submitted), "submitted date")
+    p.updated = not_in_future(iso_datetime(p.updated), "updated date") or p.submitted
+    if p.announced not in (None, ""):
+        p.announced = not_in_future(calendar_day(p.announced, "listing date"), "listing date")
+    else:
+        p.announced = None
     for name in ("abs_url", "pdf_url", "code_url"):
         url = getattr(p, name)
         if url and not re.match(r"^https?://", url):

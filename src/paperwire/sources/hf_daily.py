@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..models import Paper, RecordError, iso_datetime, normalize_id, split_arxiv_id, validated
+from ..models import Paper, RecordError, iso_datetime, normalize_id, not_in_future, split_arxiv_id, validated
 from .github import InvalidRepo, parse_repo
 
 SOURCE = "hf-daily"
@@ -120,7 +120,8 @@ def item_to_record(item, daily_date: str | None, location: str) -> HFRecord:
     if split_arxiv_id(paper_id) is None:
         raise RecordError(f"invalid arXiv id {raw_id[:80]!r}")
 
-    submitted_daily = iso_datetime(paper.get("submittedOnDailyAt")) if paper.get("submittedOnDailyAt") else None
+    submitted_daily = (not_in_future(iso_datetime(paper.get("submittedOnDailyAt")), "submittedOnDailyAt")
+                       if paper.get("submittedOnDailyAt") else None)
     day = daily_date or _valid_day(item.get("_daily_date")) or (submitted_daily or "")[:10] or None
     if day is None:
         raise RecordError("no daily date (not in the file name, '_daily_date' nor 'submittedOnDailyAt')")
