@@ -179,3 +179,38 @@ def test_invalid_operator_does_not_fail_the_search(corpus):
     _, engine, _ = corpus
     r = engine.search("venue:neurips privacy after:someday")
     assert r.query.errors and r.hits
+
+
+def test_hits_carry_the_features_the_ranking_saw(seed_only):
+    """cosine, bm25, bm25_coverage and the fused rank on every hit, computed from the indexes:
+    a paper holding every query word covers it fully, one found only by meaning covers none of it."""
+    import numpy as np
+
+    engine = seed_only
+    r = engine.search("differential privacy continual observation", limit=30)
+    assert [h.rank for h in r.hits] == list(range(1, len(r.hits) + 1))
+    top = r.hits[0]
+    assert top.paper.title == "The Price of Differential Privacy under Continual Observation"
+    assert top.bm25_coverage == pytest.approx(1.0)
+    assert top.bm25 is not None and top.bm25 > 0 and top.lexical_rank == 1
+    qvec = engine.embedder.encode_query("differential privacy continual observation")
+    store = engine.store
+    for h in r.hits:
+        pk = store.pks_for([h.paper.id])[h.paper.id]
+        v = np.frombuffer(store.get_embeddings([pk])[pk], dtype=np.float32)
+        assert h.cosine == pytest.approx(float(v @ qvec), abs=1e-4)  # also for papers only BM25 found
+        assert 0.0 <= h.bm25_coverage <= 1.0
+        assert (h.bm25 is None) == (h.lexical_rank is None)
+        if h.lexical_rank is None:
+            assert h.bm25_coverage == 0.0
+    # a paper holding some of the words covers their share of the query's IDF
+    from paperwire.search.lexical import analyze
+
+    idf = engine.lexical.idf(analyze("differential privacy continual observation"))
+    partial = [h for h in r.hits if 0 < h.bm25_coverage < 1]
+    assert partial
+    for h in partial:
+        words = set(analyze(h.paper.title + " " + h.paper.abstract))
+        assert h.bm25_coverage == pytest.approx(sum(w for t, w in idf.items() if t in words) / sum(idf.values()))
+    offset = engine.search("differential privacy continual observation", limit=5, offset=5)
+    assert [h.rank for h in offset.hits] == [6, 7, 8, 9, 10][:len(offset.hits)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 import shutil
 import threading
@@ -134,6 +135,17 @@ class LexicalIndex:
         if not res.hits:
             return 0
         return int(s.doc(res.hits[0][1])["seq"][0])
+
+    def idf(self, terms: list[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each distinct analyzed term (Lucene's formula,
+        the one tantivy scores with): rare words weigh more."""
+        s = self.searcher()
+        n = max(1, int(s.num_docs))
+        out = {}
+        for t in dict.fromkeys(terms):
+            df = int(s.doc_freq("text", t))
+            out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
 
     def num_papers(self) -> int:
         res = self.searcher().search(T.Query.boolean_query([self._papers_only()]), 1, count=True)
@@ -263,7 +275,19 @@ class LexicalIndex:
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 
-def matched_terms(query_words: list[str], title: str, abstract: str) -> list[str]:
+def doc_terms(title: str, abstract: str) -> set[str]:
+    """The index terms of a paper's title and abstract."""
+    return set(TEXT_ANALYZER.analyze(f"{title} {abstract}"))
+
+
+def coverage(idf: dict[str, float], terms: set[str]) -> float:
+    """The IDF-weighted share of the query's terms (``idf``: LexicalIndex.idf) among ``terms``."""
+    total = sum(idf.values())
+    return sum(w for t, w in idf.items() if t in terms) / total if total > 0 else 0.0
+
+
+def matched_terms(query_words: list[str], title: str, abstract: str,
+                  doc_stems: set[str] | None = None) -> list[str]:
     """The words to highlight in a hit: each query word that occurs in the title or abstract
     (compared by stem), followed by the document's own spellings that stem alike
     ('models' in the query -> 'models', 'model', 'modeling')."""
@@ -275,7 +299,8 @@ def matched_terms(query_words: list[str], title: str, abstract: str) -> list[str
     if not stems:
         return []
     text = f"{title} {abstract}"
-    doc_stems = set(TEXT_ANALYZER.analyze(text))  # one pass in Rust over the whole text
+    if doc_stems is None:
+        doc_stems = doc_terms(title, abstract)  # one pass in Rust over the whole text
     hit = [t for t in stems if t in doc_stems]
     if not hit:
         return []

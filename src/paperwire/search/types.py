@@ -38,6 +38,14 @@ class Hit:
     lexical_rank: int | None = None  # 1-based rank in the BM25 list, None when absent
     dense_rank: int | None = None  # 1-based rank in the embedding list, None when absent
     matched_terms: list[str] = field(default_factory=list)  # words to highlight
+    # What the ranking saw, for callers that judge a match themselves (alert thresholds): the
+    # paper's cosine to the query embedding (None without one), its BM25 score (None when BM25 did
+    # not find it), the share of the query's words it contains weighted by their IDF (0..1), and
+    # its 1-based place in the fused ranking.
+    cosine: float | None = None
+    bm25: float | None = None
+    bm25_coverage: float = 0.0
+    rank: int | None = None
 
 
 @dataclass
