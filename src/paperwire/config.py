@@ -31,6 +31,13 @@ def _env_int(name: str, default: int) -> int:
     return int(_env_float(name, default))
 
 
+def _gzip_level() -> int:
+    level = _env_int("GZIP_LEVEL", 1)
+    if not 0 <= level <= 9:
+        raise SystemExit(f"PAPERWIRE_GZIP_LEVEL={level} is not a zlib level: use 0 (off) to 9")
+    return level
+
+
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (_env(name) or default).strip().lower()
     if raw not in choices:
@@ -87,6 +94,7 @@ class Settings:
     signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
     page_cache: int = 256  # rendered anonymous pages kept per web process (web/page_cache.py), 0: off
     web_threads: int = 4  # requests one web process runs at once (web/app.py _limit_request_threads); 0: anyio's 40
+    gzip_level: int = 1  # zlib level of compressed answers (web/app.py); 0: never compress
     # the job queue (paperwire.jobs, docs/workers.md)
     job_lease: float = 60.0  # seconds a worker holds a job between heartbeats before others may retry it
     job_backoff: float = 30.0  # first retry delay of a failed job (doubles per attempt, at most 1 h)
@@ -158,6 +166,7 @@ def load_settings(**overrides) -> Settings:
         signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
         page_cache=_env_int("PAGE_CACHE", 256),
         web_threads=_env_int("WEB_THREADS", 4),
+        gzip_level=_gzip_level(),
         job_lease=_env_float("JOB_LEASE", 60.0),
         job_backoff=_env_float("JOB_BACKOFF", 30.0),
         job_max_attempts=_env_int("JOB_MAX_ATTEMPTS", 5),

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from .. import __version__
 from .highlight import highlight, snippet
+from .static_assets import static_url
 
 HERE = Path(__file__).parent
 MAX_AUTHORS_SHOWN = 5
@@ -93,7 +94,7 @@ def make_templates() -> Jinja2Templates:
         highlight=highlight, snippet=snippet, paper_path=paper_path, authors_short=authors_short,
         nice_date=nice_date, nice_datetime=nice_datetime,
     )
-    env.globals.update(version=__version__, url_with=url_with)
+    env.globals.update(version=__version__, url_with=url_with, static_url=static_url)
     return Jinja2Templates(env=env)
 
 
