@@ -28,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
     db = args.db or Path(tempfile.mkdtemp()) / "demo.db"
     settings = load_settings(data_dir=db.parent, database_url=f"sqlite:///{db}", index_dir=db.parent / "index")
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, create_dir=settings.data_dir)
     if store.count_papers() == 0:
         load_demo(store, progress=False, settings=settings)
     ids = [r[0] for r in store.conn.execute(

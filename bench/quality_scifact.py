@@ -95,6 +95,7 @@ def evaluate(runs: dict[str, list[str]], qrels: dict[str, set[str]]) -> tuple[fl
 # -- the Paperwire store + indexes ---------------------------------------------------------
 def build(corpus: list[dict], workdir: Path):
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'scifact.db'}")
+    workdir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore(settings.sqlite_path)
     store.migrate()
     papers, bad = [], 0

@@ -70,7 +70,8 @@ def settings_for(n: int):
 def open_store(n: int):
     from paperwire.storage import open_store as _open
 
-    return _open(settings_for(n).database_url)
+    s = settings_for(n)
+    return _open(s.database_url, create_dir=s.data_dir)
 
 
 # --------------------------------------------------------------------------------------------- steps

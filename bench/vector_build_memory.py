@@ -34,7 +34,7 @@ def _child(data_dir: str, variant: int) -> None:
     d = Path(data_dir)
     # the benchmark databases store torch-keyed vectors: say so, or the indexer would plan a re-embed
     settings = load_settings(data_dir=d, database_url=f"sqlite:///{d / 'paperwire.db'}", embed_backend="torch")
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, create_dir=settings.data_dir)
     idx = Indexer(store, settings)
     base = peak_rss_mb()
     t0 = time.perf_counter()

@@ -531,9 +531,9 @@ def test_postgres_schema_matches_sqlite(tmp_path, pg_store):
 
 
 def test_open_store_rejects_unknown_scheme_and_reports_unreachable_server():
-    from paperwire.storage import open_store
+    from paperwire.storage import DatabaseURLError, open_store
 
-    with pytest.raises(SystemExit, match="not supported"):
+    with pytest.raises(DatabaseURLError, match="not supported"):
         open_store("mysql://x/y")
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))

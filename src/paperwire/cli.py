@@ -18,15 +18,48 @@ def _settings(ctx: click.Context):
     return ctx.obj["settings"]
 
 
-def _store(ctx: click.Context):
-    if "store" not in ctx.obj:
-        from .storage import open_store
+# where the database URL comes from: an error about it names both
+DATABASE_URL_HINT = "'--database-url' / PAPERWIRE_DATABASE_URL"
 
-        ctx.obj["store"] = open_store(_settings(ctx).database_url)
+
+def _open(url: str, *, migrate: bool = True, create_dir=None, hint: str = DATABASE_URL_HINT):
+    from .storage import DatabaseURLError, open_store
+
+    try:
+        return open_store(url, migrate=migrate, create_dir=create_dir)
+    except DatabaseURLError as e:
+        raise click.BadParameter(str(e), param_hint=hint) from None
+
+
+def _store(ctx: click.Context, *, migrate: bool = True):
+    """The database, opened on first use (so that `--help` works whatever the URL)."""
+    if "store" not in ctx.obj:
+        settings = _settings(ctx)
+        ctx.obj["store"] = _open(settings.database_url, migrate=migrate, create_dir=settings.data_dir)
     return ctx.obj["store"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Paperwire(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # the reader went away (`paperwire search ... | head -1`): nothing more is wanted. Point
+            # stdout and stderr at /dev/null so that the flush at exit cannot complain, and end
+            # with the status of a command stopped by SIGPIPE, as other Unix tools do (click's own
+            # handling would exit 1, which reads as a failure)
+            import signal
+
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    os.dup2(devnull, stream.fileno())
+                except (OSError, ValueError):
+                    pass
+            sys.exit(128 + signal.SIGPIPE)
+
+
+@click.group(cls=_Paperwire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", envvar="PAPERWIRE_DATABASE_URL", help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname (PAPERWIRE_DATABASE_URL)")
 @click.version_option(package_name="paperwire")
 @click.pass_context
@@ -184,11 +217,17 @@ def demo(ctx, quiet, no_embed):
 
 
 @main.command()
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=click.IntRange(1, 2**63 - 1))
 @click.pass_context
 def errors(ctx, run_id):
     """List the records an ingest run skipped, with the reason."""
-    rows = _store(ctx).run_errors(run_id, limit=1_000_000)
+    store = _store(ctx)
+    if not store.has_run(run_id):
+        latest = store.last_run_id()
+        click.echo(f"error: no ingest run {run_id} " + (f"(the latest is run {latest})" if latest else "(no ingest has run)"),
+                   err=True)
+        sys.exit(1)
+    rows = store.run_errors(run_id, limit=1_000_000)
     if not rows:
         click.echo(f"run {run_id} skipped no records")
     for location, reason in rows:
@@ -204,7 +243,13 @@ def errors(ctx, run_id):
 def search(ctx, query, limit, as_json):
     """Search by meaning and words. Syntax: free text, "phrases", author:, cat:, after:, before:, has:code."""
     from .search.hybrid import SearchEngine
+    from .search.query import MAX_QUERY_CHARS
 
+    query = " ".join(query.split())
+    if not query:
+        raise click.UsageError("QUERY is empty: give the words to search for")
+    if len(query) > MAX_QUERY_CHARS:
+        raise click.UsageError(f"QUERY is longer than {MAX_QUERY_CHARS:,} characters")
     engine = SearchEngine(_store(ctx), _settings(ctx))
     results = engine.search(query, limit=limit)
     for err in results.query.errors:
@@ -287,22 +332,20 @@ def status(ctx):
 @click.pass_context
 def migrate(ctx, copy_to, force, batch_size, quiet):
     """Apply pending database migrations; with --copy-to, move a SQLite instance to PostgreSQL."""
-    from .storage import open_store
-
     url = _settings(ctx).database_url
     if copy_to is not None:
         if not url.startswith("sqlite:"):
             raise click.UsageError(f"--copy-to copies from a SQLite database; the database is {url.split(':', 1)[0]}:...")
         if not copy_to.startswith(("postgresql:", "postgres:")):
             raise click.UsageError("--copy-to takes a PostgreSQL URL: postgresql://user:password@host:port/dbname")
-    store = ctx.obj["store"] = open_store(url, migrate=False)
+    store = _store(ctx, migrate=False)
     applied = store.migrate()
     click.echo(f"applied migrations: {applied}" if applied else "database is up to date")
     if copy_to is None:
         return
     from .storage.copy_db import CopyError, copy_sqlite_to_postgres
 
-    target = open_store(copy_to, migrate=False)
+    target = _open(copy_to, migrate=False, hint="'--copy-to'")
     try:
         applied = target.migrate()
         click.echo(f"target: applied migrations {applied}" if applied else "target: schema is up to date")
@@ -475,6 +518,10 @@ def digest_run(ctx, dry_run, now, quiet):
     """Compose the digests that are due, and queue them in the outbox (one per subscriber and period)."""
     from .digest.run import run_digests
 
+    settings = _settings(ctx)
+    if not settings.base_url:
+        click.echo(f"warning: PAPERWIRE_BASE_URL is not set: links in these mails point at "
+                   f"http://{settings.host}:{settings.port}; set it to the site's public address", err=True)
     counts = run_digests(_store(ctx), _settings(ctx), _digest_engine(ctx), now=_parse_now(now), dry_run=dry_run,
                          progress=not quiet)
     label = "would queue" if dry_run else "queued"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date
-from email.utils import formatdate
+from datetime import date, datetime, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -163,7 +163,8 @@ class Composer:
         self._tpl_paper_html = _env.get_template("_paper.html")
         self._tpl_paper_text = _env.get_template("_paper.txt")
         self.searches_run = 0
-        self._date = formatdate(usegmt=True)
+        # +0000, not 'GMT': RFC 5322 lists zone names as obsolete (section 4.3)
+        self._date = format_datetime(datetime.now(timezone.utc))
         self._list_id = f"Paperwire digest <digest.{sender_domain(settings.mail_from)}>"
 
     # -- shared, cached lookups -----------------------------------------------------------

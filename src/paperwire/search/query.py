@@ -26,6 +26,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]*(?:\.[A-Za-z][A-Za-z\-]*)?$")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
+# the longest query any caller passes on (the CLI; the web pages and the API refuse the same length)
+MAX_QUERY_CHARS = 500
 KNOWN = "author:, cat:, after:, before:, date:FROM..TO, has:code"
 _ALIASES = {
     "author": "author", "au": "author", "by": "author",

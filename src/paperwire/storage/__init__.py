@@ -2,29 +2,50 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .base import Change, Store, UpsertResult
 
+USAGE = "use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname"
 
-def open_store(database_url: str, *, migrate: bool = True) -> Store:
+
+class DatabaseURLError(ValueError):
+    """A database URL that cannot be used as it is; the message says why and what to do."""
+
+
+def sqlite_file(database_url: str) -> str:
+    """The file of a ``sqlite:`` URL ('sqlite:///abs/path.db' -> '/abs/path.db')."""
+    if "sqlite:///" in database_url:
+        return database_url.split("sqlite:///", 1)[1]
+    return database_url[len("sqlite://"):]
+
+
+def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Path | None = None) -> Store:
     """Open the database named by a URL: ``sqlite:///path/to/file.db`` or
-    ``postgresql://user:password@host:port/dbname`` (``postgres://`` too)."""
+    ``postgresql://user:password@host:port/dbname`` (``postgres://`` too). A SQLite file's directory
+    must exist, except ``create_dir`` (the data directory), which is created when missing: a typo in
+    a path must not quietly start an empty database somewhere else. Raises DatabaseURLError."""
     if database_url.startswith("sqlite:"):
         from .sqlite import SQLiteStore
 
-        path = database_url.split("sqlite:///", 1)[1] if "sqlite:///" in database_url else database_url[len("sqlite://"):]
+        path = sqlite_file(database_url)
+        if path != ":memory:":
+            parent = Path(path).parent
+            if create_dir is not None and parent.resolve() == Path(create_dir).resolve():
+                parent.mkdir(parents=True, exist_ok=True)
+            elif not parent.is_dir():
+                raise DatabaseURLError(f"{database_url!r}: the directory {parent} does not exist; create it "
+                                       "first (only the data directory, PAPERWIRE_DATA_DIR, is created)")
         store = SQLiteStore(path)
     elif database_url.startswith(("postgresql:", "postgres:")):
         from .postgres import PostgresStore
 
         store = PostgresStore(database_url)
     else:
-        raise SystemExit(
-            f"PAPERWIRE_DATABASE_URL={database_url!r} is not supported; use sqlite:///path/to/file.db "
-            "or postgresql://user:password@host:port/dbname"
-        )
+        raise DatabaseURLError(f"{database_url!r} is not supported; {USAGE}")
     if migrate:
         store.migrate()
     return store
 
 
-__all__ = ["Change", "Store", "UpsertResult", "open_store"]
+__all__ = ["Change", "DatabaseURLError", "Store", "UpsertResult", "open_store", "sqlite_file"]

@@ -488,6 +488,12 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
                          (run_id, limit))
         return [(r[0], r[1]) for r in rows]
 
+    def last_run_id(self) -> int | None:
+        return self._one("SELECT max(id) FROM ingest_runs")[0]
+
+    def has_run(self, run_id: int) -> bool:
+        return self._one("SELECT 1 FROM ingest_runs WHERE id=%s", (run_id,)) is not None
+
     def integrity_check(self) -> str:
         """"ok", or what is wrong. PostgreSQL enforces keys and constraints itself; what can still
         break is a sequence left behind its table (a restore by hand, a copy without the sequence

@@ -40,9 +40,7 @@ class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, S
                   SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
                   SQLiteJobsMixin):
     def __init__(self, path: str | Path):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = str(path)  # its directory must exist (storage.open_store says which one is missing)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -350,6 +348,12 @@ class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, S
             "SELECT location, reason FROM ingest_errors WHERE run_id=? ORDER BY id LIMIT ?", (run_id, limit)
         )
         return [(r[0], r[1]) for r in rows]
+
+    def last_run_id(self) -> int | None:
+        return self.conn.execute("SELECT max(id) FROM ingest_runs").fetchone()[0]
+
+    def has_run(self, run_id: int) -> bool:
+        return self.conn.execute("SELECT 1 FROM ingest_runs WHERE id=?", (run_id,)).fetchone() is not None
 
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]

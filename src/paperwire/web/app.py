@@ -148,7 +148,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     """
     owns_store = store is None
     if store is None:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, create_dir=settings.data_dir)
     if engine is None:
         engine = _make_engine(store, settings)
     if indexer is None and background:
