@@ -37,13 +37,7 @@ CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN; only they may.
-CSP_DOCS = (
-    "default-src 'self'; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; worker-src 'self' blob:; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
+# /docs and /redoc set their own (api_docs.py): the middleware keeps a CSP a route set
 
 
 # sent only on answers that came over TLS: over plain http a browser ignores it anyway (RFC 6797
@@ -53,7 +47,7 @@ HSTS = "max-age=31536000"
 
 def security_headers(path: str, scheme: str = "http") -> dict[str, str]:
     headers = {
-        "Content-Security-Policy": CSP_DOCS if path in ("/docs", "/redoc") else CSP,
+        "Content-Security-Policy": CSP,
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
         "X-Frame-Options": "DENY",
@@ -183,6 +177,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         version=__version__,
         description="Research papers: daily listings, search by meaning and words, similar papers, feeds.",
         lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # served from vendored files by api_docs.py
         openapi_tags=[
             {"name": "search", "description": "Search papers by meaning and words"},
             {"name": "papers", "description": "Papers, daily listings and similar papers"},
@@ -205,10 +200,11 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=gzip_level)
     app.mount("/static", FingerprintedStaticFiles(directory=HERE / "static"), name="static")
 
-    from . import api, feeds, pages
+    from . import api, api_docs, feeds, pages
 
     app.include_router(api.router, prefix=API_PREFIX)
     app.include_router(feeds.router)
+    app.include_router(api_docs.router)
     app.include_router(pages.router)
     from .subscribe import register as register_subscriptions  # email subscriptions
     register_subscriptions(app)
