@@ -78,3 +78,83 @@ def test_405_answers_carry_allow_with_every_method_of_the_path(client):
             assert client.request(method, path).status_code != 405, (method, path)
     r = client.delete("/api/search?q=x")
     assert r.json() == {"error": "Method Not Allowed", "status": 405}
+
+
+# -- request bodies: one limit for every route (web/body_limit.py) ------------------------------
+
+# the routes that read a body from anyone; the others answer a reader who is not signed in first
+READING_ROUTES = ("/subscribe", "/api/subscriptions", "/unsubscribe/one-click?token=x", "/signout", "/signin",
+                  "/signin/confirm", "/preferences", "/subscribe/confirm", "/unsubscribe")
+SIGNED_IN_ROUTES = (f"/papers/{ARXIV_ID}/vote", f"/papers/{ARXIV_ID}/curate", "/library/save", "/library/tags",
+                    "/for-you/not-relevant", "/submit")
+
+
+def _chunks(total: int, size: int = 16_384):
+    sent = 0
+    while sent < total:
+        n = min(size, total - sent)
+        sent += n
+        yield b"a" * n
+
+
+def test_every_route_refuses_a_body_over_the_limit_by_content_length_and_chunked(client):
+    limit = client.app.state.settings.max_body_bytes
+    assert limit == 64 * 1024
+    for path in READING_ROUTES + SIGNED_IN_ROUTES + ("/", "/api/health"):
+        method = "GET" if path in ("/", "/api/health") else "POST"
+        ctype = "application/json" if path.startswith("/api/") else "application/x-www-form-urlencoded"
+        by_length = client.request(method, path, content=b"a" * (limit + 1), headers={"Content-Type": ctype},
+                                   follow_redirects=False)
+        chunked = client.request(method, path, content=_chunks(1 << 20), headers={"Content-Type": ctype},
+                                 follow_redirects=False)
+        assert by_length.status_code == 413, (path, by_length.status_code)
+        # without a Content-Length the count stops a route that reads; one that never does (a GET,
+        # a form for the signed-in only) answers without holding the body
+        reads = path in READING_ROUTES
+        assert (chunked.status_code == 413) == reads, (path, chunked.status_code)
+        for r in (by_length, chunked) if reads else (by_length,):
+            assert r.headers["connection"] == "close"
+            if path.startswith("/api/"):
+                assert r.json() == {"error": f"The request body is too large (at most {limit:,} bytes).",
+                                    "status": 413}
+            else:
+                assert "The request body is too large" in r.text and r.headers["content-type"].startswith("text/html")
+            assert r.headers["x-content-type-options"] == "nosniff"  # inside the security headers
+
+
+def test_a_body_at_the_limit_is_still_read(client):
+    limit = client.app.state.settings.max_body_bytes
+    # a valid JSON object padded to the limit exactly: refused for what it says, not for its size
+    head, tail = b'{"email": "not-an-address", "pad": "', b'"}'
+    body = head + b"a" * (limit - len(head) - len(tail)) + tail
+    assert len(body) == limit
+    r = client.post("/api/subscriptions", content=body, headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid input", r.json()
+
+
+def test_the_limit_is_the_setting(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from conftest import make_settings
+    from paperwire.web.app import create_app
+
+    app = create_app(make_settings(tmp_path).with_(max_body_bytes=100), background=False)
+    with TestClient(app) as c:
+        r = c.post("/api/subscriptions", content=b"{" + b" " * 100 + b"}", headers={"Content-Type": "application/json"})
+        assert r.status_code == 413 and r.json()["error"] == "The request body is too large (at most 100 bytes)."
+        r = c.post("/api/subscriptions", content=b"[]", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400
+
+
+def test_signed_in_forms_refuse_a_chunked_body_over_the_limit(web_app, web_store):
+    from fastapi.testclient import TestClient
+
+    from paperwire.web.session import SESSION_COOKIE
+
+    _, cookie = sign_in(web_store, "big-bodies@example.org", "curator")
+    with TestClient(web_app, cookies={SESSION_COOKIE: cookie}) as c:
+        csrf = csrf_for(c)
+        for path in SIGNED_IN_ROUTES:
+            r = c.post(path, content=_chunks(1 << 20), headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                                "X-CSRF-Token": csrf}, follow_redirects=False)
+            assert r.status_code == 413 and "The request body is too large" in r.text, (path, r.status_code)

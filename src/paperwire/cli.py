@@ -428,9 +428,10 @@ def serve(ctx, host, port, demo, background, workers, log_level):
     try:
         if workers > 1:
             uvicorn.run("paperwire.web.asgi:worker_app", factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level)
+                        log_level=log_level, proxy_headers=False)
         else:
-            uvicorn.run(app, host=host, port=port, log_level=log_level)
+            # proxy headers: only from PAPERWIRE_TRUSTED_PROXIES, handled inside the app (web/app.py)
+            uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
     finally:
         stop.set()
 

@@ -93,6 +93,8 @@ class Settings:
     scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
     signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
     page_cache: int = 256  # rendered anonymous pages kept per web process (web/page_cache.py), 0: off
+    trusted_proxies: str | None = None  # addresses whose X-Forwarded-For / -Proto are believed (web/app.py)
+    max_body_bytes: int = 64 * 1024  # the largest request body any route accepts (web/body_limit.py)
     web_threads: int = 4  # requests one web process runs at once (web/app.py _limit_request_threads); 0: anyio's 40
     gzip_level: int = 1  # zlib level of compressed answers (web/app.py); 0: never compress
     # the job queue (paperwire.jobs, docs/workers.md)
@@ -165,6 +167,8 @@ def load_settings(**overrides) -> Settings:
         scheduler=_env_bool("SCHEDULER", True),
         signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
         page_cache=_env_int("PAGE_CACHE", 256),
+        trusted_proxies=_env("TRUSTED_PROXIES"),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", 64 * 1024),
         web_threads=_env_int("WEB_THREADS", 4),
         gzip_level=_gzip_level(),
         job_lease=_env_float("JOB_LEASE", 60.0),

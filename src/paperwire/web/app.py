@@ -22,6 +22,7 @@ from starlette.routing import Match
 from .. import __version__
 from ..config import Settings
 from ..storage import Store, open_store
+from .body_limit import BodyLimitMiddleware
 from .page_cache import PageCache
 from .render import make_templates, render, url_with
 from .session import SignInRequired, wants_json
@@ -191,6 +192,8 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     app.state.templates = make_templates()
     app.state.page_cache = PageCache(getattr(settings, "page_cache", 256))  # anonymous pages (page_cache.py)
 
+    # added first, so inside the security headers: a 413 carries them too
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     # HTML, JSON, Atom, CSS and JS go out gzipped to clients that ask (Accept-Encoding); streamed
     # and file responses are compressed chunk by chunk. Level 1 by default, not Starlette's 9: a
@@ -198,6 +201,14 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     gzip_level = getattr(settings, "gzip_level", 1)
     if gzip_level > 0:
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=gzip_level)
+    if settings.trusted_proxies:
+        # outermost, so that every layer (rate limits, HSTS, Secure cookies) sees the client and
+        # scheme the proxy reports. Only these addresses are believed: uvicorn's own default
+        # trusts 127.0.0.1, so any local process could pick its own client address (serve turns
+        # that off, cli.py)
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.mount("/static", FingerprintedStaticFiles(directory=HERE / "static"), name="static")
 
     from . import api, api_docs, feeds, pages

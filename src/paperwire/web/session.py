@@ -24,7 +24,6 @@ from ..storage.base_accounts import Account
 
 SESSION_COOKIE = "pw_session"
 SESSION_DAYS = 30
-MAX_FORM_BYTES = 64 * 1024
 _UNSET = object()
 
 
@@ -98,10 +97,9 @@ def require_curator(request: Request) -> Account:
 
 
 async def checked_form(request: Request) -> dict[str, str]:
-    """The POSTed form (urlencoded or multipart) once it is within size and carries a valid CSRF
-    token (field ``csrf`` or header ``X-CSRF-Token``); HTTPException 413/403 otherwise."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES or len(await request.body()) > MAX_FORM_BYTES:
-        raise HTTPException(413, "The form is too large.")
+    """The POSTed form (urlencoded or multipart) once it carries a valid CSRF token (field ``csrf``
+    or header ``X-CSRF-Token``); HTTPException 403 otherwise. Its size was bounded before any route
+    ran (web/body_limit.py: 413)."""
     ctype = request.headers.get("content-type", "")
     form: dict[str, str] = {}
     if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):

@@ -30,7 +30,6 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(tags=["subscriptions"])
 
 MANAGE_COOKIE = "pw_manage"  # the preferences token of the last preferences page opened here
-MAX_BODY = 64 * 1024
 COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
                 "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata",
                 "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
@@ -88,19 +87,15 @@ def _link_error(request: Request, e: subs.LinkError, what: str = "link"):
 
 
 async def _form(request: Request) -> dict[str, str]:
-    if int(request.headers.get("content-length") or 0) > MAX_BODY or len(await request.body()) > MAX_BODY:
-        raise InvalidInput({"form": "is too large"})
+    # the body is at most PAPERWIRE_MAX_BODY_BYTES here: web/body_limit.py refused a larger one (413)
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 async def _checked_form(request: Request):
-    """The POSTed form once it is within size and carries a valid CSRF token, else the page
-    that refuses it: returns (form, None) or (None, response)."""
-    try:
-        form = await _form(request)
-    except InvalidInput:
-        return None, _notice(request, "That did not work", "The form is too large.", 413)
+    """The POSTed form once it carries a valid CSRF token, else the page that refuses it:
+    returns (form, None) or (None, response)."""
+    form = await _form(request)
     if not check_csrf(_settings(request), request.cookies.get(CSRF_COOKIE), form.get("csrf")):
         return None, _csrf_failed(request)
     return form, None
@@ -186,9 +181,7 @@ async def api_subscribe(request: Request):
     if ctype != "application/json":
         return JSONResponse({"error": "send a JSON body (Content-Type: application/json)", "status": 415},
                             status_code=415)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return JSONResponse({"error": "the request body is too large", "status": 413}, status_code=413)
+    body = await request.body()  # bounded by web/body_limit.py
     try:
         data = json.loads(body)
     except ValueError:
@@ -329,9 +322,7 @@ async def unsubscribe_submit(request: Request):
 async def unsubscribe_one_click(request: Request, token: str = ""):
     """RFC 8058: the mail client POSTs ``List-Unsubscribe=One-Click``; the signed token in the URL
     is the only protection possible. Always the same 200 answer (idempotent, reveals nothing)."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse("Request too large.\n", status_code=413)
+    body = await request.body()  # bounded by web/body_limit.py
     one_click = b"List-Unsubscribe=One-Click" in body
     if not one_click and request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         try:  # RFC 8058 3.1: the POST content SHOULD be multipart/form-data (urlencoded MAY be used)
