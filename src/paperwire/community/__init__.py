@@ -3,9 +3,9 @@ and curation (feature, hide) with an audit log. The web layer (web/community.py)
 these functions; all SQL is in storage/sqlite_community.py. See docs/community.md."""
 
 from .common import UnknownPaper
-from .curate import CurateError, curate
+from .curate import CurateError, curate, paper_for
 from .submit import ArxivUnavailable, PaperNotFound, Submission, SubmitError, parse_arxiv_ref, submit
 from .votes import VoteResult, vote
 
 __all__ = ["ArxivUnavailable", "CurateError", "PaperNotFound", "Submission", "SubmitError", "UnknownPaper",
-           "VoteResult", "curate", "parse_arxiv_ref", "submit", "vote"]
+           "VoteResult", "curate", "paper_for", "parse_arxiv_ref", "submit", "vote"]

@@ -1,9 +1,14 @@
 """Curator actions: feature, unfeature, hide, unhide; each one is written with its audit row in
-the same transaction (storage ``curate``). Hidden papers stay reachable by their URL but are
-left out of the day lists and listings."""
+the same transaction (storage ``curate``).
+
+A hidden paper is left out of everything readers see: the store's day listings and the search
+engine (every search, similar list, feed and digest section goes through one of them) leave it
+out, and ``paper_for`` answers "not found" for its page and its API record, except to curators,
+who see it with a notice so they can un-hide it. See docs/community.md."""
 
 from __future__ import annotations
 
+from ..models import Paper
 from ..storage.base_accounts import Account
 from ..storage.base_community import CURATE_ACTIONS
 from .common import pk_of
@@ -31,3 +36,14 @@ def curate(store, actor: Account, paper_id: str, action: str, note: str = "") ->
     if len(note) > MAX_NOTE_CHARS:
         raise CurateError(f"The note is too long ({len(note)} characters; at most {MAX_NOTE_CHARS}).")
     return store.curate(actor.id, pk_of(store, paper_id), action, note)
+
+
+def paper_for(store, paper_id: str, viewer: Account | None) -> Paper | None:
+    """The paper ``viewer`` (None: not signed in) may open by its id: None when no paper has that
+    id, or when a curator hid it and the viewer is not a curator (a reader following an old link
+    learns no more than for an id that never existed)."""
+    paper = store.get_paper(paper_id)
+    if paper is None or (viewer is not None and viewer.is_curator):
+        return paper
+    pk = store.pks_for([paper.id]).get(paper.id)
+    return None if pk in store.hidden_pks() else paper

@@ -10,9 +10,12 @@ saved (and upvoted), with the saved paper that explains each one.
 * Caching: the candidate pool (documents + vectors) is shared by every reader and follows the
   store's change feed (papers.seq): new papers are folded in, vectors filled in when they arrive,
   and it is rebuilt when the latest listing day moves. A ranked feed is cached per (account, tag,
-  library_version, upvotes, pool state); papers a curator hid are left out on every call. Every
-  library change bumps library_version in its own transaction, so a change shows at once and an
-  unchanged library costs a few small queries.
+  library_version, upvotes, pool state, hidden papers). Every library change bumps library_version
+  in its own transaction, so a change shows at once and an unchanged library costs a few small
+  queries.
+* Hidden papers: the pool keeps them (it follows papers.seq, which hiding does not move), and
+  each ranking leaves the ones hidden at that moment out of its candidates; the set is part of
+  the cache key, so hiding or un-hiding a paper shows in every feed at the next request.
 """
 
 from __future__ import annotations
@@ -207,11 +210,13 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
     tag = tag or None
     upvoted = [] if tag else store.upvoted_pks(account_id)
     pool = candidate_pool(store)
-    key = (_store_key(store), account_id, tag, account.library_version, tuple(upvoted), pool.seq, len(pool.missing))
+    hidden = store.hidden_pks()
+    key = (_store_key(store), account_id, tag, account.library_version, tuple(upvoted), pool.seq, len(pool.missing),
+           hidden)
     cached = _feeds.get(key)
     if cached is not None:
         stats["cached"] += 1
-        return _visible(store, cached, limit)
+        return cached[:limit]
 
     saved = store.library_pks(account_id, tag)
     all_saved = set(saved) if tag is None else set(store.library_pks(account_id))
@@ -219,7 +224,7 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
     negative_pks = store.not_relevant_pks(account_id, "")
     if tag:
         negative_pks |= store.not_relevant_pks(account_id, tag)
-    exclude = all_saved | set(upvoted) | negative_pks
+    exclude = all_saved | set(upvoted) | negative_pks | hidden
     recs: list[Recommendation] = []
     if positive_pks:
         positives = _docs(store, positive_pks)
@@ -238,13 +243,7 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
                                        because is not None and r.because_pk not in all_saved))
     stats["computed"] += 1
     _feeds.put(key, recs)
-    return _visible(store, recs, limit)
-
-
-def _visible(store, recs: list[Recommendation], limit: int) -> list[Recommendation]:
-    """Leave out papers a curator hid (checked on every call: hiding does not change the cache key)."""
-    states = store.community_state([r.pk for r in recs])
-    return [r for r in recs if not (states.get(r.pk) and states[r.pk].hidden)][:limit]
+    return recs[:limit]
 
 
 __all__ = ["Recommendation", "candidate_pool", "clear_caches", "feed_for_account"]

@@ -18,6 +18,7 @@ import numpy as np
 
 from .embed import get_query_embedder
 from .fusion import DEFAULT_FUSION, FusionParams, fuse
+from .hidden import without_hidden
 from .indexer import lexical_dir, vectors_dir
 from .lexical import LexicalIndex, analyze, coverage, doc_terms, matched_terms
 from .query import dense_text, parse_query
@@ -111,26 +112,29 @@ class SearchEngine:
         pq = parse_query(q)
         limit = max(1, int(limit))
         offset = max(0, int(offset))
+        hidden = self.store.hidden_pks()  # left out of every result (search/hidden.py)
         if not pq.has_text:
-            return self._browse(pq, limit, offset, t0)
+            return self._browse(pq, limit, offset, t0, hidden)
 
         if not self.results_cache:
-            return self._search(pq, limit, offset, t0)
-        key = (q, limit, offset, self.lexical.seq(), self._vec_key)
+            return self._search(pq, limit, offset, t0, hidden)
+        # hiding or un-hiding a paper changes the key too, so no cached result outlives it
+        key = (q, limit, offset, self.lexical.seq(), self._vec_key, hidden)
         with self._results_lock:
             cached = self._results.get(key)
             if cached is not None:
                 self._results.move_to_end(key)
         if cached is not None:
             return replace(cached, took_ms=(time.perf_counter() - t0) * 1000)
-        results = self._search(pq, limit, offset, t0)
+        results = self._search(pq, limit, offset, t0, hidden)
         with self._results_lock:
             self._results[key] = results
             while len(self._results) > self.results_cache:
                 self._results.popitem(last=False)
         return results
 
-    def _search(self, pq: ParsedQuery, limit: int, offset: int, t0: float) -> SearchResults:
+    def _search(self, pq: ParsedQuery, limit: int, offset: int, t0: float,
+                hidden: frozenset[int] = frozenset()) -> SearchResults:
         n = max(CANDIDATES, offset + limit)
         terms = analyze(" ".join(pq.terms + pq.phrases))
         vectors = self._vectors
@@ -147,15 +151,15 @@ class SearchEngine:
 
             def dense_search():
                 v = self.embedder.encode_query(dense_text(pq))
-                return v, vectors.search(v, depth)
+                return v, without_hidden(lambda k: vectors.search(v, k), depth, hidden)
             pending = _dense_pool().submit(dense_search)
-            lex = self.lexical.search(terms, pq, k=n)
+            lex = without_hidden(lambda k: self.lexical.search(terms, pq, k=k), n, hidden)
             qvec, dense = pending.result()
             if filtered:
                 ok = self.lexical.passing(pq, [pk for pk, _ in dense])
                 dense = [d for d in dense if d[0] in ok][:n]
         else:
-            lex = self.lexical.search(terms, pq, k=n)
+            lex = without_hidden(lambda k: self.lexical.search(terms, pq, k=k), n, hidden)
         fused = fuse(lex, dense, self.fusion)
         # drop papers only the embedding list holds, and weakly (after fusion: the scores of the
         # others stay those the fusion was tuned with)
@@ -196,9 +200,10 @@ class SearchEngine:
                     out[pk] = float(v @ q)
         return out
 
-    def _browse(self, pq: ParsedQuery, limit: int, offset: int, t0: float) -> SearchResults:
+    def _browse(self, pq: ParsedQuery, limit: int, offset: int, t0: float,
+                hidden: frozenset[int] = frozenset()) -> SearchResults:
         """Filters only (or nothing): the papers that pass, newest listing day first."""
-        pks, total = self.lexical.browse(pq, limit, offset)
+        pks, total = self.lexical.browse(pq, limit, offset, exclude=hidden)
         papers = self.store.get_papers(pks)
         hits = [Hit(paper=papers[pk], score=0.0) for pk in pks if pk in papers]
         return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=total, mode="browse",
@@ -207,20 +212,23 @@ class SearchEngine:
     # -- similar papers ------------------------------------------------------------------
     def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
         """The papers nearest to this one by embedding; by BM25 on its title and abstract while it
-        has no embedding yet. Never the paper itself."""
+        has no embedding yet. Never the paper itself, nor a hidden one."""
         self._maybe_reload()
         pk = self.store.pks_for([paper_id]).get(paper_id)
         if pk is None:
             return []
+        hidden = self.store.hidden_pks()
         vectors = self._vectors
         blob = self.store.get_embeddings([pk]).get(pk) if vectors is not None else None
         if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:
-            found = [(p, s) for p, s in vectors.search(np.frombuffer(blob, dtype=np.float32), k + 1) if p != pk][:k]
+            vec = np.frombuffer(blob, dtype=np.float32)
+            found = [(p, s) for p, s in without_hidden(lambda n: vectors.search(vec, n), k + 1, hidden) if p != pk][:k]
             dense = True
         else:
             paper = self.store.get_paper(paper_id)
             terms = analyze(f"{paper.title} {paper.abstract}")
-            found = [(p, s) for p, s in self.lexical.search(terms, None, k=k + 1) if p != pk][:k]
+            found = [(p, s) for p, s in without_hidden(lambda n: self.lexical.search(terms, None, k=n), k + 1, hidden)
+                     if p != pk][:k]
             dense = False
         papers = self.store.get_papers([p for p, _ in found])
         return [

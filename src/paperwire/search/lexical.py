@@ -253,9 +253,15 @@ class LexicalIndex:
         pks = s.fast_field_values("pk", [h[1] for h in res.hits])
         return [(int(pk), float(h[0])) for pk, h in zip(pks, res.hits) if pk is not None and pk > 0]
 
-    def browse(self, pq: ParsedQuery, limit: int, offset: int) -> tuple[list[int], int]:
-        """Papers passing the filters, newest listing day first, and how many pass."""
-        q = T.Query.boolean_query([self._papers_only()] + self.filter_clauses(pq))
+    def browse(self, pq: ParsedQuery, limit: int, offset: int,
+               exclude: frozenset[int] = frozenset()) -> tuple[list[int], int]:
+        """Papers passing the filters, newest listing day first, and how many pass; ``exclude``:
+        pks left out of both (the hidden papers: a clause here, so pages and the count stay exact;
+        this list is sorted by day, not ranked, so no top-k pruning is lost)."""
+        clauses = [self._papers_only()] + self.filter_clauses(pq)
+        if exclude:
+            clauses.append((T.Occur.MustNot, T.Query.term_set_query(self.schema, "pk", sorted(exclude))))
+        q = T.Query.boolean_query(clauses)
         s = self.searcher()
         res = s.search(q, limit, count=True, order_by_field="day", offset=offset)
         pks = s.fast_field_values("pk", [h[1] for h in res.hits])

@@ -8,6 +8,12 @@ from typing import Protocol
 
 CURATE_ACTIONS = ("feature", "unfeature", "hide", "unhide")
 
+# A ``papers`` row no curator hid: the condition both backends' reader listings (a day's papers,
+# its count, the neighbouring days) add, so that a hidden paper is left out where they all meet
+# instead of by each page. Portable SQL (the correlated lookup is by paper_community's key).
+VISIBLE_PAPER = ("NOT EXISTS (SELECT 1 FROM paper_community hc WHERE hc.paper_pk = papers.pk "
+                 "AND hc.hidden_at IS NOT NULL)")
+
 
 @dataclass(frozen=True)
 class CommunityState:
@@ -92,4 +98,9 @@ class CommunityStore(Protocol):
 
     def hidden_papers(self, limit: int = 100) -> list[CuratedPaper]:
         """Hidden papers, most recently hidden first."""
+        ...
+
+    def hidden_pks(self) -> frozenset[int]:
+        """The pks of every hidden paper (one indexed lookup, read on every search: the engine
+        leaves these out of its candidates and keys its results cache by them)."""
         ...

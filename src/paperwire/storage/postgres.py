@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
+from .base_community import VISIBLE_PAPER
 from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin
 from .postgres_digests import PostgresDigestMixin
 from .postgres_jobs import PostgresJobsMixin
@@ -345,21 +346,26 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
     def papers_on_day(self, day: str, limit: int = 50, offset: int = 0) -> list[Paper]:
         # NULLS LAST: SQLite sorts NULL lowest, so DESC puts it last
         rows = self._all(
-            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE announced=%s "
+            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE announced=%s AND {VISIBLE_PAPER} "
             "ORDER BY submitted DESC NULLS LAST, pk DESC LIMIT %s OFFSET %s",
             (day, limit, offset),
         )
         return [_row_to_paper(r) for r in rows]
 
     def count_on_day(self, day: str) -> int:
-        return self._value("SELECT count(*) FROM papers WHERE announced=%s", (day,))
+        # as SQLiteStore's: the day's papers minus its hidden ones, each an index lookup
+        return self._value(
+            "SELECT (SELECT count(*) FROM papers WHERE announced=%s) - (SELECT count(*) FROM paper_community hc "
+            "JOIN papers p ON p.pk = hc.paper_pk WHERE hc.hidden_at IS NOT NULL AND p.announced=%s)", (day, day))
 
     def latest_day(self) -> str | None:
         return self._value("SELECT max(announced) FROM papers")
 
     def neighbor_days(self, day: str) -> tuple[str | None, str | None]:
-        row = self._one("SELECT (SELECT max(announced) FROM papers WHERE announced<%s), "
-                        "(SELECT min(announced) FROM papers WHERE announced>%s)", (day, day))
+        row = self._one(
+            f"SELECT (SELECT announced FROM papers WHERE announced<%s AND {VISIBLE_PAPER} ORDER BY announced DESC LIMIT 1), "
+            f"(SELECT announced FROM papers WHERE announced>%s AND {VISIBLE_PAPER} ORDER BY announced LIMIT 1)",
+            (day, day))
         return row[0], row[1]
 
     def day_counts(self, category_prefix: str | None = None, since: str | None = None) -> dict[str, int]:

@@ -13,6 +13,7 @@ from typing import Iterator
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
+from .base_community import VISIBLE_PAPER
 from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin
 from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
@@ -27,6 +28,14 @@ _PAPER_COLUMNS = (
     "id, version, title, abstract, authors, categories, primary_category, submitted, updated, "
     "announced, doi, journal_ref, comments, abs_url, pdf_url, code_url, source"
 )
+# a day's papers minus its hidden ones: two index lookups (papers_day, paper_community_hidden)
+# instead of testing every paper of the day
+_COUNT_VISIBLE_ON_DAY = (
+    "SELECT (SELECT count(*) FROM papers WHERE announced=?) - (SELECT count(*) FROM paper_community hc "
+    "JOIN papers p ON p.pk = hc.paper_pk WHERE hc.hidden_at IS NOT NULL AND p.announced=?)"
+)
+# the nearest day before / after with a paper readers may see (walks papers_day from the day on)
+_NEIGHBOR_DAY = f"SELECT announced FROM papers WHERE announced{{op}}? AND {VISIBLE_PAPER} ORDER BY announced {{order}} LIMIT 1"
 
 
 def _row_to_paper(row: sqlite3.Row) -> Paper:
@@ -207,22 +216,22 @@ class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, S
 
     def papers_on_day(self, day: str, limit: int = 50, offset: int = 0) -> list[Paper]:
         rows = self.conn.execute(
-            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE announced=? "
+            f"SELECT {_PAPER_COLUMNS} FROM papers WHERE announced=? AND {VISIBLE_PAPER} "
             "ORDER BY submitted DESC, pk DESC LIMIT ? OFFSET ?",
             (day, limit, offset),
         )
         return [_row_to_paper(r) for r in rows]
 
     def count_on_day(self, day: str) -> int:
-        return self.conn.execute("SELECT count(*) FROM papers WHERE announced=?", (day,)).fetchone()[0]
+        return self.conn.execute(_COUNT_VISIBLE_ON_DAY, (day, day)).fetchone()[0]
 
     def latest_day(self) -> str | None:
         return self.conn.execute("SELECT max(announced) FROM papers").fetchone()[0]
 
     def neighbor_days(self, day: str) -> tuple[str | None, str | None]:
-        prev = self.conn.execute("SELECT max(announced) FROM papers WHERE announced<?", (day,)).fetchone()[0]
-        nxt = self.conn.execute("SELECT min(announced) FROM papers WHERE announced>?", (day,)).fetchone()[0]
-        return prev, nxt
+        prev = self.conn.execute(_NEIGHBOR_DAY.format(op="<", order="DESC"), (day,)).fetchone()
+        nxt = self.conn.execute(_NEIGHBOR_DAY.format(op=">", order="ASC"), (day,)).fetchone()
+        return (prev[0] if prev else None), (nxt[0] if nxt else None)
 
     def day_counts(self, category_prefix: str | None = None, since: str | None = None) -> dict[str, int]:
         """Papers per listing day, optionally only those with a category starting with a prefix."""

@@ -143,3 +143,8 @@ class SQLiteCommunityMixin:
 
     def hidden_papers(self, limit: int = 100) -> list[CuratedPaper]:
         return self._cm_curated("hidden_at", limit)
+
+    def hidden_pks(self) -> frozenset[int]:
+        # answered from the partial index paper_community_hidden (migration 0012)
+        return frozenset(r[0] for r in self.conn.execute(
+            "SELECT paper_pk FROM paper_community WHERE hidden_at IS NOT NULL"))

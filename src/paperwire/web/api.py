@@ -8,8 +8,10 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ..community import paper_for
 from ..models import Paper
 from .render import base_url, clipped, paper_path
+from .session import current_account
 
 log = logging.getLogger("paperwire.web")
 router = APIRouter()
@@ -154,7 +156,8 @@ def api_papers(
 
 
 def _get(request: Request, paper_id: str) -> Paper:
-    paper = request.app.state.store.get_paper(paper_id)
+    # a hidden paper: 404 as for an unknown id, except to a signed-in curator
+    paper = paper_for(request.app.state.store, paper_id, current_account(request))
     if paper is None:
         raise HTTPException(404, f"no paper with id {clipped(paper_id)}")
     return paper

@@ -9,10 +9,12 @@ from datetime import date
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
+from ..community import paper_for
 from .bibtex import bibtex
 from .cards import card_states
 from .page_cache import fingerprint
 from .render import base_url, clipped, pagination, paper_path, render, url_with
+from .session import current_account
 
 log = logging.getLogger("paperwire.web")
 router = APIRouter(include_in_schema=False)
@@ -86,7 +88,6 @@ def _day_page(request: Request, day: str | None, page: int):
     prev_day, next_day = store.neighbor_days(day)
     path = "/" if day == latest else f"/day/{day}"
     cards = card_states(request, papers)
-    papers = [p for p in papers if not cards[p.id]["hidden"]]  # hidden by a curator: reachable by URL only
     return render(request, "day.html", {
         "day": day, "latest": latest, "papers": papers, "total": total, "cards": cards,
         "first_rank": (page - 1) * DAY_PAGE_SIZE + 1,
@@ -137,7 +138,7 @@ def search(
     cards = card_states(request, [h.paper for h in results.hits])
     context.update(
         results=results,
-        hits=[h for h in results.hits if not cards[h.paper.id]["hidden"]],
+        hits=results.hits,
         cards=cards,
         errors=list(results.query.errors),
         first_rank=offset + 1,
@@ -151,7 +152,8 @@ def search(
 
 
 def _get_paper_or_404(request: Request, paper_id: str):
-    paper = request.app.state.store.get_paper(paper_id)
+    # a hidden paper is "not found" for readers; curators open it (the page says it is hidden)
+    paper = paper_for(request.app.state.store, paper_id, current_account(request))
     if paper is None:
         raise HTTPException(404, f"There is no paper {clipped(paper_id)} here.")
     return paper
