@@ -56,14 +56,25 @@ def test_search_param_validation(client, params, param):
     r = client.get("/api/search", params=params)
     assert r.status_code == 422
     body = r.json()
-    assert body["error"] == "invalid parameters" and body["status"] == 422
-    assert [d["param"] for d in body["detail"]] == [param]
-    assert body["detail"][0]["message"]
+    assert body["error"] == "invalid request" and body["status"] == 422
+    assert [e["loc"] for e in body["errors"]] == [["query", param]]
+    assert body["errors"][0]["msg"] and body["errors"][0]["type"]
 
 
-def test_blank_query_is_400(client):
-    r = client.get("/api/search", params={"q": "   "})
-    assert r.status_code == 400 and r.json()["error"] == "q is empty"
+@pytest.mark.parametrize("q", ["   ", "\x0b", "\t\x0b\x0c", "\x00", "\x1f \x7f", "\x85"])
+def test_query_of_spaces_and_control_characters_is_a_documented_400(client, q):
+    r = client.get("/api/search", params={"q": q})
+    assert r.status_code == 400
+    assert "400" in client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["responses"]
+    assert r.json() == {"error": "q is empty", "status": 400,
+                        "errors": [{"loc": ["query", "q"], "msg": "q is empty", "type": "value_error"}]}
+
+
+def test_control_characters_inside_a_query_are_spaces(client):
+    plain = client.get("/api/search", params={"q": "execution feedback"}).json()
+    odd = client.get("/api/search", params={"q": "\x00execution\x0bfeedback\x7f"}).json()
+    assert odd["query"] == "execution feedback"
+    assert [h["id"] for h in odd["results"]] == [h["id"] for h in plain["results"]]
 
 
 def test_paper_detail_and_404(client):
@@ -78,8 +89,8 @@ def test_paper_detail_and_404(client):
     assert old["id"] == OLD_ID and old["url"] == f"http://testserver/papers/{OLD_ID}"
     missing = client.get("/api/papers/hep-th/0000000")
     assert missing.status_code == 404
-    assert missing.json() == {"error": "no paper with id 'hep-th/0000000'", "status": 404}
-    assert client.get("/api/nothing").json() == {"error": "Not Found", "status": 404}
+    assert missing.json() == {"error": "no paper with id 'hep-th/0000000'", "status": 404, "errors": []}
+    assert client.get("/api/nothing").json() == {"error": "Not Found", "status": 404, "errors": []}
 
 
 def test_similar(client):
@@ -106,7 +117,10 @@ def test_day_listing(client):
     empty = client.get("/api/papers", params={"date": "2000-01-01"}).json()
     assert empty["total"] == 0 and empty["results"] == []
     bad = client.get("/api/papers", params={"date": "17/03/2025"})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["param"] == "date"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "date"]
+    for impossible in ("2025-02-30", "2025-13-01", "2025-00-10", "2025-03-17\n", "٢٠٢٥-٠٣-١٧"):
+        r = client.get("/api/papers", params={"date": impossible})
+        assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["query", "date"], impossible
     assert client.get("/api/papers", params={"limit": 1000}).status_code == 422
 
 

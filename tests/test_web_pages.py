@@ -191,7 +191,7 @@ def test_server_error_page_is_friendly_and_has_headers(web_app):
             engine.search = original
     assert r.status_code == 500 and "Something went wrong" in r.text and "kaboom" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff" and "content-security-policy" in r.headers
-    assert api.status_code == 500 and api.json() == {"error": "internal server error", "status": 500}
+    assert api.status_code == 500 and api.json() == {"error": "internal server error", "status": 500, "errors": []}
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import re
+from datetime import date as Date
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from ..community import paper_for
 from ..models import Paper
+from .errors import refuse_param, responses
 from .render import base_url, clipped, paper_path
 from .session import current_account
 
@@ -19,12 +22,19 @@ router = APIRouter()
 MAX_LIMIT = 100
 MAX_OFFSET = 1_000  # deeper result pages cost the engine more and help nobody
 MAX_QUERY_CHARS = 500
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-class ErrorOut(BaseModel):
-    error: str = Field(description="what went wrong, for people")
-    status: int
-    errors: list[str] | None = Field(None, description="problems found in the query, when that was the cause")
+def _calendar_date(value: str | None) -> str | None:
+    """A YYYY-MM-DD that is a day of the calendar (2025-02-30 is refused like 2025-2-3)."""
+    if value is not None:
+        Date.fromisoformat(value)  # ValueError -> 422, like a value that misses the pattern
+    return value
+
+
+def search_text(q: str) -> str:
+    """The query as searched: control characters are spaces, runs of spaces one."""
+    return " ".join(_CONTROL.sub(" ", q).split())
 
 
 class PaperOut(BaseModel):
@@ -89,9 +99,6 @@ class HealthOut(BaseModel):
     pending: dict[str, int] | None = Field(description="changes not yet indexed: {'lexical': n, 'embed': n}")
 
 
-ERRORS = {400: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
-
-
 def _paper(request: Request, p: Paper, detail: bool = False, score: float | None = None) -> dict:
     d = {
         "id": p.id, "title": p.title, "authors": p.authors, "abstract": p.abstract,
@@ -114,18 +121,20 @@ def _engine(request: Request):
     return engine
 
 
-@router.get("/search", response_model=SearchOut, responses=ERRORS, tags=["search"],
+@router.get("/search", response_model=SearchOut, responses=responses(400, 422, 503), tags=["search"],
             summary="Search papers by meaning and words")
 def api_search(
     request: Request,
     q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS,
-                   description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, before:YYYY-MM-DD, has:code'),
+                   description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, '
+                               'before:YYYY-MM-DD, has:code. A q of nothing but spaces and control '
+                               'characters is refused (400).'),
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
-    q = " ".join(q.split())
+    q = search_text(q)
     if not q:
-        return JSONResponse({"error": "q is empty", "status": 400}, status_code=400)
+        raise refuse_param("q", "q is empty")
     results = _engine(request).search(q, limit=limit, offset=offset)
     return {
         "query": q, "mode": results.mode, "total": results.total, "limit": limit, "offset": offset,
@@ -134,11 +143,13 @@ def api_search(
     }
 
 
-@router.get("/papers", response_model=DayOut, responses=ERRORS, tags=["papers"],
+@router.get("/papers", response_model=DayOut, responses=responses(422), tags=["papers"],
             summary="The papers listed on a day (default: the latest day)")
 def api_papers(
     request: Request,
-    date: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD"),
+    date: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"},
+                                              description="a day of the calendar, YYYY-MM-DD"),
+                    AfterValidator(_calendar_date)] = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=100_000),
 ):
@@ -164,7 +175,7 @@ def _get(request: Request, paper_id: str) -> Paper:
 
 
 # registered before /papers/{id} because ids may hold '/': the longer pattern must win
-@router.get("/papers/{paper_id:path}/similar", response_model=SimilarOut, responses=ERRORS, tags=["papers"],
+@router.get("/papers/{paper_id:path}/similar", response_model=SimilarOut, responses=responses(404, 422, 503), tags=["papers"],
             summary="Papers similar in meaning to a paper")
 def api_similar(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001"),
                 limit: int = Query(10, ge=1, le=MAX_LIMIT)):
@@ -173,13 +184,14 @@ def api_similar(request: Request, paper_id: str = Path(..., description="e.g. 25
     return {"id": paper.id, "results": [_paper(request, h.paper, score=h.score) for h in hits[:limit]]}
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperDetailOut, responses=ERRORS, tags=["papers"],
+@router.get("/papers/{paper_id:path}", response_model=PaperDetailOut, responses=responses(404, 422), tags=["papers"],
             summary="One paper")
 def api_paper(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001")):
     return _paper(request, _get(request, paper_id), detail=True)
 
 
-@router.get("/health", response_model=HealthOut, tags=["service"], summary="Counts and pending index work")
+@router.get("/health", response_model=HealthOut, responses=responses(), tags=["service"],
+            summary="Counts and pending index work")
 def api_health(request: Request):
     store = request.app.state.store
     indexer = request.app.state.indexer

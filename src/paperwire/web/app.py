@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
@@ -23,6 +23,7 @@ from .. import __version__
 from ..config import Settings
 from ..storage import Store, open_store
 from .body_limit import BodyLimitMiddleware
+from .errors import error_response, from_validation
 from .page_cache import PageCache
 from .render import make_templates, render, url_with
 from .session import SignInRequired, wants_json
@@ -228,8 +229,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     @app.exception_handler(SignInRequired)
     async def sign_in_required(request: Request, exc: SignInRequired):
         if _is_api(request) or wants_json(request):
-            return JSONResponse({"error": "sign in required", "status": 401,
-                                 "signin": url_with("/signin", next=exc.next_url)}, status_code=401)
+            return error_response(401, "sign in required", signin=url_with("/signin", next=exc.next_url))
         return RedirectResponse(url_with("/signin", next=exc.next_url), status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
@@ -238,8 +238,8 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request.app, request.scope) or headers.get("Allow", "")
         if _is_api(request) or wants_json(request):
-            return JSONResponse({"error": str(exc.detail), "status": exc.status_code},
-                                status_code=exc.status_code, headers=headers or None)
+            return error_response(exc.status_code, str(exc.detail), getattr(exc, "errors", ()),
+                                  headers=headers or None)
         resp = render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
                       status_code=exc.status_code)
         resp.headers.update(headers)
@@ -247,14 +247,10 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        problems = [
-            {"param": ".".join(str(x) for x in e.get("loc", ())[1:]) or "request", "message": e.get("msg", "")}
-            for e in exc.errors()
-        ]
+        problems = from_validation(exc.errors())
         if _is_api(request):
-            return JSONResponse({"error": "invalid parameters", "status": 422, "detail": problems},
-                                status_code=422)
-        message = "; ".join(f"{p['param']}: {p['message']}" for p in problems)
+            return error_response(422, "invalid request", problems)
+        message = "; ".join(f"{'.'.join(str(x) for x in p['loc'][1:]) or 'request'}: {p['msg']}" for p in problems)
         return render(request, "error.html", {"status": 400, "message": f"Bad request ({message})."},
                       status_code=400)
 
@@ -264,8 +260,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         log.exception("error serving %s", request.url.path)
         headers = security_headers(request.url.path, request.url.scheme)
         if _is_api(request) or wants_json(request):
-            return JSONResponse({"error": "internal server error", "status": 500}, status_code=500,
-                                headers=headers)
+            return error_response(500, "internal server error", headers=headers)
         resp = render(request, "error.html", {"status": 500, "message": "Something went wrong on our side."},
                       status_code=500)
         resp.headers.update(headers)

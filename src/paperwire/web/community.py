@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from .. import community
 from ..community.submit import MAX_INPUT_CHARS
 from .cards import card_states
+from .errors import error_response
 from .render import paper_path, render
 from .session import SignInRequired, checked_form, current_account, require_curator, wants_json
 
@@ -59,7 +60,7 @@ def _signed_in(request: Request, back: str):
 
 def _error(request: Request, status: int, message: str):
     if wants_json(request):
-        return JSONResponse({"error": message, "status": status}, status_code=status)
+        return error_response(status, message)
     raise HTTPException(status, message)
 
 

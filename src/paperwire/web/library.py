@@ -10,14 +10,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from .. import library as lib
 from ..library import export
 from ..library.core import feed_tag
 from ..recommend.feed import feed_for_account
 from .cards import card_states
+from .errors import error_response, refuse_param, responses
 from .render import base_url, pagination, paper_path, render, url_with
 from .session import checked_form, current_account, require_account, wants_json
 
@@ -34,7 +38,7 @@ def _tag_param(tag: str | None) -> str | None:
     try:
         return feed_tag(tag) or None
     except lib.LibraryError as e:
-        raise HTTPException(400, str(e)) from None
+        raise refuse_param("tag", str(e)) from None
 
 
 def _back(request: Request, default: str) -> str:
@@ -57,7 +61,7 @@ def _failed(request: Request, e: Exception):
     """LibraryError -> 400, NotFound -> 404; JSON for scripts, the error page otherwise."""
     status = 404 if isinstance(e, lib.NotFound) else 400
     if wants_json(request):
-        return JSONResponse({"error": str(e), "status": status}, status_code=status)
+        return error_response(status, str(e))
     raise HTTPException(status, str(e))
 
 
@@ -180,7 +184,49 @@ def _paper_json(request: Request, p) -> dict:
             "url": base_url(request) + paper_path(p.id)}
 
 
-@api_router.get("/library", summary="The signed-in reader's saved papers (optionally under one tag)")
+class LibraryPaperOut(BaseModel):
+    id: str
+    title: str
+    authors: list[str]
+    day: str | None = Field(description="the day the paper is listed under, YYYY-MM-DD")
+    categories: list[str]
+    url: str = Field(description="this paper's page on this site")
+
+
+class SavedPaperOut(LibraryPaperOut):
+    saved_at: str = Field(description="when it was saved, ISO 8601 UTC")
+    tags: list[str]
+
+
+class TagCountOut(BaseModel):
+    tag: str
+    count: int
+
+
+class LibraryOut(BaseModel):
+    total: int = Field(description="saved papers (under the tag, when one is given)")
+    tags: list[TagCountOut] = Field(description="every tag of the library and how many papers it holds")
+    results: list[SavedPaperOut]
+
+
+class BecauseOut(BaseModel):
+    id: str
+    title: str | None
+    kind: Literal["upvoted", "saved"]
+
+
+class RecommendationOut(LibraryPaperOut):
+    score: float = Field(description="higher is better (only comparable within one response)")
+    because: BecauseOut | None = Field(description="the saved or upvoted paper closest to this one")
+
+
+class ForYouOut(BaseModel):
+    tag: str | None
+    results: list[RecommendationOut]
+
+
+@api_router.get("/library", response_model=LibraryOut, responses=responses(400, 401, 422),
+                summary="The signed-in reader's saved papers (optionally under one tag)")
 def api_library(request: Request, tag: str | None = Query(None, max_length=200),
                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)):
     account = require_account(request)
@@ -191,7 +237,8 @@ def api_library(request: Request, tag: str | None = Query(None, max_length=200),
             "results": [{**_paper_json(request, e.paper), "saved_at": e.saved_at, "tags": e.tags} for e in entries]}
 
 
-@api_router.get("/for-you", summary="The signed-in reader's recommendations (merged, or for one tag)")
+@api_router.get("/for-you", response_model=ForYouOut, responses=responses(400, 401, 422),
+                summary="The signed-in reader's recommendations (merged, or for one tag)")
 def api_for_you(request: Request, tag: str | None = Query(None, max_length=200), limit: int = Query(20, ge=1, le=50)):
     account = require_account(request)
     tag = _tag_param(tag)

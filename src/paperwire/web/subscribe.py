@@ -12,16 +12,20 @@ its state; see paperwire.subscriptions.
 
 from __future__ import annotations
 
-import json
 import logging
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .. import subscriptions as subs
 from ..security import CSRF_COOKIE, check_csrf
-from ..subscriptions.validate import MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line
+from ..subscriptions.validate import (
+    MAX_CATEGORIES, MAX_EMAIL, MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line,
+)
 from ..storage.base_subscribers import RateLimited
+from .errors import error_response, item, responses
 from .render import render, url_with
 
 log = logging.getLogger("paperwire.web.subscribe")
@@ -172,30 +176,56 @@ async def subscribe_submit(request: Request):
     return render(request, "subscribe_sent.html", {"message": SENT_MESSAGE})
 
 
-@api_router.post("/subscriptions", status_code=202)
-async def api_subscribe(request: Request):
-    """Subscribe an address: JSON {"email", "frequency"?, "send_hour"?, "send_weekday"?, "timezone"?,
-    "trending"?, "categories"?, "query"?}. Always 202 for a valid request, whatever the address's
-    state; a confirmation email is sent (double opt-in)."""
+class SubscriptionIn(BaseModel):
+    """A subscribe request. Its types and bounds are checked here (422 when they do not hold); the
+    rules the subscribe form shares (an address that can be mailed, a time zone that exists, arXiv
+    category names, one-line text) are paperwire.subscriptions' (400)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: str = Field(max_length=MAX_EMAIL, json_schema_extra={"format": "email"},
+                       description="the address to subscribe; a confirmation link is mailed to it")
+    frequency: Literal["daily", "weekly"] = "daily"
+    send_hour: int = Field(7, ge=0, le=23, description="the hour of the day the digest is sent, in timezone")
+    send_weekday: int = Field(0, ge=0, le=6, description="for weekly digests: 0 (Monday) to 6 (Sunday)")
+    timezone: str = Field("UTC", max_length=64, description="an IANA time zone name, e.g. Europe/Berlin")
+    trending: bool = Field(True, description="include trending papers")
+    categories: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        [], max_length=MAX_CATEGORIES, description="arXiv categories, e.g. cs.CL or hep-th")
+    query: str | None = Field(None, max_length=MAX_QUERY, description="a saved search sent with every digest")
+
+
+class SubscriptionAcceptedOut(BaseModel):
+    status: Literal["accepted"]
+    message: str = Field(description="what happens next, for people")
+
+
+async def _json_body(request: Request) -> None:
+    """Only application/json: a cross-site form cannot send it without a CORS preflight (the size
+    is web/body_limit.py's); runs before the body is validated."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
-        return JSONResponse({"error": "send a JSON body (Content-Type: application/json)", "status": 415},
-                            status_code=415)
-    body = await request.body()  # bounded by web/body_limit.py
+        raise HTTPException(415, "send a JSON body (Content-Type: application/json)")
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}}
+
+
+@api_router.post("/subscriptions", status_code=202, response_model=SubscriptionAcceptedOut,
+                 responses={**responses(400, 413, 415, 422, 429),
+                            429: {**responses(429)[429], "headers": _RETRY_AFTER}},
+                 summary="Subscribe an address to email digests (double opt-in)")
+async def api_subscribe(request: Request, body: SubscriptionIn, _: None = Depends(_json_body)):
+    """Always 202 for a valid request, whatever the address's state (nothing tells whether it
+    is subscribed already); the address gets a message with a link to confirm."""
     try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return JSONResponse({"error": "the body must be a JSON object", "status": 400}, status_code=400)
-    try:
-        subs.subscribe(_store(request), _settings(request), data, client=_client(request))
+        subs.subscribe(_store(request), _settings(request), body.model_dump(exclude_unset=True),
+                       client=_client(request))
     except InvalidInput as e:
-        return JSONResponse({"error": "invalid input", "status": 400, "detail": e.errors}, status_code=400)
+        return error_response(400, "invalid input", [item(["body", k], v) for k, v in e.errors.items()])
     except RateLimited as e:
-        return JSONResponse({"error": _rate_message(e), "status": 429}, status_code=429,
-                            headers={"Retry-After": str(int(e.window))})
-    return JSONResponse({"status": "accepted", "message": SENT_MESSAGE}, status_code=202)
+        return error_response(429, _rate_message(e), headers={"Retry-After": str(int(e.window))})
+    return {"status": "accepted", "message": SENT_MESSAGE}
 
 
 # -- confirm ------------------------------------------------------------------------------

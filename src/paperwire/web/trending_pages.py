@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from ..trending.ranking import RankCache, TrendingPage, trending
 from ..trending.score import WINDOWS
 from .cards import card_states
+from .errors import refuse_param, responses
 from .render import base_url, pagination, paper_path, render, url_with
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,7 @@ def _cache(request: Request) -> RankCache:
 
 def _window(window: str) -> str:
     if window not in WINDOWS:
-        raise HTTPException(400, f"Unknown window {window[:40]!r}: use today, week or month.")
+        raise refuse_param("window", f"Unknown window {window[:40]!r}: use today, week or month.")
     return window
 
 
@@ -45,8 +46,8 @@ def _categories(cat: str | None) -> list[str]:
     cats = [c for c in (cat or "").replace(",", " ").split() if c]
     bad = [c for c in cats if not _CATEGORY.match(c)]
     if bad or len(cats) > 20:
-        raise HTTPException(400, f"Invalid category {bad[0][:40]!r}: use arXiv categories such as cs.CL or cs."
-                            if bad else "At most 20 categories.")
+        raise refuse_param("cat", f"Invalid category {bad[0][:40]!r}: use arXiv categories such as cs.CL or cs."
+                           if bad else "At most 20 categories.")
     return cats
 
 
@@ -98,10 +99,13 @@ class TrendingOut(BaseModel):
     items: list[TrendingItemOut]
 
 
-@api_router.get("/trending", response_model=TrendingOut, tags=["papers"],
+@api_router.get("/trending", response_model=TrendingOut, responses=responses(400, 422), tags=["papers"],
                 summary="Trending papers: today, this week or this month")
-def trending_api(request: Request, window: str = "today", limit: int = Query(25, ge=1, le=MAX_LIMIT),
-                 offset: int = Query(0, ge=0, le=MAX_OFFSET), cat: str | None = None):
+def trending_api(request: Request,
+                 window: str = Query("today", description="today, week or month (400 otherwise)"),
+                 limit: int = Query(25, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+                 cat: str | None = Query(None, max_length=2000, description="arXiv categories (cs.CL, or a whole archive: cs), "
+                                                                           "separated by commas or spaces; at most 20")):
     result = _page(request, window, cat, limit, offset)
     site = base_url(request)
     return TrendingOut(
