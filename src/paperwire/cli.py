@@ -612,6 +612,18 @@ def jobs_add(ctx, kind, key):
 
     job_id = enqueue(_store(ctx), kind, key=key, max_attempts=_settings(ctx).job_max_attempts)
     click.echo(f"queued job {job_id} ({kind})" if job_id else f"a job with key {key!r} exists already; nothing queued")
+
+
+@main.command()
+@click.pass_context
+def prune(ctx):
+    """Remove what is past its time: outbox bodies older than PAPERWIRE_OUTBOX_KEEP_DAYS (the rows'
+    metadata stays), pending subscribers who never confirmed, expired sign-in tokens and sessions,
+    old rate-limit events and finished jobs. The daily `prune` job does the same."""
+    from .retention import describe, prune as prune_all
+
+    settings = _settings(ctx)
+    click.echo(describe(prune_all(_store(ctx), settings), settings))
 # == end of jobs ===============================================================================
 
 

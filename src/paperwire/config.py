@@ -38,6 +38,13 @@ def _gzip_level() -> int:
     return level
 
 
+def _env_days(name: str, default: int) -> int:
+    days = _env_int(name, default)
+    if days < 0:
+        raise SystemExit(f"PAPERWIRE_{name}={days} is negative; set it to a number of days, e.g. {default}")
+    return days
+
+
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (_env(name) or default).strip().lower()
     if raw not in choices:
@@ -92,6 +99,7 @@ class Settings:
     digest_send_empty: bool = False
     scheduler: bool = True  # `serve` runs the digest scheduler and sender in-process
     signin_max_age: int = 900  # seconds a sign-in link works (paperwire.accounts)
+    outbox_keep_days: int = 14  # days a sent message keeps its body (paperwire.retention)
     page_cache: int = 256  # rendered anonymous pages kept per web process (web/page_cache.py), 0: off
     trusted_proxies: str | None = None  # addresses whose X-Forwarded-For / -Proto are believed (web/app.py)
     max_body_bytes: int = 64 * 1024  # the largest request body any route accepts (web/body_limit.py)
@@ -166,6 +174,7 @@ def load_settings(**overrides) -> Settings:
         digest_send_empty=_env_bool("DIGEST_SEND_EMPTY", False),
         scheduler=_env_bool("SCHEDULER", True),
         signin_max_age=_env_int("SIGNIN_MAX_AGE", 900),
+        outbox_keep_days=_env_days("OUTBOX_KEEP_DAYS", 14),
         page_cache=_env_int("PAGE_CACHE", 256),
         trusted_proxies=_env("TRUSTED_PROXIES"),
         max_body_bytes=_env_int("MAX_BODY_BYTES", 64 * 1024),

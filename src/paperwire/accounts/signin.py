@@ -158,8 +158,14 @@ def request_signin(store, settings, email: Any, *, client: str | None, next_url:
     return store.queue_signin(
         email=address, nonce=nonce, limits=limits, now=now,
         compose=lambda account: compose_signin(settings, address, url, nonce, account),
-        prune_before=_iso(now - max(KEEP_TOKENS, 2 * max_age(settings))),
+        prune_before=signin_prune_before(settings, now),
     )
+
+
+def signin_prune_before(settings, now: float) -> str:
+    """Sign-in token rows created before this are past any use (the link expired long before);
+    each sign-in request and the prune job (paperwire.retention) delete them."""
+    return _iso(now - max(KEEP_TOKENS, 2 * max_age(settings)))
 
 
 def read_link(settings, token: str | None) -> SigninLink:
@@ -209,5 +215,5 @@ def complete_signin(store, settings, token: str | None, *, session_hash: str | N
 __all__ = [
     "HOUR", "PURPOSE", "REQUESTS_PER_ADDRESS_PER_HOUR", "REQUESTS_PER_CLIENT_PER_HOUR", "SigninError",
     "SigninLink", "account_email", "complete_signin", "compose_signin", "lifetime", "max_age", "peek_signin",
-    "read_link", "request_signin", "safe_next", "signin_url", "site_url",
+    "read_link", "request_signin", "safe_next", "signin_prune_before", "signin_url", "site_url",
 ]

@@ -7,13 +7,13 @@
 - index: the search indexer's sync (words, then embeddings); it resumes from the change feed.
 - trending: GitHub stars of this month's trending papers (conditional requests), when configured.
 - ingest: arXiv API harvest --since-last of PAPERWIRE_HARVEST_CATEGORIES (resumable windows).
-- prune: forget done/failed jobs older than a week.
+- prune: paperwire.retention.prune: old outbox bodies, pending subscribers who never confirmed,
+  expired sign-in tokens and sessions, old rate-limit events, done/failed jobs older than a week.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,9 @@ def run_ingest(ctx: Context, payload: dict) -> dict:
 
 
 def run_prune(ctx: Context, payload: dict) -> dict:
-    from .periodic import PRUNE_KEEP_DAYS
+    from ..retention import prune
 
-    before = datetime.now(timezone.utc) - timedelta(days=payload.get("keep_days", PRUNE_KEEP_DAYS))
-    return {"deleted": ctx.store.prune_jobs(before.strftime("%Y-%m-%dT%H:%M:%SZ"))}
+    return prune(ctx.store, ctx.settings, jobs_keep_days=payload.get("keep_days"))
 
 
 HANDLERS = {

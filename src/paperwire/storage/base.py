@@ -16,6 +16,7 @@ from .base_digests import DigestStore
 from .base_jobs import JobStore
 from .base_library import LibraryStore
 from .base_outbox import OutboxStore
+from .base_retention import RetentionStore
 from .base_stars import StarsStore
 from .base_subscribers import SubscriberStore
 from .base_trending import TrendingStore
@@ -39,7 +40,7 @@ class Change:
 
 
 class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, SigninStore, CommunityStore,
-            TrendingStore, LibraryStore, JobStore, Protocol):
+            TrendingStore, LibraryStore, JobStore, RetentionStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

@@ -32,6 +32,7 @@ from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin
 from .postgres_digests import PostgresDigestMixin
 from .postgres_jobs import PostgresJobsMixin
 from .postgres_outbox import PostgresOutboxMixin
+from .postgres_retention import PostgresRetentionMixin
 from .sqlite_stars import SQLiteStarsMixin  # portable SQL: shared as it is
 from .postgres_subscribers import PostgresSubscriberMixin
 from .sqlite import _PAPER_COLUMNS, _split_sql
@@ -151,7 +152,7 @@ class _ReadConnection:
 
 
 class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
-                    PostgresAccountsMixin, PostgresSigninMixin, PostgresJobsMixin,
+                    PostgresAccountsMixin, PostgresSigninMixin, PostgresJobsMixin, PostgresRetentionMixin,
                     # written portable (ON CONFLICT upserts, no SQLite-only functions, and on
                     # PostgreSQL each write locks its paper_community row first): shared as they are
                     SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):

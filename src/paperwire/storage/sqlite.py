@@ -18,6 +18,7 @@ from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin
 from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
 from .sqlite_jobs import SQLiteJobsMixin
+from .sqlite_retention import SQLiteRetentionMixin
 from .sqlite_library import SQLiteLibraryMixin
 from .sqlite_outbox import SQLiteOutboxMixin
 from .sqlite_stars import SQLiteStarsMixin
@@ -47,7 +48,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
 
 class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin,
                   SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
-                  SQLiteJobsMixin):
+                  SQLiteJobsMixin, SQLiteRetentionMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)  # its directory must exist (storage.open_store says which one is missing)
         self._local = threading.local()
