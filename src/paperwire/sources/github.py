@@ -34,13 +34,14 @@ import httpx
 from ..config import Settings
 from ..models import utc_now
 from ..storage.base_stars import STATUS_GONE, STATUS_OK, STATUS_UNAVAILABLE
-from .http import HarvestError, HttpError, parse_retry_after, user_agent
+from .http import HarvestError, HttpError, fetch, parse_retry_after, user_agent
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_WAIT = 900.0        # longest single wait (rate limit, Retry-After, backoff), seconds
 SECONDARY_BACKOFF = 60.0        # first wait after a 403/429 that says nothing about how long
 GONE_STATUSES = {404: STATUS_GONE, 410: STATUS_GONE, 451: STATUS_UNAVAILABLE}
+REPO_BODY_BYTES = 1 << 20       # the most of one repository's answer read (it is a few kB)
 MAX_CONSECUTIVE_FAILURES = 3    # a batch stops after this many repositories failed in a row
 
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -169,6 +170,7 @@ class GitHubClient:
             "User-Agent": user_agent().split(" (", 1)[0] + " (self-hosted research-paper search; star counts)",
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
+            "Accept-Encoding": "gzip",  # what http.read_capped decompresses a bounded piece at a time
         }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -246,7 +248,7 @@ class GitHubClient:
             self._wait_for_primary_limit()
             try:
                 try:
-                    response = self._client.get(url, headers=headers)
+                    response = fetch(self._client, url, headers=headers, limit=REPO_BODY_BYTES)
                 finally:
                     self.requests += 1
             except httpx.TimeoutException:
@@ -254,6 +256,9 @@ class GitHubClient:
                 response = None
             except httpx.TransportError as e:
                 problem = f"connection failed or was cut ({type(e).__name__}: {e})"
+                response = None
+            except httpx.DecodingError as e:
+                problem = str(e)
                 response = None
             if response is not None:
                 self._note_rate(response)
@@ -302,7 +307,7 @@ class GitHubClient:
                     problem = f"HTTP {status} {response.reason_phrase}".rstrip()
                 else:
                     raise HttpError(url, f"{url}: HTTP {status} {response.reason_phrase}: not retried.",
-                                    status=status, body=response.content[:65536])
+                                    status=status, body=response.content)
             failures += 1
             if failures > self.retries:
                 raise HttpError(url, f"{url}: {problem} (gave up after {failures} attempts). GitHub is slow or "

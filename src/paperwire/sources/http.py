@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+import zlib
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Callable, TypeVar
@@ -20,7 +21,8 @@ from ..config import Settings
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_WAIT = 300.0  # the longest single pause (Retry-After or backoff) we accept, in seconds
-MAX_BODY_BYTES = 100 * 1024 * 1024  # a response longer than this is refused
+MAX_BODY_BYTES = 100 * 1024 * 1024  # a response longer than this (decompressed) is refused
+ERROR_BODY_BYTES = 65536  # what is kept of an error answer's body, for the message
 
 T = TypeVar("T")
 
@@ -47,6 +49,10 @@ class HttpError(HarvestError):
         self.url = url
         self.status = status
         self.body = body
+
+
+class ResponseTooLarge(HttpError):
+    """A response body over the limit, counted after decompression: refused, never retried."""
 
 
 class BadContent(Exception):
@@ -77,7 +83,79 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, (when - now_dt).total_seconds())
 
 
+def _decompressor(content_encoding: str):
+    """A zlib decompressor for the response's Content-Encoding, None for none. We ask for gzip
+    only; anything else a server sends anyway is refused rather than guessed at."""
+    codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip()]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        return None
+    if codings in (["gzip"], ["x-gzip"]):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if codings == ["deflate"]:
+        return zlib.decompressobj()  # the zlib format (RFC 9110 8.4.1.2)
+    raise ValueError(f"unsupported Content-Encoding {content_encoding[:40]!r}")
+
+
+def read_capped(response: httpx.Response, limit: int, *, cut: bool = False) -> bytes:
+    """The body of a streamed ``response``, decompressed here, a bounded piece at a time, so that
+    no more than ``limit`` bytes (+1) are ever held: a small gzip that expands to gigabytes stops
+    at the limit. Over it: ``ResponseTooLarge``, or with ``cut`` the first ``limit`` bytes.
+    A corrupt compressed body raises ``httpx.DecodingError``."""
+    url = str(response.request.url)
+    too_large = f"{url}: response larger than {limit / 2**20:g} MiB (decompressed); refused. Nothing from it was stored."
+    try:
+        decoder = _decompressor(response.headers.get("content-encoding", ""))
+    except ValueError as e:
+        raise HttpError(url, f"{url}: {e}; refused.", status=response.status_code) from None
+    declared = response.headers.get("content-length", "")
+    if decoder is None and not cut and declared.isdigit() and int(declared) > limit:
+        raise ResponseTooLarge(url, too_large, status=response.status_code)
+    out = bytearray()
+    try:
+        for raw in response.iter_raw():
+            if decoder is None:
+                out += raw
+            else:
+                data = raw
+                while data and len(out) <= limit:
+                    # max_length: never more than one byte past the limit, however dense the input
+                    out += decoder.decompress(data, limit + 1 - len(out))
+                    data = decoder.unconsumed_tail
+            if len(out) > limit:
+                break
+        if decoder is not None and len(out) <= limit:
+            out += decoder.flush()
+    except zlib.error as e:
+        raise httpx.DecodingError(f"broken compressed body ({e})", request=response.request) from None
+    if len(out) > limit:
+        if cut:
+            return bytes(out[:limit])
+        raise ResponseTooLarge(url, too_large, status=response.status_code)
+    return bytes(out)
+
+
+def fetch(client: httpx.Client, url: str, *, params: dict | None = None, headers: dict | None = None,
+          accept: tuple[int, ...] = (200,), limit: int = MAX_BODY_BYTES) -> httpx.Response:
+    """GET ``url`` through ``client``, streaming: an answer with a status in ``accept`` is read
+    up to ``limit`` bytes (read_capped; over: ResponseTooLarge), any other keeps its first
+    ERROR_BODY_BYTES. Returns a complete, already decoded response."""
+    with client.stream("GET", url, params=params, headers=headers) as response:
+        full = response.status_code in accept
+        body = read_capped(response, limit if full else ERROR_BODY_BYTES, cut=not full)
+        kept = [(k, v) for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+        return httpx.Response(response.status_code, headers=kept, content=body, request=response.request,
+                              extensions={k: v for k, v in response.extensions.items()
+                                          if k in ("reason_phrase", "http_version")})
+
+
 _XML_PARSER = None
+
+# a DTD in any encoding an XML document may use without declaring it (XML 1.0 appendix F)
+_CODECS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+_DOCTYPE = tuple("<!DOCTYPE".encode(c) for c in _CODECS)
+_ENTITY = tuple("<!ENTITY".encode(c) for c in _CODECS)
 
 
 def parse_xml(body: bytes, what: str) -> etree._Element:
@@ -93,8 +171,10 @@ def parse_xml(body: bytes, what: str) -> etree._Element:
             resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
             dtd_validation=False, remove_comments=True, remove_pis=True,
         )
-    head = body[:65536]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"<!ENTITY" in body:
+    # every encoding: a UTF-16 bomb hides from a UTF-8 search, and libxml2's own refusal of it
+    # would look like a broken page and be fetched again
+    head = body[:131072]
+    if any(m in head for m in _DOCTYPE) or any(m in body for m in _ENTITY):
         raise UnsafeContent(
             f"{what}: refused XML with a DTD or entity declarations (a possible entity-expansion "
             "'billion laughs' bomb); arXiv never sends these, so the server or something between "
@@ -117,7 +197,8 @@ class PoliteClient:
     """One client per harvest: keeps the pause between consecutive requests."""
 
     def __init__(self, settings: Settings, *, max_wait: float | None = None,
-                 transport: httpx.BaseTransport | None = None):
+                 transport: httpx.BaseTransport | None = None, max_body: int = MAX_BODY_BYTES):
+        self.max_body = int(max_body)
         self.delay = max(0.0, float(settings.http_delay))
         self.retries = max(0, int(settings.http_retries))
         self.timeout = float(settings.http_timeout)
@@ -173,7 +254,7 @@ class PoliteClient:
             pending_wait = 0.0
             try:
                 try:
-                    response = self._client.get(url, params=params)
+                    response = fetch(self._client, url, params=params, accept=accept, limit=self.max_body)
                 finally:
                     self.requests += 1
                     self._last = time.monotonic()
@@ -185,12 +266,12 @@ class PoliteClient:
                 problem = f"connection failed or was cut ({type(e).__name__}: {e})"
                 advice = ("Check the network and the server URL (PAPERWIRE_ARXIV_API_URL / PAPERWIRE_ARXIV_OAI_URL); "
                           "a harvest resumes where it stopped.")
+            except httpx.DecodingError as e:
+                problem = str(e)
+                advice = "The server sent a broken page; try again later. A harvest resumes where it stopped."
             else:
                 status = response.status_code
-                if status in accept:
-                    if len(response.content) > MAX_BODY_BYTES:
-                        raise HttpError(shown, f"{shown}: response larger than {MAX_BODY_BYTES // 2**20} MiB; refused.",
-                                        status=status)
+                if status in accept:  # fetch() refused a body over max_body already
                     try:
                         return parse(response)
                     except BadContent as e:
@@ -214,7 +295,7 @@ class PoliteClient:
                     }.get(status, "not retried.")
                     raise HttpError(
                         shown, f"{shown}: HTTP {status} {response.reason_phrase}: {hint}".replace(" :", ":"),
-                        status=status, body=response.content[:65536],
+                        status=status, body=response.content,
                     )
             if attempt < attempts:
                 if not pending_wait:
