@@ -64,6 +64,18 @@ def test_an_unsupported_database_url_names_the_option(tmp_path):
     assert proc.returncode == 2 and "--database-url" in proc.stderr
 
 
+def test_an_unreachable_postgresql_server_names_the_option(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = paperwire(tmp_path, None, "--database-url", f"postgresql://paperwire:s3cret@127.0.0.1:{port}/pw", "status")
+    assert proc.returncode == 1, proc.stderr
+    assert "'--database-url' / PAPERWIRE_DATABASE_URL: cannot connect to PostgreSQL at" in proc.stderr, proc.stderr
+    assert f"port={port}" in proc.stderr and "s3cret" not in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_help_works_whatever_the_database_url(tmp_path):
     proc = paperwire(tmp_path, "sqlite:////nonexistent-dir/x/y.db", "status", "--help")
     assert proc.returncode == 0 and "Counts of papers" in proc.stdout

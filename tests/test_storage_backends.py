@@ -531,7 +531,7 @@ def test_postgres_schema_matches_sqlite(tmp_path, pg_store):
 
 
 def test_open_store_rejects_unknown_scheme_and_reports_unreachable_server():
-    from paperwire.storage import DatabaseURLError, open_store
+    from paperwire.storage import DatabaseUnreachable, DatabaseURLError, open_store
 
     with pytest.raises(DatabaseURLError, match="not supported"):
         open_store("mysql://x/y")
@@ -539,6 +539,6 @@ def test_open_store_rejects_unknown_scheme_and_reports_unreachable_server():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     t = time.monotonic()
-    with pytest.raises(SystemExit, match=f"cannot connect to PostgreSQL at .*port={port}") as e:
+    with pytest.raises(DatabaseUnreachable, match=f"cannot connect to PostgreSQL at .*port={port}") as e:
         open_store(f"postgresql://paperwire:s3cret@127.0.0.1:{port}/paperwire")
     assert "s3cret" not in str(e.value) and time.monotonic() - t < 15

@@ -23,12 +23,14 @@ DATABASE_URL_HINT = "'--database-url' / PAPERWIRE_DATABASE_URL"
 
 
 def _open(url: str, *, migrate: bool = True, create_dir=None, hint: str = DATABASE_URL_HINT):
-    from .storage import DatabaseURLError, open_store
+    from .storage import DatabaseUnreachable, DatabaseURLError, open_store
 
     try:
         return open_store(url, migrate=migrate, create_dir=create_dir)
     except DatabaseURLError as e:
         raise click.BadParameter(str(e), param_hint=hint) from None
+    except DatabaseUnreachable as e:  # not a usage error (the server may be down): exit 1
+        raise click.ClickException(f"{hint}: {e}") from None
 
 
 def _store(ctx: click.Context, *, migrate: bool = True):

@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import Change, Store, UpsertResult
+from .errors import DatabaseUnreachable, DatabaseURLError
 
 USAGE = "use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname"
-
-
-class DatabaseURLError(ValueError):
-    """A database URL that cannot be used as it is; the message says why and what to do."""
 
 
 def sqlite_file(database_url: str) -> str:
@@ -24,7 +21,8 @@ def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Pat
     """Open the database named by a URL: ``sqlite:///path/to/file.db`` or
     ``postgresql://user:password@host:port/dbname`` (``postgres://`` too). A SQLite file's directory
     must exist, except ``create_dir`` (the data directory), which is created when missing: a typo in
-    a path must not quietly start an empty database somewhere else. Raises DatabaseURLError."""
+    a path must not quietly start an empty database somewhere else. Raises DatabaseURLError, or
+    DatabaseUnreachable when a PostgreSQL server does not answer."""
     if database_url.startswith("sqlite:"):
         from .sqlite import SQLiteStore
 
@@ -48,4 +46,4 @@ def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Pat
     return store
 
 
-__all__ = ["Change", "DatabaseURLError", "Store", "UpsertResult", "open_store", "sqlite_file"]
+__all__ = ["Change", "DatabaseURLError", "DatabaseUnreachable", "Store", "UpsertResult", "open_store", "sqlite_file"]

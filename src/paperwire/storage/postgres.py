@@ -27,6 +27,7 @@ from psycopg_pool import ConnectionPool
 
 from ..models import Paper, utc_now
 from .base import Change, UpsertResult
+from .errors import DatabaseUnreachable
 from .base_community import VISIBLE_PAPER
 from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin
 from .postgres_digests import PostgresDigestMixin
@@ -164,7 +165,7 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
         try:  # fail fast, and clearly, when the server cannot be reached (the pool would retry for long)
             psycopg.connect(url, connect_timeout=10).close()
         except psycopg.Error as e:
-            raise SystemExit(f"cannot connect to PostgreSQL at {_redact(url)}: {e}".strip()) from None
+            raise DatabaseUnreachable(f"cannot connect to PostgreSQL at {_redact(url)}: {e}".strip()) from None
         # autocommit: a read is its own statement; writes open an explicit transaction (_write).
         # check: a connection the server dropped (restart, idle timeout) is replaced, not handed out
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
@@ -174,7 +175,7 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
             self.pool.open(wait=True, timeout=30)
         except Exception as e:  # psycopg_pool.PoolTimeout: say which database could not be reached
             self.pool.close()
-            raise SystemExit(f"cannot connect to PostgreSQL at {_redact(url)}: {e}") from None
+            raise DatabaseUnreachable(f"cannot connect to PostgreSQL at {_redact(url)}: {e}") from None
 
     # -- connections -------------------------------------------------------------------
     @contextmanager
