@@ -162,6 +162,11 @@ def test_digest_run_warns_where_links_point_and_dates_mails_in_plus_0000(tmp_pat
     proc = paperwire(tmp_path, db_url, "digest", "run", "--dry-run", "--now", "2025-03-21T08:00:00Z", "-q",
                      PAPERWIRE_BASE_URL="https://papers.example.org", PAPERWIRE_SECRET_KEY="k" * 40)
     assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
+    # a worker that composes digests says the same when it starts; one that only sends does not
+    proc = paperwire(tmp_path, db_url, "worker", "--once", "--role", "digest", PAPERWIRE_SECRET_KEY="k" * 40)
+    assert proc.returncode == 0 and "warning: PAPERWIRE_BASE_URL is not set" in proc.stderr, proc.stderr
+    proc = paperwire(tmp_path, db_url, "worker", "--once", "--role", "prune", PAPERWIRE_SECRET_KEY="k" * 40)
+    assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
 
 
 def test_other_mails_are_dated_in_plus_0000(tmp_path):

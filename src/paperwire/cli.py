@@ -507,6 +507,12 @@ def _parse_now(value: str | None):
         raise click.BadParameter(f"{value!r} is not a time; use ISO 8601, e.g. 2025-03-18T07:30:00Z") from None
 
 
+def _warn_without_base_url(settings) -> None:
+    if not settings.base_url:
+        click.echo(f"warning: PAPERWIRE_BASE_URL is not set: links in these mails point at "
+                   f"http://{settings.host}:{settings.port}; set it to the site's public address", err=True)
+
+
 @main.group()
 def digest() -> None:
     """Email digests of new papers for subscribers."""
@@ -521,10 +527,7 @@ def digest_run(ctx, dry_run, now, quiet):
     """Compose the digests that are due, and queue them in the outbox (one per subscriber and period)."""
     from .digest.run import run_digests
 
-    settings = _settings(ctx)
-    if not settings.base_url:
-        click.echo(f"warning: PAPERWIRE_BASE_URL is not set: links in these mails point at "
-                   f"http://{settings.host}:{settings.port}; set it to the site's public address", err=True)
+    _warn_without_base_url(_settings(ctx))
     counts = run_digests(_store(ctx), _settings(ctx), _digest_engine(ctx), now=_parse_now(now), dry_run=dry_run,
                          progress=not quiet)
     label = "would queue" if dry_run else "queued"
@@ -565,6 +568,8 @@ def worker(ctx, interval, role, once):
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     store, settings = _store(ctx), _settings(ctx)
+    if "digest" in kinds:
+        _warn_without_base_url(settings)
     if interval is not None:
         settings = settings.with_(digest_interval=interval)
     w = Worker(store, settings, kinds)
