@@ -46,6 +46,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
 fi
 
 if [ $want_test = 1 ]; then
-  # PostgreSQL: the storage tests start their own throwaway server (tests/pg_server.py) on loopback
-  apt_install chromium postgresql
+  # PostgreSQL: the storage tests start their own throwaway server (tests/pg_server.py) on loopback;
+  # jing validates the Atom feeds against RFC 4287's RELAX NG schema (tests/atom_schema.py)
+  apt_install chromium postgresql jing
 fi

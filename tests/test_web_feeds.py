@@ -68,3 +68,96 @@ def test_feed_errors(client):
     assert root.findall(ATOM_NS + "entry") == []
     assert root.findtext(ATOM_NS + "id") == "tag:paperwire,2025:search?q=cat%3Aq-bio.NC"
     assert root.findtext(ATOM_NS + "updated")  # required even when empty
+
+
+# -- every list has a feed ------------------------------------------------------------------
+PUBLIC_FEEDS = [
+    "/feeds/day.atom", "/feeds/search.atom?q=execution+feedback+code", "/feeds/search.atom?q=cat%3Aq-bio.NC",
+    "/feeds/trending.atom", "/feeds/trending.atom?window=week", "/feeds/trending.atom?window=month",
+    "/feeds/trending.atom?window=month&cat=cs.CL", "/feeds/category/cs.CL.atom", "/feeds/category/cs.atom",
+    "/feeds/category/hep-th.atom", "/feeds/author.atom?name=Ana+Lima", "/feeds/author.atom?name=Nobody+Atall",
+]
+
+
+def test_every_public_feed_is_valid_atom_and_stable(client):
+    from atom_schema import assert_valid_atom
+
+    bodies = {}
+    for path in PUBLIC_FEEDS:
+        r = client.get(path)
+        _atom(r)
+        bodies[path] = r.content
+        parsed = feedparser.parse(r.content)
+        assert not parsed.bozo, (path, parsed.get("bozo_exception"))
+        # fetched again: the same document, byte for byte (ids, dates: nothing comes from the clock)
+        assert client.get(path).content == r.content, path
+    assert_valid_atom(bodies)
+
+
+def _entry_ids(client, path) -> list[str]:
+    return [e.id for e in feedparser.parse(client.get(path).content).entries]
+
+
+def test_trending_feed_is_the_trending_list(client):
+    for window in ("today", "week", "month"):
+        ranked = client.get("/api/trending", params={"window": window, "limit": 50}).json()["items"]
+        ids = _entry_ids(client, f"/feeds/trending.atom?window={window}")
+        assert ids == [f"tag:paperwire,2025:paper/{i['id']}" for i in ranked], window
+    month = feedparser.parse(client.get("/feeds/trending.atom?window=month").content)
+    assert month.feed.title == "Paperwire: trending this month"
+    assert month.feed.link.endswith("/trending?window=month")
+    assert len(month.entries) > 0
+    r = client.get("/feeds/trending.atom", params={"window": "year"})
+    assert r.status_code == 400 and "today, week or month" in r.text
+
+
+def test_category_feed_newest_first_in_that_category(client):
+    parsed = feedparser.parse(client.get("/feeds/category/cs.CL.atom").content)
+    assert parsed.feed.title == "Paperwire: new in cs.CL"
+    assert 0 < len(parsed.entries) <= 50
+    assert f"tag:paperwire,2025:paper/{ARXIV_ID}" in [e.id for e in parsed.entries]
+    for e in parsed.entries:
+        assert "cs.CL" in [t.term for t in e.tags], e.id
+    whole = feedparser.parse(client.get("/feeds/category/cs.atom").content)  # cs = every cs.*
+    assert len(whole.entries) >= len(parsed.entries)
+    assert all(any(t.term.startswith("cs.") for t in e.tags) for e in whole.entries)
+    old = feedparser.parse(client.get("/feeds/category/hep-th.atom").content)
+    assert [e.id for e in old.entries] == ["tag:paperwire,2025:paper/hep-th/9901001"]
+    for bad in ("/feeds/category/cs%20CL.atom", "/feeds/category/1cs.atom", "/feeds/category/a.b.c.atom"):
+        assert client.get(bad).status_code == 400, bad
+
+
+def test_author_feed_lists_that_authors_papers(client):
+    parsed = feedparser.parse(client.get("/feeds/author.atom", params={"name": "Ana  Lima"}).content)
+    assert parsed.feed.title == "Paperwire: papers by Ana Lima"
+    assert [e.id for e in parsed.entries] == [f"tag:paperwire,2025:paper/{ARXIV_ID}"]
+    # quotes cannot break out of the author:"..." operator; the name is the same feed
+    same = feedparser.parse(client.get("/feeds/author.atom", params={"name": 'Ana" Lima'}).content)
+    assert [e.id for e in same.entries] == [e.id for e in parsed.entries] and same.feed.id == parsed.feed.id
+    assert feedparser.parse(client.get("/feeds/author.atom", params={"name": "Nobody Atall"}).content).entries == []
+    assert client.get("/feeds/author.atom").status_code == 400
+    assert client.get("/feeds/author.atom", params={"name": '"'}).status_code == 400
+    assert client.get("/feeds/author.atom", params={"name": "x" * 201}).status_code == 400
+
+
+def _alternates(html: bytes) -> list[tuple[str, str]]:
+    doc = etree.fromstring(html, etree.HTMLParser())
+    return [(l.get("title"), l.get("href")) for l in doc.xpath("//head/link[@rel='alternate']")
+            if l.get("type") == "application/atom+xml"]
+
+
+def test_list_pages_name_their_feeds(client):
+    cases = {
+        "/trending?window=week": "/feeds/trending.atom?window=week",
+        "/trending?window=month&cat=cs.CL": "/feeds/trending.atom?window=month&cat=cs.CL",
+        "/search?q=cat%3Acs.CL": "/feeds/category/cs.CL.atom",
+        "/search?q=author%3A%22Ana+Lima%22": "/feeds/author.atom?name=Ana+Lima",
+        "/search?q=feedback": "/feeds/search.atom?q=feedback",
+    }
+    for page, feed in cases.items():
+        links = _alternates(client.get(page).content)
+        assert feed in [href for _, href in links], (page, links)
+        assert _atom(client.get(feed)) is not None
+    # a search that is not one category or one author offers only its own feed (and the day's)
+    mixed = [href for _, href in _alternates(client.get("/search?q=cat%3Acs.CL+feedback").content)]
+    assert mixed == ["/feeds/day.atom", "/feeds/search.atom?q=cat%3Acs.CL+feedback"]

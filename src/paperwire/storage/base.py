@@ -13,6 +13,7 @@ from ..models import Paper
 from .base_accounts import AccountStore, SigninStore
 from .base_community import CommunityStore
 from .base_digests import DigestStore
+from .base_feed_tokens import FeedTokenStore
 from .base_jobs import JobStore
 from .base_library import LibraryStore
 from .base_outbox import OutboxStore
@@ -40,7 +41,7 @@ class Change:
 
 
 class Store(SubscriberStore, OutboxStore, DigestStore, StarsStore, AccountStore, SigninStore, CommunityStore,
-            TrendingStore, LibraryStore, JobStore, RetentionStore, Protocol):
+            TrendingStore, LibraryStore, JobStore, RetentionStore, FeedTokenStore, Protocol):
     # schema
     def migrate(self) -> list[int]: ...
     def close(self) -> None: ...

@@ -38,6 +38,7 @@ from .sqlite_stars import SQLiteStarsMixin  # portable SQL: shared as it is
 from .postgres_subscribers import PostgresSubscriberMixin
 from .sqlite import _PAPER_COLUMNS, _split_sql
 from .sqlite_community import SQLiteCommunityMixin
+from .sqlite_feed_tokens import SQLiteFeedTokenMixin
 from .sqlite_library import SQLiteLibraryMixin
 from .sqlite_trending import SQLiteTrendingMixin
 
@@ -156,7 +157,8 @@ class PostgresStore(PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigest
                     PostgresAccountsMixin, PostgresSigninMixin, PostgresJobsMixin, PostgresRetentionMixin,
                     # written portable (ON CONFLICT upserts, no SQLite-only functions, and on
                     # PostgreSQL each write locks its paper_community row first): shared as they are
-                    SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin):
+                    SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
+                    SQLiteFeedTokenMixin):
     # the shared mixins' row lock (sqlite_subscribers._ROW_LOCK): a second writer waits for the first
     _ROW_LOCK = " FOR UPDATE"
 

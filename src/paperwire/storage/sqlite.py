@@ -17,6 +17,7 @@ from .base_community import VISIBLE_PAPER
 from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin
 from .sqlite_community import SQLiteCommunityMixin
 from .sqlite_digests import SQLiteDigestMixin
+from .sqlite_feed_tokens import SQLiteFeedTokenMixin
 from .sqlite_jobs import SQLiteJobsMixin
 from .sqlite_retention import SQLiteRetentionMixin
 from .sqlite_library import SQLiteLibraryMixin
@@ -48,7 +49,7 @@ def _row_to_paper(row: sqlite3.Row) -> Paper:
 
 class SQLiteStore(SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin, SQLiteStarsMixin,
                   SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
-                  SQLiteJobsMixin, SQLiteRetentionMixin):
+                  SQLiteJobsMixin, SQLiteRetentionMixin, SQLiteFeedTokenMixin):
     def __init__(self, path: str | Path):
         self.path = str(path)  # its directory must exist (storage.open_store says which one is missing)
         self._local = threading.local()

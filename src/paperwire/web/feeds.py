@@ -1,8 +1,11 @@
-"""Atom feeds: any search (/feeds/search.atom?q=...) and the latest day (/feeds/day.atom)."""
+"""Atom feeds (RFC 4287) of every list: a search, the latest day, trending, a category, an author,
+and a reader's private "for you" and library feeds (a URL with a secret token: feed readers do not
+sign in; accounts/feed_tokens.py). Where each lives: feed_links.py."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote
 
@@ -10,8 +13,14 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from lxml import etree
 
+from ..accounts.feed_tokens import account_for_token
+from ..library import LibraryError
+from ..library.core import feed_tag
 from ..models import Paper
-from .render import base_url, paper_path, url_with
+from ..recommend.feed import feed_for_account
+from . import feed_links
+from .render import base_url, paper_path
+from .trending_pages import ranked_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -20,6 +29,20 @@ ATOM = "application/atom+xml; charset=utf-8"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 TAG = "tag:paperwire,2025:"  # feed and entry ids: stable, whatever host serves them
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]{0,20}(?:\.[A-Za-z][A-Za-z\-]{0,20})?$")  # cs.CL or cs
+MAX_AUTHOR_CHARS = 200
+# a private feed is the reader's own: no shared cache may keep it, no search engine index it
+PRIVATE_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex",
+                   "Referrer-Policy": "no-referrer"}
+
+
+@dataclass
+class Entry:
+    """A paper in a feed; ``updated`` (when it joined this list, e.g. saved) and ``note`` (put
+    before the abstract) where the list has them."""
+    paper: Paper
+    updated: datetime | None = None
+    note: str | None = None
 
 
 def _x(text: str | None) -> str:
@@ -46,7 +69,7 @@ def _iso(dt: datetime) -> str:
 
 
 def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_url: str,
-               papers: list[Paper], base: str) -> bytes:
+               papers: list[Paper | Entry], base: str) -> bytes:
     """An Atom 1.0 document (RFC 4287), built with lxml so every text is escaped.
 
     (feedgen 1.0 drops rel/type from entry links, which would give an entry two 'alternate'
@@ -69,11 +92,15 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
     sub(feed, "generator", "Paperwire")
     feed_updated = sub(feed, "updated")
     newest = None
-    for p in papers:
+    for item in papers:
+        e = item if isinstance(item, Entry) else Entry(item)
+        p = e.paper
         entry = sub(feed, "entry")
         sub(entry, "id", entry_id(p.id))
         sub(entry, "title", p.title)
-        updated = _when(p.updated) or _when(p.submitted) or _when(p.announced) or datetime.now(timezone.utc)
+        # from the paper's own dates, never the clock: the same paper reads the same on every fetch
+        updated = (e.updated or _when(p.updated) or _when(p.submitted) or _when(p.announced)
+                   or _when(p.day) or datetime(1970, 1, 1, tzinfo=timezone.utc))
         sub(entry, "updated", _iso(updated))
         published = _when(p.submitted)
         if published:
@@ -87,27 +114,36 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
             sub(entry, "link", href=p.code_url, rel="related", title="Code")
         for c in p.categories:
             sub(entry, "category", term=c)
-        sub(entry, "summary", p.abstract or p.title, type="text")
+        summary = p.abstract or p.title
+        sub(entry, "summary", f"{e.note}\n\n{summary}" if e.note else summary, type="text")
         newest = max(newest, updated) if newest else updated
     feed_updated.text = _iso(newest or datetime.now(timezone.utc))
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-@router.get("/feeds/search.atom")
-def search_feed(request: Request, q: str = Query(..., min_length=1, max_length=500)):
-    q = " ".join(q.split())
+def _atom(body: bytes, headers: dict | None = None) -> Response:
+    return Response(body, media_type=ATOM, headers=headers)
+
+
+def _feed(request: Request, link: feed_links.FeedLink, feed_id: str, subtitle: str, papers) -> bytes:
+    base = base_url(request)
+    return build_feed(feed_id=TAG + feed_id, title=link.title, subtitle=subtitle, self_url=base + link.url,
+                      alt_url=base + link.html_url, papers=papers, base=base)
+
+
+def _engine(request: Request):
     engine = request.app.state.engine
     if engine is None:
         raise HTTPException(503, "Search is not available on this server yet.")
-    results = engine.search(q, limit=FEED_SIZE, offset=0)
-    base = base_url(request)
-    body = build_feed(
-        feed_id=TAG + "search?q=" + quote(q, safe=""),
-        title=f"Paperwire: {q}", subtitle=f"Papers matching “{q}”",
-        self_url=base + url_with("/feeds/search.atom", q=q), alt_url=base + url_with("/search", q=q),
-        papers=[h.paper for h in results.hits], base=base,
-    )
-    return Response(body, media_type=ATOM)
+    return engine
+
+
+@router.get("/feeds/search.atom")
+def search_feed(request: Request, q: str = Query(..., min_length=1, max_length=500)):
+    q = " ".join(q.split())
+    results = _engine(request).search(q, limit=FEED_SIZE, offset=0)
+    return _atom(_feed(request, feed_links.search(q), "search?q=" + quote(q, safe=""), f"Papers matching “{q}”",
+                       [h.paper for h in results.hits]))
 
 
 @router.get("/feeds/day.atom")
@@ -115,10 +151,75 @@ def day_feed(request: Request):
     store = request.app.state.store
     day = store.latest_day()
     papers = store.papers_on_day(day, limit=500) if day else []
-    base = base_url(request)
-    body = build_feed(
-        feed_id=TAG + "day", title="Paperwire: latest papers",
-        subtitle=f"Papers listed on {day}" if day else "No papers yet",
-        self_url=base + "/feeds/day.atom", alt_url=base + "/", papers=papers, base=base,
-    )
-    return Response(body, media_type=ATOM)
+    link = feed_links.FeedLink("Paperwire: latest papers", "/feeds/day.atom", "/")
+    return _atom(_feed(request, link, "day", f"Papers listed on {day}" if day else "No papers yet", papers))
+
+
+@router.get("/feeds/trending.atom")
+def trending_feed(request: Request, window: str = Query("today", max_length=20),
+                  cat: str | None = Query(None, max_length=500)):
+    result = ranked_page(request, window, cat, FEED_SIZE, 0)
+    cats = " ".join(c for c in (cat or "").replace(",", " ").split())
+    return _atom(_feed(request, feed_links.trending(result.window, cats or None),
+                       f"trending/{result.window}" + (f"?cat={quote(cats, safe='')}" if cats else ""),
+                       f"Trending papers, {feed_links.WINDOW_NAMES[result.window]}: votes and GitHub stars gained",
+                       [e.paper for e in result.entries]))
+
+
+@router.get("/feeds/category/{cat}.atom")
+def category_feed(request: Request, cat: str):
+    if not _CATEGORY.match(cat):
+        raise HTTPException(400, f"{cat[:40]!r} is not an arXiv category; use one like cs.CL (or cs for all of cs.*).")
+    results = _engine(request).search(f"cat:{cat}", limit=FEED_SIZE, offset=0)  # filters only: newest first
+    return _atom(_feed(request, feed_links.category(cat), "category/" + quote(cat, safe=""),
+                       f"The newest papers in {cat}", [h.paper for h in results.hits]))
+
+
+@router.get("/feeds/author.atom")
+def author_feed(request: Request, name: str = Query(..., min_length=1, max_length=MAX_AUTHOR_CHARS)):
+    # quotes would end the author:"..." operator early; whitespace runs are one space in names
+    name = " ".join(name.replace('"', " ").split())
+    if not name:
+        raise HTTPException(400, "name needs an author's name, e.g. name=Yann LeCun.")
+    results = _engine(request).search(f'author:"{name}"', limit=FEED_SIZE, offset=0)
+    return _atom(_feed(request, feed_links.author(name), "author?name=" + quote(name.lower(), safe=""),
+                       f"The newest papers by {name}", [h.paper for h in results.hits]))
+
+
+# -- a reader's private feeds ---------------------------------------------------------------
+def _reader(request: Request, token: str):
+    account = account_for_token(request.app.state.store, token)
+    if account is None:  # never says whether the token once existed
+        raise HTTPException(404, "There is no feed at this address; its owner may have reset their feed links.")
+    return account
+
+
+def _tag(tag: str | None) -> str | None:
+    try:
+        return feed_tag(tag) or None
+    except LibraryError as e:
+        raise HTTPException(400, str(e)) from None
+
+
+@router.get("/feeds/private/{token}/for-you.atom")
+def for_you_feed(request: Request, token: str, tag: str | None = Query(None, max_length=200)):
+    account = _reader(request, token)
+    tag = _tag(tag)
+    recs = feed_for_account(request.app.state.store, account.id, tag=tag, limit=FEED_SIZE,
+                            settings=request.app.state.settings)
+    entries = [Entry(r.paper, note=(f"Because you {'upvoted' if r.because_upvoted else 'saved'} “{r.because_title}”."
+                                    if r.because_title else None)) for r in recs]
+    return _atom(_feed(request, feed_links.for_you(token, tag), f"for-you/{account.id}" + (
+        f"?tag={quote(tag, safe='')}" if tag else ""), "New papers like the ones you saved" + (
+        f" under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)
+
+
+@router.get("/feeds/private/{token}/library.atom")
+def library_feed(request: Request, token: str, tag: str | None = Query(None, max_length=200)):
+    account = _reader(request, token)
+    tag = _tag(tag)
+    saved = request.app.state.store.library(account.id, tag=tag, limit=FEED_SIZE, offset=0)
+    entries = [Entry(e.paper, updated=_when(e.saved_at)) for e in saved]
+    return _atom(_feed(request, feed_links.library(token, tag), f"library/{account.id}" + (
+        f"?tag={quote(tag, safe='')}" if tag else ""), "Papers you saved, newest first" + (
+        f", under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)

@@ -17,11 +17,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import library as lib
+from ..accounts.feed_tokens import feed_token, reset_feed_token
 from ..library import export
 from ..library.core import feed_tag
 from ..recommend.feed import feed_for_account
+from . import feed_links
 from .cards import card_states
 from .errors import error_response, refuse_param, responses
+from .opml import build_opml
 from .render import base_url, pagination, paper_path, render, url_with
 from .session import checked_form, current_account, require_account, wants_json
 
@@ -116,7 +119,12 @@ def library_page(request: Request, tag: str | None = Query(None, max_length=200)
     entries = store.library(account.id, tag=tag, limit=LIBRARY_PAGE_SIZE, offset=(page - 1) * LIBRARY_PAGE_SIZE)
     if not entries and page > 1:
         raise HTTPException(404, f"Page {page} of your library is empty.")
+    token = feed_token(store, request.app.state.settings, account.id)
+    feeds = [feed_links.library(token, tag), feed_links.for_you(token, tag)]
+    if tag:
+        feeds += [feed_links.library(token), feed_links.for_you(token)]
     return render(request, "library.html", {
+        "alt_feeds": feeds, "feeds": feeds, "base": base_url(request),
         "cards": card_states(request, [e.paper for e in entries]), "tag": tag, "tags": store.library_tags(account.id), "entries": entries, "total": total,
         "all_total": store.library_count(account.id) if tag else total,
         "pager": pagination(total, page, LIBRARY_PAGE_SIZE, lambda n: url_with("/library", tag=tag, page=n if n > 1 else None)),
@@ -148,6 +156,31 @@ def export_csv(request: Request, tag: str | None = Query(None, max_length=200)):
     return _export(request, tag, "csv", "text/csv; charset=utf-8", export.to_csv)
 
 
+# -- private feeds ----------------------------------------------------------------------------
+@router.get("/library/feeds.opml")
+def feeds_opml(request: Request):
+    """Every private feed of the reader ("for you" and library, merged and per tag) for a feed reader."""
+    account = require_account(request)
+    store = request.app.state.store
+    token = feed_token(store, request.app.state.settings, account.id)
+    feeds = feed_links.reader_feeds(token, [t for t, _ in store.library_tags(account.id)])
+    body = build_opml("Paperwire: your feeds", feeds, base_url(request))
+    return Response(body, media_type="text/x-opml; charset=utf-8", headers={
+        "Content-Disposition": 'attachment; filename="paperwire-feeds.opml"', "Cache-Control": "private, no-store"})
+
+
+@router.post("/library/feeds/reset")
+async def reset_feeds(request: Request):
+    """New private feed URLs; the old ones answer 404 from now on."""
+    account = require_account(request)
+    await checked_form(request)
+    token = reset_feed_token(request.app.state.store, request.app.state.settings, account.id)
+    if wants_json(request):
+        root = base_url(request)
+        return JSONResponse({"reset": True, "feeds": [root + f.url for f in feed_links.reader_feeds(token, [])]})
+    return RedirectResponse("/library#feeds", status_code=303)
+
+
 # -- for you ------------------------------------------------------------------------------
 @router.get("/for-you")
 def for_you(request: Request, tag: str | None = Query(None, max_length=200)):
@@ -157,8 +190,9 @@ def for_you(request: Request, tag: str | None = Query(None, max_length=200)):
     store = request.app.state.store
     tag = _tag_param(tag)
     recs = feed_for_account(store, account.id, tag=tag, limit=FOR_YOU_SIZE, settings=request.app.state.settings)
+    feed = feed_links.for_you(feed_token(store, request.app.state.settings, account.id), tag)
     return render(request, "for_you.html", {
-        "signed_in": True, "tag": tag, "tags": store.library_tags(account.id), "recs": recs,
+        "signed_in": True, "alt_feeds": [feed], "feed": feed, "tag": tag, "tags": store.library_tags(account.id), "recs": recs,
         "cards": card_states(request, [r.paper for r in recs]),
         "library_total": store.library_count(account.id), "tag_total": store.library_count(account.id, tag) if tag else None,
     })

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from ..community import paper_for
+from . import feed_links
 from .bibtex import bibtex
 from .cards import card_states
 from .page_cache import fingerprint
@@ -143,6 +144,7 @@ def search(
         errors=list(results.query.errors),
         first_rank=offset + 1,
         feed_url=url_with("/feeds/search.atom", q=q),
+        alt_feeds=feed_links.of_search(q),
         pager=pagination(results.total, page, SEARCH_PAGE_SIZE,
                          lambda n: url_with("/search", q=q, page=n if n > 1 else None)),
         page=page,

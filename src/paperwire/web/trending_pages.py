@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from ..trending.ranking import RankCache, TrendingPage, trending
 from ..trending.score import WINDOWS
+from . import feed_links
 from .cards import card_states
 from .errors import refuse_param, responses
 from .render import base_url, pagination, paper_path, render, url_with
@@ -51,7 +52,8 @@ def _categories(cat: str | None) -> list[str]:
     return cats
 
 
-def _page(request: Request, window: str, cat: str | None, limit: int, offset: int) -> TrendingPage:
+def ranked_page(request: Request, window: str, cat: str | None, limit: int, offset: int) -> TrendingPage:
+    """One page of a trending list (the page, the API and the feed): 400 for a bad window or category."""
     return trending(request.app.state.store, _window(window), limit=limit, offset=offset,
                     categories=_categories(cat), cache=_cache(request))
 
@@ -59,7 +61,7 @@ def _page(request: Request, window: str, cat: str | None, limit: int, offset: in
 @router.get("/trending")
 def trending_page(request: Request, window: str = "today", page: int = Query(1, ge=1, le=MAX_PAGE),
                   cat: str | None = None):
-    result = _page(request, window, cat, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+    result = ranked_page(request, window, cat, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     if page > 1 and not result.entries:
         raise HTTPException(404, f"Page {page} of this list is empty.")
     states = card_states(request, [e.paper for e in result.entries])
@@ -67,8 +69,9 @@ def trending_page(request: Request, window: str = "today", page: int = Query(1, 
         st = states.get(e.paper.id)
         if st is not None:
             states[e.paper.id] = {**st, "new": e.is_new, "featured": e.featured or st.get("featured", False)}
+    feed = feed_links.trending(result.window, " ".join((cat or "").replace(",", " ").split()) or None)
     return render(request, "trending.html", {
-        "window": result.window, "labels": WINDOW_LABELS, "result": result, "entries": result.entries,
+        "alt_feeds": [feed], "feed": feed, "window": result.window, "labels": WINDOW_LABELS, "result": result, "entries": result.entries,
         "cards": states, "cat": cat or "", "half_life": f"{WINDOWS[result.window].half_life_hours:g}",
         "pager": pagination(result.total, page, PAGE_SIZE,
                             lambda n: url_with("/trending", window=window, cat=cat, page=n if n > 1 else None)),
@@ -106,7 +109,7 @@ def trending_api(request: Request,
                  limit: int = Query(25, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
                  cat: str | None = Query(None, max_length=2000, description="arXiv categories (cs.CL, or a whole archive: cs), "
                                                                            "separated by commas or spaces; at most 20")):
-    result = _page(request, window, cat, limit, offset)
+    result = ranked_page(request, window, cat, limit, offset)
     site = base_url(request)
     return TrendingOut(
         window=result.window, as_of=result.as_of_iso, since=result.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
