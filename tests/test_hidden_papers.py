@@ -216,3 +216,56 @@ def test_similar_and_search_stay_full_length_without_the_hidden_paper(site):
     finally:
         assert store.curate(curator.id, pk, "unhide")
     assert [h.paper.id for h in engine.search(f"cat:{CATEGORY}").hits] == [TARGET]
+
+
+def test_without_hidden_is_the_exact_top_k_of_the_visible_papers():
+    """search/hidden.py against the brute-force answer, over random rankings, hidden sets and k;
+    and it never asks for more than k + len(hidden), nor again when no hidden paper was in the way."""
+    import random
+
+    from paperwire.search.hidden import without_hidden
+
+    rng = random.Random(7)
+    ranking = [(pk, 1.0 - i / 1000) for i, pk in enumerate(rng.sample(range(1, 5000), 1000))]
+    asked: list[int] = []
+
+    def search(n: int):
+        asked.append(n)
+        return ranking[:n]
+
+    for _ in range(300):
+        hidden = frozenset(rng.sample([pk for pk, _ in ranking[:400]], rng.randint(0, 150)))
+        k = rng.randint(1, 200)
+        asked.clear()
+        assert without_hidden(search, k, hidden) == [r for r in ranking if r[0] not in hidden][:k]
+        assert max(asked) <= k + len(hidden)
+        if not hidden & {pk for pk, _ in ranking[:k]}:
+            assert asked == [k]
+    asked.clear()
+    assert without_hidden(search, 10, frozenset({ranking[0][0]} | set(range(6000, 6500)))) == ranking[1:11]
+    assert asked == [10, 12]  # one hidden paper in the top 10: asked again for 2 more, not 500
+    assert without_hidden(lambda n: ranking[:3][:n], 10, frozenset({ranking[0][0]})) == ranking[1:3]
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf"])
+def test_vector_search_skips_excluded_pks_and_stays_k_long(kind):
+    """VectorIndex.search(exclude=...) gives what the plain search gives with those pks struck out,
+    deeper, for both index kinds (exact and IVF), and a new set is honoured at once."""
+    import numpy as np
+
+    from paperwire.search.vectors import VectorIndex
+
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((3000, 32)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    pks = np.arange(10, 3010)
+    index = VectorIndex.build(32, pks, vecs, seq=1, kind=kind)
+    for q in vecs[:20]:
+        plain = index.search(q, 200)
+        hidden = frozenset(pk for pk, _ in plain[:60:3])
+        got = index.search(q, 50, exclude=hidden)
+        assert len(got) == 50 and not hidden & {pk for pk, _ in got}
+        assert [pk for pk, _ in got] == [pk for pk, _ in plain if pk not in hidden][:50]
+        other = frozenset(pk for pk, _ in plain[1:10])
+        assert [pk for pk, _ in index.search(q, 5, exclude=other)] == [plain[0][0]] + [pk for pk, _ in plain[10:14]]
+        assert index.search(q, 5) == plain[:5]

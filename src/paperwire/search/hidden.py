@@ -1,15 +1,15 @@
-"""Leaving the papers a curator hid out of a ranked candidate list (BM25 or embedding).
+"""Leaving the papers a curator hid out of a BM25 candidate list (LexicalIndex.search).
 
-The engine asks the store for the hidden pks on every search (store.hidden_pks) and drops them
-here, in the candidate step, so a hidden paper reaches no reader path that goes through the
-engine (pages, API, feeds, similar papers, digests, the CLI), and un-hiding brings it back on the
-next search. Hiding is a query-time rule, not an index one: neither index changes when a curator
-hides or un-hides a paper.
-
-Why not an exclusion clause in the BM25 query: a tantivy MustNot over the hidden pks turns off
-block-max WAND and looks up every excluded term on each query; a hidden paper is rarely among a
-query's top k, so asking once for k and, only when one was, once more for k + len(hidden) costs
-nothing in the usual case and is still exact.
+The engine asks the store for the hidden pks on every search (store.hidden_pks) and passes them
+to both indexes, so they are left out in the candidate step, before fusion, and a hidden paper
+reaches no reader path that goes through the engine (pages, API, feeds, similar papers, digests,
+the CLI); un-hiding brings it back on the next search. Hiding is a query-time rule, not an index
+one: neither index changes when a curator hides or un-hides a paper. The vector index leaves
+them out while faiss scans (an ID selector, vectors.py); tantivy has no such hook, and a MustNot
+clause over the hidden pks turns off block-max WAND and looks up every excluded term on each
+query (bench/hidden_search.py, 100k papers: 1.9x the BM25 time with 10 hidden, 25x with 1,000).
+A hidden paper is rarely among a query's top k, so asking for k and, only when one was there,
+again a little deeper costs nothing in the usual case and is still exact.
 """
 
 from __future__ import annotations
@@ -20,12 +20,16 @@ Ranked = list[tuple[int, float]]
 
 
 def without_hidden(search: Callable[[int], Ranked], k: int, hidden: frozenset[int]) -> Ranked:
-    """``search(k)`` (the best k (pk, score) pairs) minus the hidden pks, still k long when that
-    many visible papers match: the exact top k of the visible ones."""
-    found = search(k)
-    if not hidden:
-        return found
-    kept = [f for f in found if f[0] not in hidden]
-    if len(kept) < len(found) and len(found) >= k:  # a hidden one took a place: deeper, once
-        kept = [f for f in search(k + len(hidden)) if f[0] not in hidden]
-    return kept[:k]
+    """``search(n)`` (the best n (pk, score) pairs, best first) minus the hidden pks: the exact top
+    k of the visible papers (fewer only when fewer match). When hidden papers took places, it asks
+    again a little deeper (twice the places still missing), never deeper than k + len(hidden),
+    which always holds k visible ones: a hit costs one more search of about k, not of k + all."""
+    want = k
+    while True:
+        found = search(want)
+        if not hidden:
+            return found
+        kept = [f for f in found if f[0] not in hidden]
+        if len(kept) >= k or len(found) < want or want >= k + len(hidden):
+            return kept[:k]
+        want = min(k + len(hidden), want + 2 * (k - len(kept)))

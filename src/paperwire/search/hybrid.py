@@ -18,7 +18,6 @@ import numpy as np
 
 from .embed import get_query_embedder
 from .fusion import DEFAULT_FUSION, FusionParams, fuse
-from .hidden import without_hidden
 from .indexer import lexical_dir, vectors_dir
 from .lexical import LexicalIndex, analyze, coverage, doc_terms, matched_terms
 from .query import dense_text, parse_query
@@ -112,7 +111,7 @@ class SearchEngine:
         pq = parse_query(q)
         limit = max(1, int(limit))
         offset = max(0, int(offset))
-        hidden = self.store.hidden_pks()  # left out of every result (search/hidden.py)
+        hidden = self.store.hidden_pks()  # left out of every candidate list (search/hidden.py)
         if not pq.has_text:
             return self._browse(pq, limit, offset, t0, hidden)
 
@@ -151,15 +150,15 @@ class SearchEngine:
 
             def dense_search():
                 v = self.embedder.encode_query(dense_text(pq))
-                return v, without_hidden(lambda k: vectors.search(v, k), depth, hidden)
+                return v, vectors.search(v, depth, exclude=hidden)
             pending = _dense_pool().submit(dense_search)
-            lex = without_hidden(lambda k: self.lexical.search(terms, pq, k=k), n, hidden)
+            lex = self.lexical.search(terms, pq, k=n, exclude=hidden)
             qvec, dense = pending.result()
             if filtered:
                 ok = self.lexical.passing(pq, [pk for pk, _ in dense])
                 dense = [d for d in dense if d[0] in ok][:n]
         else:
-            lex = without_hidden(lambda k: self.lexical.search(terms, pq, k=k), n, hidden)
+            lex = self.lexical.search(terms, pq, k=n, exclude=hidden)
         fused = fuse(lex, dense, self.fusion)
         # drop papers only the embedding list holds, and weakly (after fusion: the scores of the
         # others stay those the fusion was tuned with)
@@ -222,13 +221,12 @@ class SearchEngine:
         blob = self.store.get_embeddings([pk]).get(pk) if vectors is not None else None
         if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:
             vec = np.frombuffer(blob, dtype=np.float32)
-            found = [(p, s) for p, s in without_hidden(lambda n: vectors.search(vec, n), k + 1, hidden) if p != pk][:k]
+            found = [(p, s) for p, s in vectors.search(vec, k + 1, exclude=hidden) if p != pk][:k]
             dense = True
         else:
             paper = self.store.get_paper(paper_id)
             terms = analyze(f"{paper.title} {paper.abstract}")
-            found = [(p, s) for p, s in without_hidden(lambda n: self.lexical.search(terms, None, k=n), k + 1, hidden)
-                     if p != pk][:k]
+            found = [(p, s) for p, s in self.lexical.search(terms, None, k=k + 1, exclude=hidden) if p != pk][:k]
             dense = False
         papers = self.store.get_papers([p for p, _ in found])
         return [

@@ -24,6 +24,7 @@ from typing import Iterable
 import tantivy as T
 
 from ..models import Paper
+from .hidden import without_hidden
 from .locks import index_lock
 from .types import ParsedQuery
 
@@ -241,17 +242,23 @@ class LexicalIndex:
         return (T.Occur.Must, T.Query.range_query(self.schema, "pk", T.FieldType.Integer, 0, None,
                                                   include_lower=False))
 
-    def search(self, terms: list[str], pq: ParsedQuery | None = None, k: int = 100) -> list[tuple[int, float]]:
-        """BM25 top-k for already-analyzed ``terms`` within the query's filters: [(pk, score)]."""
+    def search(self, terms: list[str], pq: ParsedQuery | None = None, k: int = 100,
+               exclude: frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+        """BM25 top-k for already-analyzed ``terms`` within the query's filters: [(pk, score)];
+        ``exclude``: pks left out (the hidden papers), still k long when enough others match."""
         text = self._text_query(terms)
         filters = self.filter_clauses(pq) if pq is not None else []
         if text is None:
             return []
         q = T.Query.boolean_query([(T.Occur.Must, text)] + filters) if filters else text
-        s = self.searcher()
-        res = s.search(q, k, count=False)
-        pks = s.fast_field_values("pk", [h[1] for h in res.hits])
-        return [(int(pk), float(h[0])) for pk, h in zip(pks, res.hits) if pk is not None and pk > 0]
+
+        def top(n: int) -> list[tuple[int, float]]:
+            s = self.searcher()
+            res = s.search(q, n, count=False)
+            pks = s.fast_field_values("pk", [h[1] for h in res.hits])
+            return [(int(pk), float(h[0])) for pk, h in zip(pks, res.hits) if pk is not None and pk > 0]
+
+        return without_hidden(top, k, exclude)
 
     def browse(self, pq: ParsedQuery, limit: int, offset: int,
                exclude: frozenset[int] = frozenset()) -> tuple[list[int], int]:
