@@ -1,5 +1,6 @@
 """A paper a curator hides is gone from every path a reader can reach, and back on all of them
-once un-hidden: the day pages, search, similar papers, the JSON API, the Atom feeds, trending,
+once un-hidden: the day pages, search, similar papers, the JSON API, the Atom feeds (day, search,
+trending, category, author), trending,
 "for you", every digest section and `paperwire search`. Each path is asked before the hide (so
 every cache holds the paper), after it and after the un-hide. A direct visit answers 404 for
 readers and the page (with its notice) for curators.
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from conftest import ingest_seed, make_settings, sign_in
 from paperwire import library as lib
+from paperwire.accounts.feed_tokens import feed_token
 from paperwire.models import Paper, utc_now, validated
 from paperwire.web.session import SESSION_COOKIE
 
@@ -56,12 +58,14 @@ def site(tmp_path_factory, db_urls, seed_path):
     store.set_vote(voter.id, pk, True)
     reader, reader_session = sign_in(store, READER)
     lib.save(store, reader.id, twin.id)
+    token = feed_token(store, settings, reader.id)
     curator, curator_session = sign_in(store, "curator@example.org", "curator")
     with TestClient(app) as anon, TestClient(app) as as_reader, TestClient(app) as as_curator:
         as_reader.cookies.set(SESSION_COOKIE, reader_session)
         as_curator.cookies.set(SESSION_COOKIE, curator_session)
         yield {"settings": settings, "store": store, "engine": engine, "pk": pk, "twin": twin.id,
-               "curator": curator, "anon": anon, "reader": as_reader, "curator_client": as_curator, "root": root}
+               "curator": curator, "anon": anon, "reader": as_reader, "curator_client": as_curator, "root": root,
+               "feed_token": token}
     store.close()
 
 
@@ -133,7 +137,12 @@ def showing_target(site) -> set[str]:
     }
     shown |= {name for name, r in api.items() if TARGET in _ids(r)}
     feeds = {"/feeds/day.atom": anon.get("/feeds/day.atom"),
-             "/feeds/search.atom": anon.get("/feeds/search.atom", params={"q": WORD})}
+             "/feeds/search.atom": anon.get("/feeds/search.atom", params={"q": WORD}),
+             "/feeds/trending.atom": anon.get("/feeds/trending.atom"),
+             "/feeds/category/{cat}.atom": anon.get(f"/feeds/category/{CATEGORY}.atom"),
+             "/feeds/author.atom": anon.get("/feeds/author.atom", params={"name": "Ada Quill"}),
+             "private for-you feed": anon.get(f"/feeds/private/{site['feed_token']}/for-you.atom")}
+    assert all(r.status_code == 200 for r in feeds.values()), {n: r.status_code for n, r in feeds.items()}
     shown |= {name for name, r in feeds.items() if f"paper/{TARGET}<" in r.text}
     sections = _digest_sections(site)
     shown |= {f"digest: {kind}" for kind, ids in sections.items() if TARGET in ids}
@@ -145,7 +154,8 @@ def showing_target(site) -> set[str]:
 EVERY_PATH = {
     "home page", "day page", "search page", "paper page's similar list", "trending page", "for-you page",
     "/api/papers?date=", "/api/search", "/api/papers/{id}/similar", "/api/trending", "/api/for-you",
-    "/feeds/day.atom", "/feeds/search.atom",
+    "/feeds/day.atom", "/feeds/search.atom", "/feeds/trending.atom", "/feeds/category/{cat}.atom", "/feeds/author.atom",
+    "private for-you feed",
     "digest: search", "digest: trending", "digest: categories", "digest: for_you",
     "paperwire search",
 }
