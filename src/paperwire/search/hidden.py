@@ -7,7 +7,7 @@ the CLI); un-hiding brings it back on the next search. Hiding is a query-time ru
 one: neither index changes when a curator hides or un-hides a paper. The vector index leaves
 them out while faiss scans (an ID selector, vectors.py); tantivy has no such hook, and a MustNot
 clause over the hidden pks turns off block-max WAND and looks up every excluded term on each
-query (bench/hidden_search.py, 100k papers: 1.9x the BM25 time with 10 hidden, 25x with 1,000).
+query (bench/hidden_search.py, 100k papers: 1.9x the BM25 time with 10 hidden, 9x with 1,000).
 A hidden paper is rarely among a query's top k, so asking for k and, only when one was there,
 again a little deeper costs nothing in the usual case and is still exact.
 """

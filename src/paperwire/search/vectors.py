@@ -130,8 +130,8 @@ class VectorIndex:
     def _excluding(self, exclude: frozenset[int]):
         """Search parameters whose ID selector refuses ``exclude``, built once per set (every search
         passes the same set until a curator hides or un-hides a paper). A faiss IDSelectorBatch
-        checks each scanned id against a bloom filter and a hash set: measured on 100k vectors
-        (IVF) with 1,000 excluded, no slower than the plain search."""
+        checks each scanned id against a bloom filter and a hash set (bench/hidden_search.py, 100k
+        vectors, IVF: 1.14x the plain search's p50 with 100 excluded, 1.28x with 1,000)."""
         cached = self._exclusion
         if cached is not None and (cached[0] is exclude or cached[0] == exclude):
             return cached[1]
