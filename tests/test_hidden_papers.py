@@ -184,6 +184,7 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
     assert store.curate(curator.id, pk, "hide", "off topic")
     try:
         assert showing_target(site) == set()
+        assert store.hidden_pks() == {pk} and store.hidden_pks() is store.hidden_pks()  # one copy for the cache keys
         assert store.count_on_day(day) == count - 1
         assert anon_day_total(site, day) == count - 1
         visits = direct_visits(site)
@@ -279,3 +280,25 @@ def test_vector_search_skips_excluded_pks_and_stays_k_long(kind):
         other = frozenset(pk for pk, _ in plain[1:10])
         assert [pk for pk, _ in index.search(q, 5, exclude=other)] == [plain[0][0]] + [pk for pk, _ in plain[10:14]]
         assert index.search(q, 5) == plain[:5]
+
+
+def test_day_listings_skip_hidden_papers_and_days_left_with_none(store):
+    """papers_on_day / count_on_day leave hidden papers out, and neighbor_days steps over a day
+    whose only paper is hidden (its page would be empty); un-hiding restores all three."""
+    days = ["2026-03-02", "2026-03-03", "2026-03-04"]
+    store.upsert_papers([validated(Paper(id=f"local:d{i}-{j}", source="test", title=f"Paper {i}-{j}",
+                                         submitted=f"{d}T0{j}:00:00Z", announced=d))
+                         for i, d in enumerate(days) for j in range(1 if i == 1 else 2)])
+    curator = store.ensure_account("curator@example.org", "curator")
+    pks = store.pks_for(["local:d1-0", "local:d2-1"])
+    assert store.neighbor_days(days[2]) == (days[1], None) and store.neighbor_days(days[0]) == (None, days[1])
+    for pk in pks.values():
+        assert store.curate(curator.id, pk, "hide")
+    assert store.count_on_day(days[1]) == 0 and store.papers_on_day(days[1]) == []
+    assert [p.id for p in store.papers_on_day(days[2])] == ["local:d2-0"] and store.count_on_day(days[2]) == 1
+    assert store.neighbor_days(days[2]) == (days[0], None) and store.neighbor_days(days[0]) == (None, days[2])
+    for pk in pks.values():
+        assert store.curate(curator.id, pk, "unhide")
+    assert store.count_on_day(days[1]) == 1 and store.count_on_day(days[2]) == 2
+    assert [p.id for p in store.papers_on_day(days[2])] == ["local:d2-1", "local:d2-0"]
+    assert store.neighbor_days(days[2]) == (days[1], None)

@@ -146,5 +146,12 @@ class SQLiteCommunityMixin:
 
     def hidden_pks(self) -> frozenset[int]:
         # answered from the partial index paper_community_hidden (migration 0012)
-        return frozenset(r[0] for r in self.conn.execute(
+        pks = frozenset(r[0] for r in self.conn.execute(
             "SELECT paper_pk FROM paper_community WHERE hidden_at IS NOT NULL"))
+        # the same set as last time is handed back as the same object: the caches keyed by it (the
+        # engine's results, "for you") then share one copy, and its hash is computed once
+        last = getattr(self, "_hidden_last", None)
+        if last == pks:
+            return last
+        self._hidden_last = pks
+        return pks
