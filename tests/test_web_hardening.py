@@ -158,3 +158,59 @@ def test_signed_in_forms_refuse_a_chunked_body_over_the_limit(web_app, web_store
             r = c.post(path, content=_chunks(1 << 20), headers={"Content-Type": "application/x-www-form-urlencoded",
                                                                 "X-CSRF-Token": csrf}, follow_redirects=False)
             assert r.status_code == 413 and "The request body is too large" in r.text, (path, r.status_code)
+
+
+# -- health, sign-out cookie -------------------------------------------------------------------
+
+def test_health_answers_while_slow_requests_hold_every_request_thread(tmp_path):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from conftest import make_settings
+    from paperwire.web.app import create_app
+
+    app = create_app(make_settings(tmp_path).with_(web_threads=2), background=False)
+    release, running, lock = threading.Event(), [0], threading.Lock()
+
+    @app.get("/_slow")
+    def slow():  # a synchronous route, as every page is: it takes one of the 2 request threads
+        with lock:
+            running[0] += 1
+        release.wait(20)
+        return {"ok": True}
+
+    with TestClient(app) as c, ThreadPoolExecutor(4) as pool:
+        busy = [pool.submit(c.get, "/_slow") for _ in range(4)]
+        deadline = time.monotonic() + 10
+        while running[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert running[0] == 2  # both threads are held, two more requests wait for one
+        started = time.monotonic()
+        r = c.get("/api/health")
+        took = time.monotonic() - started
+        release.set()
+        assert [f.result().status_code for f in busy] == [200] * 4
+    assert r.status_code == 200 and r.json()["status"] == "ok"
+    assert took < 5, f"health waited {took:.1f} s behind the busy threads"
+
+
+def test_sign_out_deletes_the_session_cookie_with_its_flags(web_app, web_store):
+    from fastapi.testclient import TestClient
+
+    from paperwire.web.session import SESSION_COOKIE
+
+    _, cookie = sign_in(web_store, "leaving@example.org")
+    for base, secure in (("https://testserver", True), ("http://testserver", False)):
+        with TestClient(web_app, base_url=base, cookies={SESSION_COOKIE: cookie}) as c:
+            csrf = csrf_for(c)
+            r = c.post("/signout", data={"csrf": csrf}, follow_redirects=False)
+            assert r.status_code == 303
+            deletion = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+            flags = {part.strip().split("=")[0].lower() for part in deletion.split(";")}
+            assert 'max-age=0' in deletion.lower() and {"httponly", "samesite", "path"} <= flags, deletion
+            assert ("secure" in flags) == secure, deletion
+            assert "samesite=lax" in deletion.lower()
+        _, cookie = sign_in(web_store, "leaving@example.org")

@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 # Limits on what one record may hold. A record over a limit is reported and skipped whole:
 # truncating would store a paper that is not what the source said.
@@ -36,6 +37,33 @@ ARXIV_URL_PREFIX = re.compile(r"^(?:https?://)?(?:export\.)?arxiv\.org/(?:abs|pd
 
 class RecordError(ValueError):
     """A record that cannot be stored; the message says why, for the ingest report."""
+
+
+_HOST = re.compile(r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z")
+
+
+def is_http_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL that parses: a host name (an IDN in its ASCII
+    form) or an IP literal, a valid port, no spaces or control characters. Starting with
+    'https://' is not enough: 'https://' alone, 'https://exa mple.org' or 'https://[::1' would
+    be stored and linked as they are."""
+    if not isinstance(url, str) or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number in 0..65535
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return False
+    if parts.netloc.rsplit("@", 1)[-1].startswith("["):
+        return True  # an IPv6 literal: urlsplit checked it
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    return bool(_HOST.match(ascii_host))
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
@@ -206,8 +234,8 @@ def validated(p: Paper) -> Paper:
         p.announced = None
     for name in ("abs_url", "pdf_url", "code_url"):
         url = getattr(p, name)
-        if url and not re.match(r"^https?://", url):
-            raise RecordError(f"{name} must be an http(s) URL")
+        if url and not is_http_url(url):
+            raise RecordError(f"{name} must be an http(s) URL, not {url[:80]!r}")
     if p.version is not None and (not isinstance(p.version, int) or p.version < 1):
         raise RecordError(f"invalid version {p.version!r}")
     if p.is_arxiv:

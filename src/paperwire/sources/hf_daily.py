@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..models import Paper, RecordError, iso_datetime, normalize_id, not_in_future, split_arxiv_id, validated
+from ..models import (Paper, RecordError, is_http_url, iso_datetime, normalize_id, not_in_future, split_arxiv_id,
+                      validated)
 from .github import InvalidRepo, parse_repo
 
 SOURCE = "hf-daily"
@@ -148,11 +149,14 @@ def item_to_record(item, daily_date: str | None, location: str) -> HFRecord:
     if repo_url not in (None, ""):
         if not isinstance(repo_url, str):
             raise RecordError("githubRepo must be a string")
+        # tabs and newlines are dropped from a URL, as browsers do (WHATWG URL); a few real
+        # records break the link after 'github.com/'
+        repo_url = re.sub(r"[\t\n\r]", "", repo_url)
         try:
             repo = parse_repo(repo_url)
         except InvalidRepo:
             repo = None  # an organisation page or another host: kept as the code link, no stars
-        code_url = repo_url.strip() if re.match(r"^https?://", repo_url.strip()) else None
+        code_url = repo_url.strip() if is_http_url(repo_url.strip()) else None
 
     title = paper.get("title") if paper.get("title") not in (None, "") else item.get("title")
     abstract = paper.get("summary") if paper.get("summary") not in (None, "") else item.get("summary")

@@ -127,5 +127,5 @@ async def signout(request: Request):
     if token and len(token) <= 200:
         request.app.state.store.delete_session(hash_token(token))
     resp = RedirectResponse("/", status_code=303)
-    clear_session_cookie(resp)
+    clear_session_cookie(request, resp)
     return _no_store(resp)

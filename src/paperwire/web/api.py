@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date as Date
 from typing import Annotated
 
@@ -190,9 +192,19 @@ def api_paper(request: Request, paper_id: str = Path(..., description="e.g. 2503
     return _paper(request, _get(request, paper_id), detail=True)
 
 
+# one thread of its own, not one of the PAPERWIRE_WEB_THREADS every other route shares: a health
+# check must answer while slow requests hold them all, or a monitor restarts a busy server that
+# is fine (an executor, not an anyio limiter: it is bound to no event loop)
+_HEALTH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperwire-health")
+
+
 @router.get("/health", response_model=HealthOut, responses=responses(), tags=["service"],
             summary="Counts and pending index work")
-def api_health(request: Request):
+async def api_health(request: Request):
+    return await asyncio.get_running_loop().run_in_executor(_HEALTH_THREAD, _health, request)
+
+
+def _health(request: Request) -> dict:
     store = request.app.state.store
     indexer = request.app.state.indexer
     pending = None

@@ -54,8 +54,11 @@ def set_session_cookie(request: Request, response, token: str, days: int = SESSI
                         path="/", secure=request.url.scheme == "https")
 
 
-def clear_session_cookie(response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def clear_session_cookie(request: Request, response) -> None:
+    # the same flags as when it was set: a deletion without Secure / HttpOnly is itself a
+    # cookie a page script could see, and over https browsers may ignore it
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=request.url.scheme == "https")
 
 
 def current_account(request: Request) -> Account | None:

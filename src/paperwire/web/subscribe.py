@@ -344,7 +344,8 @@ async def unsubscribe_submit(request: Request):
         return _link_error(request, e, "unsubscribe link")
     subs.unsubscribe_token(_store(request), _settings(request), token)  # idempotent
     resp = _page(request, "subscribe_unsubscribe.html", {"done": True})
-    resp.delete_cookie(MANAGE_COOKIE, path="/")
+    resp.delete_cookie(MANAGE_COOKIE, path="/", httponly=True, samesite="lax",
+                       secure=request.url.scheme == "https")  # as _remember set it
     return resp
 
 
