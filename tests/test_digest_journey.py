@@ -234,7 +234,7 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
         id="local:journey-new", source="test", title="Code Generation with Execution Feedback from Unit Tests",
         abstract="Large language models generate code, run it, and repair it using execution feedback.",
         authors=["Test Author"], categories=["cs.LG"], submitted=later.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        announced=later.date().isoformat()))])
+        announced=later.date().isoformat()), now=later)])  # a week on, when it is not in the future
     indexer.sync(progress=False)
     engine.reload()
     final = run_digests(store, settings, engine, now=later, progress=False)

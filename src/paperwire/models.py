@@ -208,8 +208,9 @@ class Paper:
         return self.announced or (self.submitted or "")[:10] or None
 
 
-def validated(p: Paper) -> Paper:
-    """Check and normalise a paper built by a source; raise RecordError with the reason."""
+def validated(p: Paper, *, now: datetime | None = None) -> Paper:
+    """Check and normalise a paper built by a source; raise RecordError with the reason. ``now``
+    (default: the clock) is what "in the future" is measured from."""
     p.title = _clean_text(p.title, "title", MAX_TITLE_CHARS, required=True)
     p.abstract = _clean_text(p.abstract, "abstract", MAX_ABSTRACT_CHARS) or ""
     for name in ("doi", "journal_ref", "comments", "abs_url", "pdf_url", "code_url", "primary_category"):
@@ -226,10 +227,10 @@ def validated(p: Paper) -> Paper:
         p.categories.insert(0, p.primary_category)
     if not p.primary_category and p.categories:
         p.primary_category = p.categories[0]
-    p.submitted = not_in_future(iso_datetime(p.submitted), "submitted date")
-    p.updated = not_in_future(iso_datetime(p.updated), "updated date") or p.submitted
+    p.submitted = not_in_future(iso_datetime(p.submitted), "submitted date", now=now)
+    p.updated = not_in_future(iso_datetime(p.updated), "updated date", now=now) or p.submitted
     if p.announced not in (None, ""):
-        p.announced = not_in_future(calendar_day(p.announced, "listing date"), "listing date")
+        p.announced = not_in_future(calendar_day(p.announced, "listing date"), "listing date", now=now)
     else:
         p.announced = None
     for name in ("abs_url", "pdf_url", "code_url"):
