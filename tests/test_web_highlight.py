@@ -3,6 +3,7 @@
 from markupsafe import Markup
 
 from paperwire.web.highlight import highlight, snippet
+from paperwire.web.tex import math_spans
 
 
 def test_plain_text_is_escaped_without_terms():
@@ -17,11 +18,12 @@ def test_marks_whole_words_case_insensitively():
                    "<mark>models</mark>.")
 
 
-def test_script_title_stays_text_and_term_inside_is_marked():
-    out = highlight("<script>alert(1)</script> & $\\alpha<\\beta$", ["script", "alpha"])
+def test_script_title_stays_text_and_math_is_left_whole():
+    out = highlight("<script>alert(1)</script> & $\\alpha<\\beta$ alpha", ["script", "alpha"])
     assert "<script>" not in out
+    # the term is marked in the words, never inside the $...$ the browser renders as math
     assert out == ("&lt;<mark>script</mark>&gt;alert(1)&lt;/<mark>script</mark>&gt; &amp; "
-                   "$\\<mark>alpha</mark>&lt;\\beta$")
+                   "$\\alpha&lt;\\beta$ <mark>alpha</mark>")
 
 
 def test_terms_never_match_inside_entities():
@@ -60,3 +62,40 @@ def test_snippet_centres_on_first_match():
     assert s.startswith("… ") and s.endswith(" …")
     assert len(s) < 140
     assert snippet("short text", ["x"]) == "short text"
+
+
+def test_no_mark_inside_any_math_delimiter():
+    text = r"Privacy ($\epsilon \leq 4$) and \(\epsilon\) and $$\epsilon^2$$ and \[\epsilon\]: epsilon-DP"
+    out = highlight(text, ["epsilon", "privacy"])
+    assert out.count("<mark>") == 2
+    assert "<mark>Privacy</mark>" in out and "<mark>epsilon</mark>-DP" in out
+    for math in (r"$\epsilon \leq 4$", r"\(\epsilon\)", r"$$\epsilon^2$$", r"\[\epsilon\]"):
+        assert math in out
+
+
+def test_a_term_that_straddles_math_is_not_marked():
+    # a phrase match that would end inside the expression: marking it would split the $...$
+    assert "<mark>" not in highlight(r"top $K$ results", ["top K"])
+    assert highlight(r"GSBAK$^K$: $top$-$K$ top", ["top"]) == r"GSBAK$^K$: $top$-$K$ <mark>top</mark>"
+
+
+def test_unclosed_math_is_plain_text_and_highlighted():
+    # auto-render finds no end for "$x^{$" (the $ is inside braces) and leaves the rest as text
+    out = highlight(r"a $x^{$ model $y$", ["model", "y"])
+    assert "<mark>model</mark>" in out
+
+
+def test_math_spans_follow_katex_auto_render():
+    assert math_spans(r"a $b$ c $$d$$ e") == [(2, 5), (8, 13)]
+    # auto-render does not treat "\$" as escaped outside math: its first "$" opens an expression
+    assert math_spans(r"cost \$5 and $x$") == [(6, 14)]
+    assert math_spans(r"$a{$}b$ c") == [(0, 7)]  # a $ inside braces does not close
+    assert math_spans(r"$x^{$ and $y$") == []  # no end: the scan stops, as auto-render's does
+    assert math_spans("no math here") == []
+
+
+def test_snippet_never_cuts_math():
+    text = "w " * 200 + r"$\sum_{i=1}^{n} \epsilon_i \leq 4$" + " tail" * 100
+    for width in (100, 280, 405, 420):
+        s = snippet(text, ["tail"], width=width)
+        assert s.count("$") % 2 == 0, (width, s)

@@ -2,7 +2,9 @@
 
 Matches are found on the raw text (so a term never matches inside an entity such as ``&amp;``);
 every piece, matched or not, is HTML-escaped before it is joined. The result is ``Markup``, so
-Jinja2's autoescape leaves it alone and nothing from the paper can become markup.
+Jinja2's autoescape leaves it alone and nothing from the paper can become markup. Nothing is
+marked inside TeX math (web/tex.py): the browser renders ``$...$`` from one piece of text, and a
+``<mark>`` inside it would leave the expression half source, half rendered.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import re
 from typing import Iterable
 
 from markupsafe import Markup, escape
+
+from .tex import math_spans
 
 MIN_PREFIX_CHARS = 3  # terms at least this long also mark the rest of the word (stems: optim -> optimization)
 
@@ -68,9 +72,15 @@ def highlight(text: str | None, terms: Iterable[str] | None) -> Markup:
         return escape(text)
     out: list[str] = []
     pos = 0
+    spans = math_spans(text)
+    k = 0  # the first math span that ends after the current match starts
     for m in pattern.finditer(text):
         if m.start() == m.end():
             continue
+        while k < len(spans) and spans[k][1] <= m.start():
+            k += 1
+        if k < len(spans) and spans[k][0] < m.end():
+            continue  # overlaps math
         out.append(str(escape(text[pos:m.start()])))
         out.append("<mark>" + str(escape(m.group(0))) + "</mark>")
         pos = m.end()
@@ -95,4 +105,10 @@ def snippet(text: str | None, terms: Iterable[str] | None, width: int = 280) -> 
     if end < len(text):
         space = text.rfind(" ", start, end)
         end = space if space > start + width // 2 else end
+    # never cut an expression in two: half of one is neither math nor readable source
+    for a, b in math_spans(text):
+        if a < start < b:
+            start = a
+        if a < end < b:
+            end = b if b - start <= 2 * width else a
     return ("… " if start > 0 else "") + text[start:end].strip() + (" …" if end < len(text) else "")
