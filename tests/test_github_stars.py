@@ -294,3 +294,20 @@ def test_parse_repo_rejects(given):
     with pytest.raises(InvalidRepo) as err:
         parse_repo(given)
     assert "github" in str(err.value).lower() or "repository" in str(err.value).lower()
+
+
+def test_repo_stars_gives_the_latest_count_of_ok_repositories_in_one_call(store):
+    from paperwire.storage.base_stars import STATUS_GONE
+
+    store.record_stars("a/one", 10, "e1", observed_at="2026-08-01T00:00:00Z")
+    store.record_stars("a/one", 12, "e2", observed_at="2026-08-02T00:00:00Z")
+    store.record_stars("a/one", 11, "e0", observed_at="2026-07-01T00:00:00Z")  # older: not the latest
+    store.record_stars("b/two", 1_234, "e3", observed_at="2026-08-02T00:00:00Z")
+    store.record_stars("c/gone", 5, "e4", observed_at="2026-08-01T00:00:00Z")
+    store.record_stars("c/gone", None, None, observed_at="2026-08-02T00:00:00Z", status=STATUS_GONE)
+    assert store.repo_stars(["a/one", "b/two", "c/gone", "d/never", "a/one"]) == {"a/one": 12, "b/two": 1_234}
+    assert store.repo_stars([]) == {}
+    many = [f"x/r{i}" for i in range(1_200)]  # more than one IN (...) chunk
+    for i, repo in enumerate(many[:3] + many[-3:]):
+        store.record_stars(repo, i, None, observed_at="2026-08-01T00:00:00Z")
+    assert store.repo_stars(many) == {r: i for i, r in enumerate(many[:3] + many[-3:])}

@@ -90,7 +90,7 @@ def test_script_title_is_escaped_everywhere(client):
         assert "<em>O'Hara</em>" not in body, path
         # the only scripts are our own
         scripts = re.findall(r"<script[^>]*>", body)
-        assert scripts and all(re.fullmatch(r'<script src="/static/[a-z]+\.[0-9a-f]{12}\.js" defer>', s)
+        assert scripts and all(re.fullmatch(r'<script src="/static/[a-z0-9./-]+\.[0-9a-f]{12}\.js"( defer)?>', s)
                                for s in scripts), (path, scripts)
     doc = _doc(client.get(f"/papers/{XSS_ID}"))
     assert doc.xpath("string(//h1)") == XSS_TITLE
@@ -303,3 +303,10 @@ def test_search_unavailable_without_engine(web_settings, web_store):
         page = c.get(f"/papers/{ARXIV_ID}")
         assert page.status_code == 200 and "appear once search is set up" in unescape(page.text)
         assert c.get("/api/search", params={"q": "x"}).status_code == 503
+
+
+def test_star_counts_read_like_repository_pages():
+    from paperwire.web.render import stars
+
+    assert [stars(n) for n in (None, 0, 999, 1000, 1234, 9_960, 12_345, 123_456)] == \
+        ["", "0", "999", "1k", "1.2k", "10k", "12k", "123k"]

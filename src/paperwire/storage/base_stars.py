@@ -40,6 +40,11 @@ class StarsStore(Protocol):
         """The latest state of a repository, None if it was never checked."""
         ...
 
+    def repo_stars(self, repos: list[str]) -> dict[str, int]:
+        """The latest star count of each repository in ``repos`` that is 'ok' and has one (for the
+        cards: one query per page)."""
+        ...
+
     def stars_gained(self, repo: str, since_iso: str) -> int:
         """Stars gained since ``since_iso``: the latest point minus the last point at or before
         ``since_iso``. 0 when either is unknown (a repository first seen after ``since_iso``),

@@ -50,6 +50,12 @@ class SQLiteStarsMixin:
         ).fetchone()
         return RepoState(*row) if row else None
 
+    def repo_stars(self, repos: list[str]) -> dict[str, int]:
+        rows = self._rows_in(
+            f"SELECT repo, stars FROM repos WHERE status='{STATUS_OK}' AND stars IS NOT NULL AND repo IN ({{}})",
+            sorted(set(repos)))
+        return {r[0]: r[1] for r in rows}
+
     def stars_gained(self, repo: str, since_iso: str) -> int:
         since = iso_datetime(since_iso)
         c = self.conn

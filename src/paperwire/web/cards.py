@@ -1,5 +1,5 @@
 """What every card (and the paper page) shows about a paper besides its metadata: upvotes and
-whether the reader voted, saved, featured, hidden, new. One call per page, three queries."""
+whether the reader voted, saved, featured, hidden, new. One call per page, four queries."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 from fastapi import Request
 
 from ..models import Paper
+from ..sources.github import InvalidRepo, parse_repo
 from ..storage.base_community import CommunityState
 from .session import current_account
 
@@ -25,8 +26,21 @@ def _new_since(store) -> str:
     return (ref - timedelta(days=NEW_DAYS)).isoformat()
 
 
+def _repo(state: CommunityState | None, paper: Paper) -> str | None:
+    """The paper's GitHub repository: the one recorded with its community data, else its code link's."""
+    if state is not None and state.github_repo:
+        return state.github_repo.lower()
+    if paper.code_url:
+        try:
+            return parse_repo(paper.code_url)
+        except InvalidRepo:
+            return None
+    return None
+
+
 def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
-    """paper id -> {upvotes, voted, saved, featured, hidden, new, signed_in} for the papers of a page."""
+    """paper id -> {upvotes, voted, saved, featured, hidden, new, signed_in, stars} for the papers of a
+    page; ``stars``: the GitHub star count of the paper's repository (None when unknown or gone)."""
     if not papers:
         return {}
     store = request.app.state.store
@@ -35,6 +49,8 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
     keys = list(pks.values())
     states = store.community_state(keys, account.id if account else None)
     saved = store.saved_pks(account.id, keys) if account else set()
+    repos = {p.id: _repo(states.get(pks.get(p.id)), p) for p in papers}
+    stars = store.repo_stars([r for r in repos.values() if r])
     new_since = _new_since(store)
     out: dict[str, dict] = {}
     for p in papers:
@@ -43,6 +59,7 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
         out[p.id] = {
             "upvotes": s.upvotes, "voted": s.voted, "saved": pk in saved, "featured": s.featured,
             "hidden": s.hidden, "new": bool(p.day and p.day >= new_since), "signed_in": account is not None,
+            "stars": stars.get(repos[p.id]) if repos[p.id] else None,
         }
     return out
 

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader
 from .. import __version__
 from .highlight import highlight, snippet
 from .static_assets import static_url
+from .tex import has_math
 
 HERE = Path(__file__).parent
 MAX_AUTHORS_SHOWN = 5
@@ -62,6 +63,17 @@ def nice_datetime(value: str | None) -> str:
     return dt.strftime("%-d %b %Y, %H:%M UTC")
 
 
+def stars(n: int | None) -> str:
+    """A star count the way repository pages show it: 950, 1.2k, 12k."""
+    if n is None:
+        return ""
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return f"{round(n / 1000)}k"
+
+
 def pagination(total: int, page: int, size: int, make_url) -> dict | None:
     """Page links: previous/next and a window of numbers around the current page."""
     pages = max(1, math.ceil(total / size)) if total else 1
@@ -92,8 +104,9 @@ def make_templates() -> Jinja2Templates:
                       trim_blocks=True, lstrip_blocks=True)
     env.filters.update(
         highlight=highlight, snippet=snippet, paper_path=paper_path, authors_short=authors_short,
-        nice_date=nice_date, nice_datetime=nice_datetime,
+        nice_date=nice_date, nice_datetime=nice_datetime, stars=stars,
     )
+    env.tests["math"] = has_math  # {% if text is math %}: the element gets class "tex" (static/math.js)
     env.globals.update(version=__version__, url_with=url_with, static_url=static_url)
     return Jinja2Templates(env=env)
 
