@@ -183,11 +183,11 @@ def test_math_is_hidden_until_rendered_never_shown_half(browser, tex_site):
     ctx = _context(browser, tex_site)
     page = ctx.new_page()
     held = []
-    page.route(re.compile(r".*/katex\.min\.js$"), lambda route: held.append(route))
+    page.route(re.compile(r".*/katex\.min(\.[0-9a-f]{12})?\.js$"), lambda route: held.append(route))
     try:
         page.goto(f"/papers/{DEMO_TEX_ID}", wait_until="commit")
         page.wait_for_selector("h1")
-        page.wait_for_function("document.documentElement.classList.contains('tex-pending')")
+        assert page.evaluate("document.documentElement.classList.contains('tex-pending')")
         assert page.locator(".abstract-text").evaluate("e => getComputedStyle(e).visibility") == "hidden"
         assert page.locator("section.similar h2").evaluate("e => getComputedStyle(e).visibility") == "visible"
         page.wait_for_timeout(100)
