@@ -127,7 +127,7 @@ def _engine(request: Request):
             summary="Search papers by meaning and words")
 def api_search(
     request: Request,
-    q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS,
+    q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS, examples=["language models", 'author:"Ana Lima" has:code'],
                    description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, '
                                'before:YYYY-MM-DD, has:code. A q of nothing but spaces and control '
                                'characters is refused (400).'),
@@ -149,7 +149,7 @@ def api_search(
             summary="The papers listed on a day (default: the latest day)")
 def api_papers(
     request: Request,
-    date: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"},
+    date: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}, examples=["2025-03-17"],
                                               description="a day of the calendar, YYYY-MM-DD"),
                     AfterValidator(_calendar_date)] = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
@@ -179,7 +179,7 @@ def _get(request: Request, paper_id: str) -> Paper:
 # registered before /papers/{id} because ids may hold '/': the longer pattern must win
 @router.get("/papers/{paper_id:path}/similar", response_model=SimilarOut, responses=responses(404, 422, 503), tags=["papers"],
             summary="Papers similar in meaning to a paper")
-def api_similar(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001"),
+def api_similar(request: Request, paper_id: str = Path(..., examples=["2503.11731", "hep-th/9901001"]),
                 limit: int = Query(10, ge=1, le=MAX_LIMIT)):
     paper = _get(request, paper_id)
     hits = [h for h in _engine(request).similar(paper.id, k=limit) if h.paper.id != paper.id]
@@ -188,7 +188,7 @@ def api_similar(request: Request, paper_id: str = Path(..., description="e.g. 25
 
 @router.get("/papers/{paper_id:path}", response_model=PaperDetailOut, responses=responses(404, 422), tags=["papers"],
             summary="One paper")
-def api_paper(request: Request, paper_id: str = Path(..., description="e.g. 2503.11731 or hep-th/9901001")):
+def api_paper(request: Request, paper_id: str = Path(..., examples=["2503.11731", "hep-th/9901001"])):
     return _paper(request, _get(request, paper_id), detail=True)
 
 

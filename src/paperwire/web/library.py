@@ -261,7 +261,7 @@ class ForYouOut(BaseModel):
 
 @api_router.get("/library", response_model=LibraryOut, responses=responses(400, 401, 422),
                 summary="The signed-in reader's saved papers (optionally under one tag)")
-def api_library(request: Request, tag: str | None = Query(None, max_length=200),
+def api_library(request: Request, tag: str | None = Query(None, max_length=200, examples=["code"]),
                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)):
     account = require_account(request)
     store = request.app.state.store
@@ -273,7 +273,8 @@ def api_library(request: Request, tag: str | None = Query(None, max_length=200),
 
 @api_router.get("/for-you", response_model=ForYouOut, responses=responses(400, 401, 422),
                 summary="The signed-in reader's recommendations (merged, or for one tag)")
-def api_for_you(request: Request, tag: str | None = Query(None, max_length=200), limit: int = Query(20, ge=1, le=50)):
+def api_for_you(request: Request, tag: str | None = Query(None, max_length=200, examples=["code"]),
+                limit: int = Query(20, ge=1, le=50)):
     account = require_account(request)
     tag = _tag_param(tag)
     recs = feed_for_account(request.app.state.store, account.id, tag=tag, limit=limit, settings=request.app.state.settings)

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .. import subscriptions as subs
 from ..security import CSRF_COOKIE, check_csrf
@@ -176,18 +176,33 @@ async def subscribe_submit(request: Request):
     return render(request, "subscribe_sent.html", {"message": SENT_MESSAGE})
 
 
+def _json_integer(value):
+    """An integer as JSON Schema means it: 7 or 7.0, not "7" nor true."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            isinstance(value, float) and not value.is_integer()):  # NaN and Infinity are not either
+        raise ValueError("must be a whole number")
+    return int(value)
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class SubscriptionIn(BaseModel):
     """A subscribe request. Its types and bounds are checked here (422 when they do not hold); the
     rules the subscribe form shares (an address that can be mailed, a time zone that exists, arXiv
     category names, one-line text) are paperwire.subscriptions' (400)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
+        {"email": "reader@example.org"},
+        {"email": "reader@example.org", "frequency": "weekly", "send_hour": 8, "send_weekday": 0,
+         "timezone": "Europe/Berlin", "trending": False, "categories": ["cs.CL", "cs.LG"],
+         "query": "retrieval augmented generation"}]})
 
     email: str = Field(max_length=MAX_EMAIL, json_schema_extra={"format": "email"},
                        description="the address to subscribe; a confirmation link is mailed to it")
     frequency: Literal["daily", "weekly"] = "daily"
-    send_hour: int = Field(7, ge=0, le=23, description="the hour of the day the digest is sent, in timezone")
-    send_weekday: int = Field(0, ge=0, le=6, description="for weekly digests: 0 (Monday) to 6 (Sunday)")
+    send_hour: JsonInt = Field(7, ge=0, le=23, description="the hour of the day the digest is sent, in timezone")
+    send_weekday: JsonInt = Field(0, ge=0, le=6, description="for weekly digests: 0 (Monday) to 6 (Sunday)")
     timezone: str = Field("UTC", max_length=64, description="an IANA time zone name, e.g. Europe/Berlin")
     trending: bool = Field(True, description="include trending papers")
     categories: list[Annotated[str, StringConstraints(max_length=40)]] = Field(

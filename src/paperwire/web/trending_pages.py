@@ -105,9 +105,9 @@ class TrendingOut(BaseModel):
 @api_router.get("/trending", response_model=TrendingOut, responses=responses(400, 422), tags=["papers"],
                 summary="Trending papers: today, this week or this month")
 def trending_api(request: Request,
-                 window: str = Query("today", description="today, week or month (400 otherwise)"),
+                 window: str = Query("today", description="today, week or month (400 otherwise)", examples=["week"]),
                  limit: int = Query(25, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-                 cat: str | None = Query(None, max_length=2000, description="arXiv categories (cs.CL, or a whole archive: cs), "
+                 cat: str | None = Query(None, max_length=2000, examples=["cs.CL cs.LG"], description="arXiv categories (cs.CL, or a whole archive: cs), "
                                                                            "separated by commas or spaces; at most 20")):
     result = ranked_page(request, window, cat, limit, offset)
     site = base_url(request)
