@@ -161,3 +161,16 @@ def test_list_pages_name_their_feeds(client):
     # a search that is not one category or one author offers only its own feed (and the day's)
     mixed = [href for _, href in _alternates(client.get("/search?q=cat%3Acs.CL+feedback").content)]
     assert mixed == ["/feeds/day.atom", "/feeds/search.atom?q=cat%3Acs.CL+feedback"]
+
+
+def test_feeds_answer_304_to_a_reader_that_has_them(client):
+    for path in ("/feeds/day.atom", "/feeds/trending.atom?window=month", "/feeds/category/cs.CL.atom"):
+        first = client.get(path)
+        etag = first.headers["etag"]
+        assert etag.startswith('W/"')
+        again = client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+        # another feed's tag (or a stale one) gets the whole feed
+        other = client.get(path, headers={"If-None-Match": 'W/"0000", W/"1111"'})
+        assert other.status_code == 200 and other.content == first.content
+    assert client.get("/feeds/day.atom").headers["etag"] != client.get("/feeds/category/cs.CL.atom").headers["etag"]

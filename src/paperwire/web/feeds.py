@@ -4,6 +4,7 @@ sign in; accounts/feed_tokens.py). Where each lives: feed_links.py."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -121,7 +122,15 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-def _atom(body: bytes, headers: dict | None = None) -> Response:
+def _atom(request: Request, body: bytes, headers: dict | None = None) -> Response:
+    """The feed, with an ETag of its bytes: a feed is the same document until its list changes, so
+    a reader polling with If-None-Match gets an empty 304 instead. Weak, because the same tag
+    covers the gzipped and the plain bytes."""
+    etag = 'W/"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {**(headers or {}), "ETag": etag}
+    wanted = request.headers.get("if-none-match", "")
+    if wanted and (wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]):
+        return Response(status_code=304, headers=headers)
     return Response(body, media_type=ATOM, headers=headers)
 
 
@@ -142,7 +151,7 @@ def _engine(request: Request):
 def search_feed(request: Request, q: str = Query(..., min_length=1, max_length=500)):
     q = " ".join(q.split())
     results = _engine(request).search(q, limit=FEED_SIZE, offset=0)
-    return _atom(_feed(request, feed_links.search(q), "search?q=" + quote(q, safe=""), f"Papers matching “{q}”",
+    return _atom(request, _feed(request, feed_links.search(q), "search?q=" + quote(q, safe=""), f"Papers matching “{q}”",
                        [h.paper for h in results.hits]))
 
 
@@ -152,7 +161,7 @@ def day_feed(request: Request):
     day = store.latest_day()
     papers = store.papers_on_day(day, limit=500) if day else []
     link = feed_links.FeedLink("Paperwire: latest papers", "/feeds/day.atom", "/")
-    return _atom(_feed(request, link, "day", f"Papers listed on {day}" if day else "No papers yet", papers))
+    return _atom(request, _feed(request, link, "day", f"Papers listed on {day}" if day else "No papers yet", papers))
 
 
 @router.get("/feeds/trending.atom")
@@ -160,7 +169,7 @@ def trending_feed(request: Request, window: str = Query("today", max_length=20),
                   cat: str | None = Query(None, max_length=500)):
     result = ranked_page(request, window, cat, FEED_SIZE, 0)
     cats = " ".join(c for c in (cat or "").replace(",", " ").split())
-    return _atom(_feed(request, feed_links.trending(result.window, cats or None),
+    return _atom(request, _feed(request, feed_links.trending(result.window, cats or None),
                        f"trending/{result.window}" + (f"?cat={quote(cats, safe='')}" if cats else ""),
                        f"Trending papers, {feed_links.WINDOW_NAMES[result.window]}: votes and GitHub stars gained",
                        [e.paper for e in result.entries]))
@@ -171,7 +180,7 @@ def category_feed(request: Request, cat: str):
     if not _CATEGORY.match(cat):
         raise HTTPException(400, f"{cat[:40]!r} is not an arXiv category; use one like cs.CL (or cs for all of cs.*).")
     results = _engine(request).search(f"cat:{cat}", limit=FEED_SIZE, offset=0)  # filters only: newest first
-    return _atom(_feed(request, feed_links.category(cat), "category/" + quote(cat, safe=""),
+    return _atom(request, _feed(request, feed_links.category(cat), "category/" + quote(cat, safe=""),
                        f"The newest papers in {cat}", [h.paper for h in results.hits]))
 
 
@@ -182,7 +191,7 @@ def author_feed(request: Request, name: str = Query(..., min_length=1, max_lengt
     if not name:
         raise HTTPException(400, "name needs an author's name, e.g. name=Yann LeCun.")
     results = _engine(request).search(f'author:"{name}"', limit=FEED_SIZE, offset=0)
-    return _atom(_feed(request, feed_links.author(name), "author?name=" + quote(name.lower(), safe=""),
+    return _atom(request, _feed(request, feed_links.author(name), "author?name=" + quote(name.lower(), safe=""),
                        f"The newest papers by {name}", [h.paper for h in results.hits]))
 
 
@@ -209,7 +218,7 @@ def for_you_feed(request: Request, token: str, tag: str | None = Query(None, max
                             settings=request.app.state.settings)
     entries = [Entry(r.paper, note=(f"Because you {'upvoted' if r.because_upvoted else 'saved'} “{r.because_title}”."
                                     if r.because_title else None)) for r in recs]
-    return _atom(_feed(request, feed_links.for_you(token, tag), f"for-you/{account.id}" + (
+    return _atom(request, _feed(request, feed_links.for_you(token, tag), f"for-you/{account.id}" + (
         f"?tag={quote(tag, safe='')}" if tag else ""), "New papers like the ones you saved" + (
         f" under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)
 
@@ -220,6 +229,6 @@ def library_feed(request: Request, token: str, tag: str | None = Query(None, max
     tag = _tag(tag)
     saved = request.app.state.store.library(account.id, tag=tag, limit=FEED_SIZE, offset=0)
     entries = [Entry(e.paper, updated=_when(e.saved_at)) for e in saved]
-    return _atom(_feed(request, feed_links.library(token, tag), f"library/{account.id}" + (
+    return _atom(request, _feed(request, feed_links.library(token, tag), f"library/{account.id}" + (
         f"?tag={quote(tag, safe='')}" if tag else ""), "Papers you saved, newest first" + (
         f", under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)
