@@ -439,3 +439,22 @@ def test_axe_finds_no_serious_violations(browser, live_server, axe_reader, schem
         assert found == {}
     finally:
         ctx.close()
+
+
+def test_library_tools_are_24px_targets(browser, live_server, axe_reader):
+    """The library's own controls (private feed links, tag chips, per-entry buttons) are WCAG 2.2
+    sized targets: Lighthouse's target-size audit failed on the 19 px feed links."""
+    from paperwire.web.session import SESSION_COOKIE
+
+    _, cookie = axe_reader
+    ctx = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 1000})
+    ctx.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": live_server}])
+    page = ctx.new_page()
+    try:
+        page.goto("/library")
+        for selector in (".feed-list a.feed", ".feed-list input", ".entry-tools .chip", ".entry-tools button"):
+            heights = page.eval_on_selector_all(selector, "els => els.map(e => e.getBoundingClientRect().height)")
+            assert heights, selector
+            assert min(heights) >= 24, (selector, heights)
+    finally:
+        ctx.close()
