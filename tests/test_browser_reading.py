@@ -306,14 +306,19 @@ def test_usable_on_a_390px_phone(browser, hf_site, path):
 
 # -- keyboard -------------------------------------------------------------------------------------
 
-def _signed_in_context(browser, base, store, email, **kw):
-    from conftest import sign_in
+def _context_with_session(browser, base, cookie, **kw):
     from paperwire.web.session import SESSION_COOKIE
 
-    account, cookie = sign_in(store, email)
     ctx = browser.new_context(base_url=base, **kw)
     ctx.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": base}])
-    return account, ctx
+    return ctx
+
+
+def _signed_in_context(browser, base, store, email, **kw):
+    from conftest import sign_in
+
+    account, cookie = sign_in(store, email)
+    return account, _context_with_session(browser, base, cookie, **kw)
 
 
 def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_store):
@@ -413,13 +418,11 @@ def axe_reader(web_store):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_no_serious_violations(browser, live_server, axe_reader, scheme):
-    from paperwire.web.session import SESSION_COOKIE
-
     if not AXE.exists():
         pytest.skip(f"axe-core is not vendored at {AXE}")
     _, cookie = axe_reader
-    ctx = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 1000}, color_scheme=scheme)
-    ctx.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": live_server}])
+    ctx = _context_with_session(browser, live_server, cookie, viewport={"width": 1280, "height": 1000},
+                                color_scheme=scheme)
     page = ctx.new_page()
     found = {}
     try:
@@ -444,11 +447,8 @@ def test_axe_finds_no_serious_violations(browser, live_server, axe_reader, schem
 def test_library_tools_are_24px_targets(browser, live_server, axe_reader):
     """The library's own controls (private feed links, tag chips, per-entry buttons) are WCAG 2.2
     sized targets: Lighthouse's target-size audit failed on the 19 px feed links."""
-    from paperwire.web.session import SESSION_COOKIE
-
     _, cookie = axe_reader
-    ctx = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 1000})
-    ctx.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": live_server}])
+    ctx = _context_with_session(browser, live_server, cookie, viewport={"width": 1280, "height": 1000})
     page = ctx.new_page()
     try:
         page.goto("/library")
