@@ -49,7 +49,10 @@ def test_swagger_ui_lists_every_operation_offline(browser, live_server, client):
         # an operation opens and shows its parameters, rendered from the document
         search = page.locator(".opblock-get", has=page.locator("[data-path='/api/search']"))
         search.locator(".opblock-summary").click()
-        assert search.locator(".parameters-col_name", has_text="q").first.is_visible()
+        # the body renders after the click; wait for the row rather than sampling it at once
+        q_row = search.locator("tr[data-param-name='q'][data-param-in='query']")
+        q_row.wait_for(state="visible")
+        assert q_row.locator(".parameter__name").inner_text().startswith("q")
         assert page.left_loopback == []  # nothing even tried to leave (no validator badge, no fonts)
         assert page.evaluate("window.__violations") == [] and page.console_errors == []
     finally:
