@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from paperwire.cli import main
 from paperwire.models import Paper
 from paperwire.storage import open_store
-from paperwire.storage.base_digests import DigestRecord
+from paperwire.digest.types import DigestRecord
 
 
 def _fill(s) -> dict:

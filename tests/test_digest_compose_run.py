@@ -20,7 +20,7 @@ import pytest
 from paperwire.digest.compose import Composer, digest_message_id, for_you_papers, trending_papers
 from paperwire.digest.run import run_digests
 from paperwire.digest.schedule import due_period, lookback_since
-from paperwire.storage.base_digests import DigestSubscriber
+from paperwire.digest.types import DigestSubscriber
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "data" / "seed-page" / "papers.jsonl"
 pytestmark = pytest.mark.skipif(not SEED.exists(), reason=f"seed papers not found at {SEED}")
@@ -206,7 +206,7 @@ def test_rerun_same_period_queues_nothing_and_only_due_subscribers_get_one(ctx):
     assert rows(store, "SELECT count(*) FROM digests WHERE subscriber_id=?", a) == [(1,)]
     # a second run that composed the same period anyway (a concurrent run) records nothing twice
     sub = next(store.iter_digest_subscribers())[0]
-    from paperwire.storage.base_digests import DigestRecord
+    from paperwire.digest.types import DigestRecord
 
     assert store.record_digests([DigestRecord(a, DAY2, [1, 2], NOW2, "a@example.org", "<x@y>", b"x")]) == [-1]
     assert rows(store, "SELECT count(*) FROM outbox") == [(1,)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from paperwire.digest.schedule import due_period, latest_period, lookback_since
-from paperwire.storage.base_digests import DigestSubscriber
+from paperwire.digest.types import DigestSubscriber
 
 UTC = timezone.utc
 

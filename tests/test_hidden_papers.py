@@ -79,7 +79,7 @@ def _digest_sections(site) -> dict[str, set[str]]:
     """Section kind -> paper ids, over four subscribers who each get one kind of section."""
     from paperwire.digest.compose import Composer
     from paperwire.digest.schedule import Due
-    from paperwire.storage.base_digests import DigestSubscriber
+    from paperwire.digest.types import DigestSubscriber
 
     store = site["store"]
     composer = Composer(store, site["settings"], site["engine"])  # a new run: nothing cached from the last one

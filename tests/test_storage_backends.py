@@ -12,7 +12,7 @@ from importlib import resources
 import pytest
 
 from paperwire.models import Paper
-from paperwire.storage.base_digests import DigestRecord
+from paperwire.digest.types import DigestRecord
 from paperwire.storage.base_subscribers import RateLimited, TooManySavedSearches
 
 T0 = 1_764_000_000.0  # a fixed "now" (2025-11-24T16:00:00Z) for outbox times
@@ -368,7 +368,7 @@ def test_accounts_and_sessions(any_store):
 
 
 def test_signin_links_and_account_admin(any_store):
-    from paperwire.storage.base_accounts import SigninRefused
+    from paperwire.accounts.types import SigninRefused
 
     s = any_store
     mail = lambda account: ("signin", f"<s-{time.monotonic_ns()}@t>", b"link")  # noqa: E731

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..storage.base_accounts import ROLES, Account
+from .types import ROLES, Account
 from .signin import account_email
 
 

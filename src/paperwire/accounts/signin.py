@@ -32,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..mail.message import build_message, make_message_id
 from ..security import BadToken, sign, unsign
-from ..storage.base_accounts import Account, SigninRefused
+from .types import Account, SigninRefused
 from ..subscriptions.validate import normalise_email, rate_key
 
 PURPOSE = "signin"

@@ -9,8 +9,8 @@ who see it with a notice so they can un-hide it. See docs/community.md."""
 from __future__ import annotations
 
 from ..models import Paper
-from ..storage.base_accounts import Account
-from ..storage.base_community import CURATE_ACTIONS
+from ..accounts.types import Account
+from .types import CURATE_ACTIONS
 from .common import pk_of
 
 MAX_NOTE_CHARS = 500

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from ..storage.base_digests import DigestRecord
+from .types import DigestRecord
 from .compose import Composer, describe
 from .schedule import due_period, lookback_since, parse_utc
 

@@ -3,25 +3,9 @@ added by paperwire.accounts' part of this interface."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
-ROLES = ("reader", "curator")
-
-
-@dataclass(frozen=True)
-class Account:
-    id: int
-    email: str
-    role: str = "reader"      # reader | curator
-    status: str = "active"    # active | disabled
-    created_at: str = ""
-    last_signin_at: str | None = None
-    library_version: int = 0
-
-    @property
-    def is_curator(self) -> bool:
-        return self.role == "curator" and self.status == "active"
+from ..accounts.types import Account, SigninComposer, SigninToken
 
 
 class AccountStore(Protocol):
@@ -44,32 +28,6 @@ class AccountStore(Protocol):
 
 
 # -- sign-in links and account administration (paperwire.accounts) ---------------------------
-
-STATUSES = ("active", "disabled")
-
-
-@dataclass(frozen=True)
-class SigninToken:
-    """One emailed sign-in link's row: the link's signed token carries ``nonce``."""
-    nonce: str
-    email: str
-    created_at: str
-    used_at: str | None = None
-
-
-class SigninRefused(Exception):
-    """A sign-in link that cannot be used; nothing was changed. ``reason``: 'unknown' (no such
-    link, or not for this address), 'used' (used already) or 'disabled' (the account is)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-# compose(account or None when the address has none yet) -> (kind, message_id, message bytes);
-# called inside the write transaction of queue_signin
-SigninComposer = Callable[["Account | None"], "tuple[str, str, bytes]"]
-
 
 class SigninStore(Protocol):
     def queue_signin(self, *, email: str, nonce: str, limits: list[tuple[str, int, float]], now: float,

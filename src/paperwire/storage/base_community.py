@@ -3,56 +3,16 @@ curation and its audit log. Owned by paperwire.community."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol
 
-CURATE_ACTIONS = ("feature", "unfeature", "hide", "unhide")
+from ..community.types import AuditEntry, CommunityState, CuratedPaper, ListedPaper
+
 
 # A ``papers`` row no curator hid: the condition both backends' reader listings (a day's papers,
 # its count, the neighbouring days) add, so that a hidden paper is left out where they all meet
 # instead of by each page. Portable SQL (the correlated lookup is by paper_community's key).
 VISIBLE_PAPER = ("NOT EXISTS (SELECT 1 FROM paper_community hc WHERE hc.paper_pk = papers.pk "
                  "AND hc.hidden_at IS NOT NULL)")
-
-
-@dataclass(frozen=True)
-class CommunityState:
-    """What the pages show about a paper (defaults: a paper nobody has touched)."""
-    upvotes: int = 0            # local votes + imported upvotes
-    voted: bool = False         # by the account asked about
-    featured: bool = False
-    hidden: bool = False
-    listed_day: str | None = None
-    github_repo: str | None = None
-
-
-@dataclass(frozen=True)
-class ListedPaper:
-    """One entry of a day list."""
-    pk: int
-    listed_at: str
-    upvotes: int                # local votes + imported upvotes
-
-
-@dataclass(frozen=True)
-class CuratedPaper:
-    """A featured or hidden paper, for the curators' page."""
-    pk: int
-    paper_id: str
-    title: str
-    at: str                     # when it was featured / hidden
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    at: str
-    actor_id: int | None
-    actor_email: str | None     # None for imports and deleted accounts
-    action: str                 # submit | merge | feature | unfeature | hide | unhide | role | import
-    paper_pk: int | None
-    paper_id: str | None
-    detail: dict = field(default_factory=dict)
 
 
 class CommunityStore(Protocol):

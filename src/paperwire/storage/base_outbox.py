@@ -7,19 +7,9 @@ at a time, and record the outcome. Times are epoch seconds (float) at this inter
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-
-@dataclass
-class OutboxMessage:
-    id: int
-    kind: str
-    subscriber_id: int | None
-    recipient: str        # the envelope recipient (RCPT TO)
-    message_id: str       # the Message-ID header inside ``message``, stable across retries
-    message: bytes        # the complete RFC 5322 message
-    attempts: int         # attempts made before this one
+from ..mail.types import OutboxMessage
 
 
 class OutboxStore(Protocol):

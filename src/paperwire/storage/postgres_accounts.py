@@ -13,7 +13,7 @@ from __future__ import annotations
 
 
 from ..models import utc_now
-from .base_accounts import ROLES, STATUSES, Account, SigninComposer, SigninToken
+from ..accounts.types import ROLES, STATUSES, Account, SigninComposer, SigninToken
 from .postgres_subscribers import LOCK_SUBSCRIBE
 from .sqlite_accounts import _COLUMNS, SQLiteAccountsMixin, SQLiteSigninMixin
 

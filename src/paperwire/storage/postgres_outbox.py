@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import psycopg
 
 from ..models import utc_now
-from .base_outbox import OutboxMessage
+from ..mail.types import OutboxMessage
 from .sqlite_outbox import _CLAIM_COLUMNS, _SUPPRESSED, SQLiteOutboxMixin, _ts, normalise_address
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..models import utc_now
-from .base_accounts import ROLES, STATUSES, Account, SigninComposer, SigninRefused, SigninToken
+from ..accounts.types import ROLES, STATUSES, Account, SigninComposer, SigninRefused, SigninToken
 
 _COLUMNS = "id, email, role, status, created_at, last_signin_at, library_version"
 

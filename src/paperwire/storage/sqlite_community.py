@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from ..models import utc_now
-from .base_community import CURATE_ACTIONS, AuditEntry, CommunityState, CuratedPaper, ListedPaper
+from ..community.types import CURATE_ACTIONS, AuditEntry, CommunityState, CuratedPaper, ListedPaper
 
 # action -> (column, set it (True) or clear it (False))
 _CURATE = {

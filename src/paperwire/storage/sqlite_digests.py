@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Iterator
 
-from .base_digests import DigestRecord, DigestSubscriber
+from ..digest.types import DigestRecord, DigestSubscriber
 
 
 class SQLiteDigestMixin:

@@ -17,7 +17,7 @@ import time
 from datetime import datetime, timezone
 
 from ..models import utc_now
-from .base_outbox import OutboxMessage
+from ..mail.types import OutboxMessage
 
 # a recipient is suppressed if the suppressions table holds it in any letter case (conservative:
 # suppressions hold addresses as subscriptions.validate.normalise_email writes them)

@@ -9,7 +9,7 @@ from fastapi import Request
 
 from ..models import Paper
 from ..sources.github import InvalidRepo, parse_repo
-from ..storage.base_community import CommunityState
+from ..community.types import CommunityState
 from .session import current_account
 
 NEW_DAYS = 2  # "New": listed at most this many days before the latest listing day (or today)

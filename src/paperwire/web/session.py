@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from fastapi import HTTPException, Request
 
 from ..security import CSRF_COOKIE, check_csrf
-from ..storage.base_accounts import Account
+from ..accounts.types import Account
 
 SESSION_COOKIE = "pw_session"
 SESSION_DAYS = 30
