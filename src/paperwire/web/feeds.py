@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 FEED_SIZE = 50
 ATOM = "application/atom+xml; charset=utf-8"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 TAG = "tag:paperwire,2025:"  # feed and entry ids: stable, whatever host serves them
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]{0,20}(?:\.[A-Za-z][A-Za-z\-]{0,20})?$")  # cs.CL or cs
@@ -101,7 +102,7 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
         sub(entry, "title", p.title)
         # from the paper's own dates, never the clock: the same paper reads the same on every fetch
         updated = (e.updated or _when(p.updated) or _when(p.submitted) or _when(p.announced)
-                   or _when(p.day) or datetime(1970, 1, 1, tzinfo=timezone.utc))
+                   or _when(p.day) or EPOCH)
         sub(entry, "updated", _iso(updated))
         published = _when(p.submitted)
         if published:
@@ -118,7 +119,9 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
         summary = p.abstract or p.title
         sub(entry, "summary", f"{e.note}\n\n{summary}" if e.note else summary, type="text")
         newest = max(newest, updated) if newest else updated
-    feed_updated.text = _iso(newest or datetime.now(timezone.utc))
+    # an empty list has no instant of its own; the clock would make each fetch a new document (and
+    # defeat the ETag), so it reads as the epoch until a paper joins it
+    feed_updated.text = _iso(newest or EPOCH)
     return etree.tostring(feed, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
