@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .embed_model import TEXT_RECIPE, model_name_for
+from .embed_torch import Embedder
 from .query_cache import QueryCacheMixin
 
 log = logging.getLogger(__name__)
@@ -128,8 +130,6 @@ def _export(model_dir: Path, out: Path) -> None:
             dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
                           "last_hidden_state": dyn},
             opset_version=17, do_constant_folding=True, dynamo=False)
-    from .embed import Embedder
-
     reference = Embedder(model_dir).encode(list(PROBES))
     _install(tmp, out, model_dir, reference, FP32_MIN_COSINE, "fp32")
 
@@ -151,15 +151,13 @@ def _quantize(model_dir: Path, fp32: Path, target: Path) -> None:
 
 
 class OnnxEmbedder(QueryCacheMixin):
-    """Same interface as embed.Embedder (encode, encode_query, dim, key, model_name)."""
+    """Same interface as embed_torch.Embedder (encode, encode_query, dim, key, model_name)."""
 
     def __init__(self, model_dir: Path, cache_dir: Path, *, quant: str = "fp32", max_length: int | None = None,
                  threads: int = 1, batch_size: int = 64, cache_size: int = 2048, key: str | None = None,
                  path: Path | None = None):
         import onnxruntime as ort
         from tokenizers import Tokenizer
-
-        from .embed import TEXT_RECIPE, model_name_for
 
         self.model_dir = Path(model_dir)
         self.model_name = model_name_for(self.model_dir)
@@ -169,7 +167,7 @@ class OnnxEmbedder(QueryCacheMixin):
         self.quant = quant
         self.path = Path(path) if path else onnx_model_path(self.model_dir, cache_dir, quant)
         opts = ort.SessionOptions()
-        # one intra-op thread by default: see embed.Embedder (shared cores); bench/embed_options.py
+        # one intra-op thread by default: see embed_torch.Embedder (shared cores); bench/embed_options.py
         # measures 1 vs 2
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
