@@ -8,7 +8,8 @@ import pytest
 
 from arxiv_server import (ABS_0704, SKIP_REASON, OaiRepository, first_submitted, load_0704,
                           make_settings, recorded_reply)
-from paperwire.sources.harvest import Window, choose_window, make_api_source, make_oai_source
+from paperwire.sources.harvest import make_api_source, make_oai_source
+from paperwire.sources.harvest_source import Window, choose_window
 from paperwire.sources.runner import run_ingest
 
 needs_data = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)

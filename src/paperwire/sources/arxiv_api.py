@@ -23,7 +23,7 @@ import httpx
 from ..config import Settings
 from ..models import Paper, RecordError, split_arxiv_id, validated
 from .base import Item
-from .harvest import CategoryCheck, HarvestSource, Window
+from .harvest_source import CategoryCheck, HarvestSource, Window
 from .http import BadContent, HarvestError, PoliteClient, parse_xml
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -22,7 +22,7 @@ import httpx
 from ..config import Settings
 from ..models import Paper, RecordError, split_arxiv_id
 from .base import Item
-from .harvest import CategoryCheck, HarvestSource, Window
+from .harvest_source import CategoryCheck, HarvestSource, Window
 from .http import BadContent, HarvestError, PoliteClient, parse_xml
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
