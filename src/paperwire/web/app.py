@@ -218,11 +218,9 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
     app.include_router(feeds.router)
     app.include_router(api_docs.router)
     app.include_router(pages.router)
-    from .subscribe import register as register_subscriptions  # email subscriptions
-    register_subscriptions(app)
-    from . import accounts, community, library, trending_pages  # issue 4: accounts and community
+    from . import accounts, community, library, subscribe, trending_pages
 
-    for module in (accounts, community, library, trending_pages):
+    for module in (subscribe, accounts, community, library, trending_pages):
         app.include_router(module.api_router, prefix=API_PREFIX)
         app.include_router(module.router)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -40,14 +40,6 @@ COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Americ
 SENT_MESSAGE = ("If this address can be subscribed, we have sent a message to it. Open the link in that "
                 "message to confirm; nothing is sent before you do. No message after a few minutes? Check "
                 "your spam folder, or subscribe again later.")
-
-
-def register(app: FastAPI) -> None:
-    """Add the subscription routes to the app (called once from create_app)."""
-    from .app import API_PREFIX
-
-    app.include_router(api_router, prefix=API_PREFIX)
-    app.include_router(router)
 
 
 # -- helpers ------------------------------------------------------------------------------
