@@ -1,6 +1,6 @@
 """A library (or one tag of it) as BibTeX or CSV.
 
-BibTeX entries come from web/bibtex.py (one entry per paper, as on the paper pages); citation keys
+BibTeX entries come from bibtex.py (one entry per paper, as on the paper pages); citation keys
 that collide inside one export get a, b, c... appended, as BibTeX styles expect. CSV is written with
 the csv module; a cell that a spreadsheet would read as a formula (starting with = + - @, a tab or
 a carriage return) gets a leading apostrophe (OWASP's advice on CSV injection)."""
@@ -12,7 +12,7 @@ import io
 from typing import Iterable
 
 from ..storage.base_library import LibraryEntry
-from ..web.bibtex import bibtex, citation_key, year_of
+from .bibtex import bibtex, citation_key, year_of
 
 CSV_COLUMNS = ("id", "title", "authors", "year", "day", "categories", "url", "tags", "saved_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from ..community import paper_for
+from ..library.bibtex import bibtex
 from . import feed_links
-from .bibtex import bibtex
 from .cards import card_states
 from .page_cache import fingerprint
 from .render import base_url, clipped, pagination, paper_path, render, url_with

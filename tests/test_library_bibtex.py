@@ -1,7 +1,7 @@
 """BibTeX entries: arXiv fields, stable keys, escaping that can never end a field early."""
 
 from paperwire.models import Paper, validated
-from paperwire.web.bibtex import bibtex, citation_key, escape_bibtex
+from paperwire.library.bibtex import bibtex, citation_key, escape_bibtex
 
 
 def _fields(entry: str) -> dict[str, str]:
