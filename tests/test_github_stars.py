@@ -12,9 +12,8 @@ import pytest
 
 from arxiv_server import ArxivServer, Reply, make_settings
 from paperwire.sources.http import HarvestError
-from paperwire.sources.github import (
-    GitHubAuthError, GitHubClient, InvalidRepo, RateLimited, StarResult, parse_repo, refresh_stars,
-)
+from paperwire.sources.github import GitHubAuthError, GitHubClient, InvalidRepo, RateLimited, StarResult, parse_repo
+from paperwire.trending.stars import refresh_stars
 
 
 class FakeGitHub:

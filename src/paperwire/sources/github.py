@@ -1,4 +1,5 @@
-"""GitHub repository star counts, checked politely and recorded over time (for "stars gained").
+"""The GitHub client: repository star counts, checked politely (trending/stars.py records them over
+time, for "stars gained").
 
 One ``GET /repos/{owner}/{repo}`` per repository, as GitHub's REST API guide asks:
 
@@ -26,13 +27,11 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable
 from urllib.parse import urlsplit
 
 import httpx
 
 from ..config import Settings
-from ..models import utc_now
 from ..storage.base_stars import STATUS_GONE, STATUS_OK, STATUS_UNAVAILABLE
 from .http import HarvestError, HttpError, fetch, parse_retry_after, user_agent
 
@@ -42,7 +41,6 @@ DEFAULT_MAX_WAIT = 900.0        # longest single wait (rate limit, Retry-After, 
 SECONDARY_BACKOFF = 60.0        # first wait after a 403/429 that says nothing about how long
 GONE_STATUSES = {404: STATUS_GONE, 410: STATUS_GONE, 451: STATUS_UNAVAILABLE}
 REPO_BODY_BYTES = 1 << 20       # the most of one repository's answer read (it is a few kB)
-MAX_CONSECUTIVE_FAILURES = 3    # a batch stops after this many repositories failed in a row
 
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -322,64 +320,3 @@ def _message(response: httpx.Response) -> str:
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
         return ""
     return str(data.get("message") or "") if isinstance(data, dict) else ""
-
-
-# -- many repositories ---------------------------------------------------------------------
-
-def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: bool = True) -> dict[str, int]:
-    """Check the stars of many repositories (URLs or owner/name) and record each answer as it
-    comes (one transaction each), sending the stored ETag so unchanged ones answer 304.
-
-    Returns counts: checked, updated (200), not_modified (304), gone (404/410/451), invalid (not
-    a repository URL), failed (retries exhausted). Stops with RateLimited (its ``counts`` set)
-    when the rate limit asks for a longer wait than the client accepts, with GitHubAuthError for
-    a bad token, and with HarvestError after MAX_CONSECUTIVE_FAILURES failures in a row.
-    """
-    from tqdm import tqdm
-
-    counts = {"checked": 0, "updated": 0, "not_modified": 0, "gone": 0, "invalid": 0, "failed": 0}
-    seen: dict[str, None] = {}
-    for raw in repos:
-        try:
-            slug = parse_repo(raw)
-        except InvalidRepo as e:
-            counts["invalid"] += 1
-            log.warning("%s", e)
-            continue
-        seen.setdefault(slug)
-    consecutive = 0
-    bar = tqdm(list(seen), desc="GitHub stars", unit="repo", disable=not progress, dynamic_ncols=True, mininterval=0.5)
-    try:
-        for slug in bar:
-            state = store.repo_state(slug)
-            etag = state.etag if state is not None and state.status == STATUS_OK and state.stars is not None else None
-            try:
-                result = client.fetch_stars(slug, etag=etag)
-            except RateLimited as e:
-                e.counts = counts
-                raise
-            except GitHubAuthError:
-                raise
-            except HttpError as e:
-                counts["failed"] += 1
-                consecutive += 1
-                log.warning("%s", e)
-                if consecutive >= MAX_CONSECUTIVE_FAILURES:
-                    raise HarvestError(f"{consecutive} repositories in a row failed; stopped (last: {e}). "
-                                       "Star counts checked so far are saved; run again later.") from e
-                continue
-            consecutive = 0
-            counts["checked"] += 1
-            observed = utc_now()
-            if result.state != STATUS_OK:  # gone, unavailable
-                store.record_stars(slug, None, None, observed, result.state)
-                counts["gone"] += 1
-            elif result.not_modified:
-                store.record_stars(slug, None, result.etag, observed, STATUS_OK)
-                counts["not_modified"] += 1
-            else:
-                store.record_stars(slug, result.stars, result.etag, observed, STATUS_OK)
-                counts["updated"] += 1
-    finally:
-        bar.close()
-    return counts

@@ -9,13 +9,77 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 
-from ..sources.github import GitHubClient, refresh_stars
-from ..sources.http import HarvestError
+from tqdm import tqdm
+
+from ..models import utc_now
+from ..sources.github import GitHubAuthError, GitHubClient, InvalidRepo, RateLimited, parse_repo
+from ..sources.http import HarvestError, HttpError
+from ..storage.base_stars import STATUS_OK
 from .ranking import repo_of, window_bounds
 
 log = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_FAILURES = 3    # a batch stops after this many repositories failed in a row
+
+
+def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: bool = True) -> dict[str, int]:
+    """Check the stars of many repositories (URLs or owner/name) and record each answer as it
+    comes (one transaction each), sending the stored ETag so unchanged ones answer 304.
+
+    Returns counts: checked, updated (200), not_modified (304), gone (404/410/451), invalid (not
+    a repository URL), failed (retries exhausted). Stops with RateLimited (its ``counts`` set)
+    when the rate limit asks for a longer wait than the client accepts, with GitHubAuthError for
+    a bad token, and with HarvestError after MAX_CONSECUTIVE_FAILURES failures in a row.
+    """
+    counts = {"checked": 0, "updated": 0, "not_modified": 0, "gone": 0, "invalid": 0, "failed": 0}
+    seen: dict[str, None] = {}
+    for raw in repos:
+        try:
+            slug = parse_repo(raw)
+        except InvalidRepo as e:
+            counts["invalid"] += 1
+            log.warning("%s", e)
+            continue
+        seen.setdefault(slug)
+    consecutive = 0
+    bar = tqdm(list(seen), desc="GitHub stars", unit="repo", disable=not progress, dynamic_ncols=True, mininterval=0.5)
+    try:
+        for slug in bar:
+            state = store.repo_state(slug)
+            etag = state.etag if state is not None and state.status == STATUS_OK and state.stars is not None else None
+            try:
+                result = client.fetch_stars(slug, etag=etag)
+            except RateLimited as e:
+                e.counts = counts
+                raise
+            except GitHubAuthError:
+                raise
+            except HttpError as e:
+                counts["failed"] += 1
+                consecutive += 1
+                log.warning("%s", e)
+                if consecutive >= MAX_CONSECUTIVE_FAILURES:
+                    raise HarvestError(f"{consecutive} repositories in a row failed; stopped (last: {e}). "
+                                       "Star counts checked so far are saved; run again later.") from e
+                continue
+            consecutive = 0
+            counts["checked"] += 1
+            observed = utc_now()
+            if result.state != STATUS_OK:  # gone, unavailable
+                store.record_stars(slug, None, None, observed, result.state)
+                counts["gone"] += 1
+            elif result.not_modified:
+                store.record_stars(slug, None, result.etag, observed, STATUS_OK)
+                counts["not_modified"] += 1
+            else:
+                store.record_stars(slug, result.stars, result.etag, observed, STATUS_OK)
+                counts["updated"] += 1
+    finally:
+        bar.close()
+    return counts
 
 
 def window_repos(store, window: str = "month", now: datetime | None = None) -> list[str]:
