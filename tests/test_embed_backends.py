@@ -128,9 +128,10 @@ def test_default_build_embeds_with_onnx_int8_and_searches_with_int8_queries(tmp_
 
 def test_the_setting_is_validated(tmp_path, monkeypatch):
     from paperwire.config import load_settings
+    from paperwire.errors import ConfigError
 
     monkeypatch.setenv("PAPERWIRE_EMBED_BACKEND", "onnx-fp16")
-    with pytest.raises(SystemExit, match="PAPERWIRE_EMBED_BACKEND='onnx-fp16' is not one of auto, torch, onnx, onnx-int8"):
+    with pytest.raises(ConfigError, match="PAPERWIRE_EMBED_BACKEND='onnx-fp16' is not one of auto, torch, onnx, onnx-int8"):
         load_settings(data_dir=tmp_path)
     monkeypatch.setenv("PAPERWIRE_EMBED_BACKEND", "ONNX-Int8")
     assert load_settings(data_dir=tmp_path).embed_backend == "onnx-int8"

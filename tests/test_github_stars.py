@@ -12,7 +12,7 @@ import pytest
 
 from arxiv_server import ArxivServer, Reply, make_settings
 from paperwire.sources.http import HarvestError
-from paperwire.sources.github import GitHubAuthError, GitHubClient, InvalidRepo, RateLimited, StarResult, parse_repo
+from paperwire.sources.github import GitHubAuthError, GitHubClient, GitHubRateLimited, InvalidRepo, StarResult, parse_repo
 from paperwire.trending.stars import refresh_stars
 
 
@@ -194,7 +194,7 @@ def test_batch_stops_when_the_reset_is_beyond_the_cap(srv, store, tmp_path):
     gh = FakeGitHub(srv, {"a/b": 1, "c/d": 2, "e/f": 3})
     gh.remaining, gh.reset = 0, int(time.time()) + 3600
     started = time.monotonic()
-    with client_for(tmp_path, srv, max_wait=2.0) as client, pytest.raises(RateLimited) as err:
+    with client_for(tmp_path, srv, max_wait=2.0) as client, pytest.raises(GitHubRateLimited) as err:
         refresh_stars(store, client, ["a/b", "c/d", "e/f"], progress=False)
     assert time.monotonic() - started < 2.0  # did not sleep for the hour
     msg = str(err.value)
@@ -227,7 +227,7 @@ def test_429_without_headers_backs_off_exponentially(srv, tmp_path):
 def test_retry_after_beyond_the_cap_stops(srv, tmp_path):
     FakeGitHub(srv, {"a/b": 8})
     srv.queue("/repos/a/b", gh_json(429, "slow down", {"Retry-After": "600"}))
-    with client_for(tmp_path, srv, max_wait=1.0) as client, pytest.raises(RateLimited) as err:
+    with client_for(tmp_path, srv, max_wait=1.0) as client, pytest.raises(GitHubRateLimited) as err:
         client.fetch_stars("a/b")
     assert "600 s from now" in str(err.value) and "run again after" in str(err.value)
     assert len(srv.requests("/repos/a/b")) == 1

@@ -87,11 +87,12 @@ def test_old_outbox_bodies_are_dropped_and_their_metadata_kept(store, settings):
 
 def test_outbox_keep_days_is_read_from_the_environment(tmp_path, monkeypatch):
     from paperwire.config import load_settings
+    from paperwire.errors import ConfigError
 
     monkeypatch.setenv("PAPERWIRE_OUTBOX_KEEP_DAYS", "3")
     assert load_settings(data_dir=tmp_path).outbox_keep_days == 3
     monkeypatch.setenv("PAPERWIRE_OUTBOX_KEEP_DAYS", "-1")
-    with pytest.raises(SystemExit, match="PAPERWIRE_OUTBOX_KEEP_DAYS"):
+    with pytest.raises(ConfigError, match="PAPERWIRE_OUTBOX_KEEP_DAYS"):
         load_settings(data_dir=tmp_path)
 
 

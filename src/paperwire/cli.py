@@ -10,6 +10,8 @@ from datetime import date
 
 import click
 
+from .errors import PaperwireError
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -59,6 +61,9 @@ class _Paperwire(click.Group):
                 except (OSError, ValueError):
                     pass
             sys.exit(128 + signal.SIGPIPE)
+        except PaperwireError as e:  # the one place an error meant for the user becomes an exit status
+            click.echo(f"paperwire: error: {e}", err=True)
+            ctx.exit(e.exit_status)
 
 
 @click.group(cls=_Paperwire, context_settings={"help_option_names": ["-h", "--help"]})

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import platformdirs
 
+from .errors import ConfigError
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get("PAPERWIRE_" + name)
@@ -24,7 +26,7 @@ def _env_float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise SystemExit(f"PAPERWIRE_{name}={raw!r} is not a number; set it to e.g. {default}") from None
+        raise ConfigError(f"PAPERWIRE_{name}={raw!r} is not a number; set it to e.g. {default}") from None
 
 
 def _env_int(name: str, default: int) -> int:
@@ -34,21 +36,21 @@ def _env_int(name: str, default: int) -> int:
 def _gzip_level() -> int:
     level = _env_int("GZIP_LEVEL", 1)
     if not 0 <= level <= 9:
-        raise SystemExit(f"PAPERWIRE_GZIP_LEVEL={level} is not a zlib level: use 0 (off) to 9")
+        raise ConfigError(f"PAPERWIRE_GZIP_LEVEL={level} is not a zlib level: use 0 (off) to 9")
     return level
 
 
 def _env_days(name: str, default: int) -> int:
     days = _env_int(name, default)
     if days < 0:
-        raise SystemExit(f"PAPERWIRE_{name}={days} is negative; set it to a number of days, e.g. {default}")
+        raise ConfigError(f"PAPERWIRE_{name}={days} is negative; set it to a number of days, e.g. {default}")
     return days
 
 
 def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = (_env(name) or default).strip().lower()
     if raw not in choices:
-        raise SystemExit(f"PAPERWIRE_{name}={raw!r} is not one of {', '.join(choices)}")
+        raise ConfigError(f"PAPERWIRE_{name}={raw!r} is not one of {', '.join(choices)}")
     return raw
 
 
@@ -166,7 +168,7 @@ def load_settings(**overrides) -> Settings:
         smtp_port=_env_int("SMTP_PORT", 25),
         smtp_user=_env("SMTP_USER"),
         smtp_password=_env("SMTP_PASSWORD"),
-        smtp_security=_env("SMTP_SECURITY", "none"),
+        smtp_security=_env_choice("SMTP_SECURITY", "none", ("none", "starttls", "tls")),
         smtp_timeout=_env_float("SMTP_TIMEOUT", 30.0),
         mail_from=_env("MAIL_FROM", "Paperwire <digest@localhost>"),
         mail_rate=_env_float("MAIL_RATE", 20.0),

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ..errors import PaperwireError
+
 ROLES = ("reader", "curator")
 STATUSES = ("active", "disabled")
 
@@ -34,7 +36,7 @@ class SigninToken:
     used_at: str | None = None
 
 
-class SigninRefused(Exception):
+class SigninRefused(PaperwireError):
     """A sign-in link that cannot be used; nothing was changed. ``reason``: 'unknown' (no such
     link, or not for this address), 'used' (used already) or 'disabled' (the account is)."""
 

@@ -45,9 +45,7 @@ class SMTPConnection:
         self.settings = settings
         self.host = settings.smtp_host
         self.port = int(settings.smtp_port)
-        self.security = (settings.smtp_security or "none").strip().lower()
-        if self.security not in ("none", "starttls", "tls"):
-            raise SystemExit(f"PAPERWIRE_SMTP_SECURITY={settings.smtp_security!r}: use none, starttls or tls")
+        self.security = settings.smtp_security  # one of SMTP_SECURITY, checked when the settings load
         self.timeout = float(settings.smtp_timeout)
         self.envelope_from = parseaddr(settings.mail_from)[1] or settings.mail_from
         self._smtp: smtplib.SMTP | None = None

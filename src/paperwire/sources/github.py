@@ -57,7 +57,7 @@ class InvalidRepo(ValueError):
     """Not a GitHub repository URL nor ``owner/name``."""
 
 
-class RateLimited(HarvestError):
+class GitHubRateLimited(HarvestError):
     """GitHub's rate limit asks for a longer wait than this run accepts: the batch stopped.
     ``retry_at`` is when to run again (epoch seconds); ``counts`` what the batch did before."""
 
@@ -145,7 +145,7 @@ class GitHubClient:
     """One client per batch. ``token``: a GitHub token (default: ``settings.github_token``).
 
     ``max_wait``: the longest single wait accepted (rate limit reset, Retry-After, backoff);
-    a longer one stops the batch (RateLimited). ``secondary_backoff``: the first wait after a
+    a longer one stops the batch (GitHubRateLimited). ``secondary_backoff``: the first wait after a
     403/429 that gives no Retry-After and no exhausted limit (GitHub asks for >= 60 s); it doubles
     each time. ``backoff``: the first wait after a 5xx or a time-out. ``reset_margin``: seconds
     added to a rate-limit reset time for clock differences. Tests make all of these tiny.
@@ -201,7 +201,7 @@ class GitHubClient:
     def _sleep(self, seconds: float, why: str) -> None:
         if seconds > self.max_wait:
             retry_at = time.time() + seconds
-            raise RateLimited(self._limit_message(seconds, retry_at, why), retry_at=retry_at)
+            raise GitHubRateLimited(self._limit_message(seconds, retry_at, why), retry_at=retry_at)
         if seconds > 0:
             self.waits.append((why, seconds))
             time.sleep(seconds)
@@ -214,7 +214,7 @@ class GitHubClient:
                 wait = max(0.0, wait) + self.reset_margin
                 if wait > self.max_wait:
                     retry_at = self.rate_reset + self.reset_margin
-                    raise RateLimited(self._limit_message(
+                    raise GitHubRateLimited(self._limit_message(
                         wait, retry_at, f"no requests left until the reset at {_iso(self.rate_reset)}"),
                         retry_at=retry_at)
                 self._sleep(wait, f"X-RateLimit-Remaining: 0, reset at {_iso(self.rate_reset)}")
@@ -234,7 +234,7 @@ class GitHubClient:
     def fetch_stars(self, repo: str, etag: str | None = None) -> StarResult:
         """The star count of one repository (``repo``: a URL or owner/name). With ``etag`` the
         request is conditional: an unchanged repository answers 304 (``not_modified``, stars
-        None). Raises RateLimited when the limit asks for a wait beyond ``max_wait``,
+        None). Raises GitHubRateLimited when the limit asks for a wait beyond ``max_wait``,
         GitHubAuthError for a rejected token, HttpError when retries are exhausted."""
         repo = parse_repo(repo)
         url = f"{self.api_url}/repos/{repo}"
@@ -287,7 +287,7 @@ class GitHubClient:
                     limited += 1
                     if limited > self.retries + 1:
                         retry_at = time.time() + self._backoff(self.secondary_backoff, limited)
-                        raise RateLimited(
+                        raise GitHubRateLimited(
                             f"GitHub keeps refusing requests (HTTP {status}: {message or 'rate limit'}; "
                             f"{limited} times in a row). Star counts checked so far are saved; run again "
                             f"after {_iso(retry_at)}.", retry_at=retry_at)

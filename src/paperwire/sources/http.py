@@ -18,6 +18,7 @@ import httpx
 from lxml import etree
 
 from ..config import Settings
+from ..errors import PaperwireError
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_WAIT = 300.0  # the longest single pause (Retry-After or backoff) we accept, in seconds
@@ -37,7 +38,7 @@ def user_agent() -> str:
     return f"paperwire/{v} (self-hosted research-paper search; polite harvester: 1 request per {{delay}} s)"
 
 
-class HarvestError(RuntimeError):
+class HarvestError(PaperwireError, RuntimeError):
     """Any harvest failure meant for the user: the message says what happened and what to do."""
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..errors import PaperwireError
 from ..models import Paper
 
 MAX_TAGS_PER_ACCOUNT = 50
 
 
-class LibraryError(ValueError):
+class LibraryError(PaperwireError, ValueError):
     """A library change that cannot be made (too many tags, unknown paper); the message says why.
     Nothing was changed."""
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+from ..errors import PaperwireError
+
 
 @dataclass
 class Subscriber:
@@ -37,7 +39,7 @@ class SavedSearch:
 PREFERENCE_FIELDS = ("frequency", "send_hour", "send_weekday", "timezone", "trending", "categories")
 
 
-class RateLimited(Exception):
+class RateLimited(PaperwireError):
     """A sliding-window limit is reached; nothing was changed."""
 
     def __init__(self, key: str, limit: int, window: float):

@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 from psycopg import sql
 from tqdm import tqdm
 
+from ..errors import PaperwireError
 from .postgres import PostgresStore
 from .sqlite import SQLiteStore
 
 
-class CopyError(Exception):
+class CopyError(PaperwireError):
     """The copy cannot start or did not verify; the target was not changed."""
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from tqdm import tqdm
 
 from ..models import utc_now
-from ..sources.github import GitHubAuthError, GitHubClient, InvalidRepo, RateLimited, parse_repo
+from ..sources.github import GitHubAuthError, GitHubClient, GitHubRateLimited, InvalidRepo, parse_repo
 from ..sources.http import HarvestError, HttpError
 from ..storage.base_stars import STATUS_OK
 from .ranking import repo_of, window_bounds
@@ -30,7 +30,7 @@ def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: b
     comes (one transaction each), sending the stored ETag so unchanged ones answer 304.
 
     Returns counts: checked, updated (200), not_modified (304), gone (404/410/451), invalid (not
-    a repository URL), failed (retries exhausted). Stops with RateLimited (its ``counts`` set)
+    a repository URL), failed (retries exhausted). Stops with GitHubRateLimited (its ``counts`` set)
     when the rate limit asks for a longer wait than the client accepts, with GitHubAuthError for
     a bad token, and with HarvestError after MAX_CONSECUTIVE_FAILURES failures in a row.
     """
@@ -52,7 +52,7 @@ def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: b
             etag = state.etag if state is not None and state.status == STATUS_OK and state.stars is not None else None
             try:
                 result = client.fetch_stars(slug, etag=etag)
-            except RateLimited as e:
+            except GitHubRateLimited as e:
                 e.counts = counts
                 raise
             except GitHubAuthError:
@@ -94,7 +94,7 @@ def window_repos(store, window: str = "month", now: datetime | None = None) -> l
 def refresh_window(store, settings, window: str = "month", *, progress: bool = True, client=None,
                    now: datetime | None = None) -> dict[str, int]:
     """Check the stars of every repository of ``window``'s papers; returns refresh_stars' counts
-    plus ``repos``. Raises RateLimited / GitHubAuthError / HarvestError as refresh_stars does
+    plus ``repos``. Raises GitHubRateLimited / GitHubAuthError / HarvestError as refresh_stars does
     (what was checked before is kept)."""
     repos = window_repos(store, window, now)
     own = client is None
