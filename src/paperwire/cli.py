@@ -444,7 +444,6 @@ def serve(ctx, host, port, demo, background, workers, log_level):
 
 
 # == trending (paperwire import-hf, paperwire stars refresh) ==================================
-# Self-contained block owned by the trending work: src/paperwire/trending/.
 @main.command("import-hf")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--no-embed", is_flag=True, help="Only make the papers findable by words; embeddings are computed later.")
@@ -490,11 +489,9 @@ def stars_refresh(ctx, window, quiet):
     click.echo(f"stars ({window}): {counts['repos']:,} repositories; {counts['updated']:,} updated, "
                f"{counts['not_modified']:,} unchanged (304), {counts['gone']:,} gone, {counts['invalid']:,} invalid, "
                f"{counts['failed']:,} failed")
-# == end of trending ===========================================================================
 
 
 # == digests (paperwire digest run, paperwire worker) =========================================
-# Self-contained block owned by the digests work: src/paperwire/digest/.
 def _digest_engine(ctx: click.Context):
     from .search.hybrid import SearchEngine
 
@@ -588,11 +585,9 @@ def worker(ctx, interval, role, once):
                f"(database {settings.database_url})")
     w.run(stop)
     click.echo("worker stopped")
-# == end of digests ===========================================================================
 
 
 # == jobs (paperwire jobs ...) =================================================================
-# Self-contained block owned by the job queue work: src/paperwire/jobs/, docs/workers.md.
 @main.group()
 def jobs() -> None:
     """The shared job queue that `paperwire worker` processes run (docs/workers.md)."""
@@ -636,11 +631,9 @@ def prune(ctx):
 
     settings = _settings(ctx)
     click.echo(describe(prune_all(_store(ctx), settings), settings))
-# == end of jobs ===============================================================================
 
 
 # == accounts (paperwire accounts ...) ========================================================
-# Self-contained block owned by the accounts work: src/paperwire/accounts/.
 def _account_email(value: str) -> str:
     from .accounts import InvalidInput, account_email
 
@@ -717,7 +710,6 @@ def accounts_enable(ctx, email):
         click.echo(f"no account for {address}; nothing changed", err=True)
         sys.exit(1)
     click.echo(f"{address} is active")
-# == end of accounts ==========================================================================
 
 
 if __name__ == "__main__":

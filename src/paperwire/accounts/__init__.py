@@ -1,4 +1,4 @@
-"""Accounts (issue 4): magic-link sign-in by email, roles (reader, curator), administration.
+"""Accounts: magic-link sign-in by email, roles (reader, curator), administration.
 
 * signin.py  request a link (rate limits, outbox mail in the same transaction), read it without
              using it (the confirmation page), use it once (account + session in one transaction)

@@ -1,4 +1,4 @@
-"""The community around the papers (issue 4): upvotes, day lists that readers submit papers to,
+"""The community around the papers: upvotes, day lists that readers submit papers to,
 and curation (feature, hide) with an audit log. The web layer (web/community.py) only calls
 these functions; all SQL is in storage/sqlite_community.py. See docs/community.md."""
 

@@ -1,4 +1,4 @@
-"""Sign-in pages (issue 4): /signin, /signin/confirm, /signout. They translate HTTP into calls on
+"""Sign-in pages: /signin, /signin/confirm, /signout. They translate HTTP into calls on
 paperwire.accounts; sessions and CSRF are web/session.py's.
 
 * POST /signin answers the same "check your inbox" page for every valid address (account or

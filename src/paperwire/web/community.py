@@ -1,4 +1,4 @@
-"""Community pages and actions (issue 4): upvote / un-upvote, submit a paper to today's list,
+"""Community pages and actions: upvote / un-upvote, submit a paper to today's list,
 and the curators' page and actions. The routes translate HTTP into calls to paperwire.community.
 
 Every POST needs a signed-in account (anonymous visitors are sent to sign in: a redirect for a

@@ -1,4 +1,4 @@
-"""Trending pages: /trending?window=today|week|month and /api/trending (issue 4).
+"""Trending pages: /trending?window=today|week|month and /api/trending.
 
 The ranking lives in paperwire.trending.ranking; this module only reads the parameters, asks for
 one page of the list and renders it. Rankings are kept for ranking.CACHE_SECONDS per app

@@ -1,4 +1,4 @@
-// Save / not-relevant buttons without a page reload (owned by web/library.py); progressive
+// Save / not-relevant buttons without a page reload (the routes: web/library.py); progressive
 // enhancement only: without this file the same forms post and the server redirects back.
 //
 // Contract with the pages (and the card macro's Save button):

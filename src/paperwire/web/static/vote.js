@@ -1,4 +1,4 @@
-// Upvote buttons without a page reload (owned by web/community.py); progressive enhancement only:
+// Upvote buttons without a page reload (the routes: web/community.py); progressive enhancement only:
 // without this file the vote forms post and the server redirects back to the page.
 (function () {
   "use strict";
