@@ -80,7 +80,7 @@ def main() -> None:
                 cells, times = [], {}
                 for lv in LEVELS:
                     n = max(1, int(2_000_000 / max(len(body), 1)))
-                    t = statistics.median(timeit.repeat(lambda: _gzip(body, lv), number=n, repeat=args.repeat)) / n
+                    t = statistics.median(timeit.repeat(lambda body=body, lv=lv: _gzip(body, lv), number=n, repeat=args.repeat)) / n
                     times[lv] = t
                     cells.append(f"{len(_gzip(body, lv)):,} | {t * 1e6:,.0f}")
                 print(f"| `{path}` | {len(body):,} | {' | '.join(cells)} | {times[6] / times[9]:.2f} |")

@@ -91,7 +91,7 @@ def collect(dirs: list[str]) -> None:
     if cpu_path.exists():
         z = np.load(cpu_path)
         pos = {pid: i for i, pid in enumerate(ids)}
-        cos = [float(cv @ allv[pos[pid]]) for pid, cv in zip(z["ids"], z["vecs"]) if pid in pos]
+        cos = [float(cv @ allv[pos[pid]]) for pid, cv in zip(z["ids"], z["vecs"], strict=True) if pid in pos]
         meta.update(cpu_cos_min=min(cos), cpu_cos_mean=sum(cos) / len(cos), compared=len(cos))
     np.savez(OUT_DIR / "gpu_vectors.npz", ids=np.array(ids), hashes=np.array(hashes), vecs=allv,
              meta=np.array(json.dumps(meta)))

@@ -245,14 +245,14 @@ def timing(docs, pre, post, seed: int, repeats: int = 5) -> None:
     rng = random.Random(seed)
     print(f"Machine: {os.cpu_count()} CPU cores (shared); one thread (OMP/OPENBLAS_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}/{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})\n")
-    print("| positives | candidates | cold (first request) | warm (median of %d readers) |" % repeats)
+    print(f"| positives | candidates | cold (first request) | warm (median of {repeats} readers) |")
     print("|---:|---:|---:|---:|")
     for n_pos, n_cand in ((20, 5000), (20, 20000), (500, 5000), (500, 20000)):
         cands = [docs[i] for i in rng.sample(list(post), n_cand)]
         F.clear_cache()
         runs = []
         bg = [docs[i] for i in rng.sample(list(pre), 2000)]  # a stable sample (kept for the day)
-        for r in range(repeats + 1):
+        for _ in range(repeats + 1):
             pos = [docs[i] for i in rng.sample(list(pre), n_pos)]  # a new reader: not cached
             t = time.perf_counter()
             out = rank_for(pos, [], cands, k=50, background=bg)

@@ -167,7 +167,7 @@ def latency(conn, workdir: Path, n: int) -> dict:
     kinds = ["title"] * 100 + ["keywords"] * 100 + ["claim"] * 100
     out["latency_ms"] = {
         name: {"p50": percentile(v, 50), "p95": percentile(v, 95), "max": max(v),
-               **{f"{k}_p50": percentile([x for x, kk in zip(v, kinds) if kk == k], 50) for k in ("title", "keywords", "claim")}}
+               **{f"{k}_p50": percentile([x for x, kk in zip(v, kinds, strict=True) if kk == k], 50) for k in ("title", "keywords", "claim")}}
         for name, v in lat.items()}
     out["loadavg"] = os.getloadavg()
     return out

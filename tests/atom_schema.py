@@ -24,7 +24,7 @@ def _schematron_rules(name: str, body: bytes) -> None:
         eid = entry.findtext(A + "id")
         assert feed_has_author or entry.find(A + "author") is not None, (name, eid, "no author")
         links = entry.findall(A + "link")
-        assert (any(l.get("rel") in (None, "alternate") for l in links)
+        assert (any(link.get("rel") in (None, "alternate") for link in links)
                 or entry.find(A + "content") is not None), (name, eid, "no alternate link")
 
 

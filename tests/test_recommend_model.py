@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ ATTACKS = ("jailbreak", "adversarial", "attack", "red-team", "red teaming", "har
 @pytest.fixture(scope="module")
 def corpus() -> list[Doc]:
     vec = np.load(DATA / "demo_vectors.npz")
-    by_id = {str(i): v.astype(np.float32) for i, v in zip(vec["ids"], vec["vectors"])}
+    by_id = {str(i): v.astype(np.float32) for i, v in zip(vec["ids"], vec["vectors"], strict=True)}
     docs = []
     with gzip.open(DATA / "arxiv_daily_sample.jsonl.gz", "rt", encoding="utf-8") as f:
         for pk, line in enumerate(f):
@@ -128,7 +129,7 @@ def test_k_and_never_a_positive_or_negative(corpus):
         pks = [r.pk for r in ranked]
         assert len(set(pks)) == k
         assert not set(pks) & {d.pk for d in positives + negatives}
-        assert all(a.score >= b.score for a, b in zip(ranked, ranked[1:]))
+        assert all(a.score >= b.score for a, b in pairwise(ranked))
     assert rank_for([], [], candidates) == []
     assert rank_for(positives, [], positives) == []
     assert len(rank_for(positives, [], cands[:3], k=50)) == 3

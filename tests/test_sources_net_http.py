@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
+from itertools import pairwise
 
 import pytest
 
@@ -12,7 +13,7 @@ from paperwire.sources.http import HttpError, PoliteClient, parse_retry_after
 
 
 def gaps(reqs):
-    return [b.time - a.time for a, b in zip(reqs, reqs[1:])]
+    return [b.time - a.time for a, b in pairwise(reqs)]
 
 
 def test_delay_between_requests_and_user_agent(srv, tmp_path):

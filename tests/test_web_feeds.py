@@ -29,7 +29,7 @@ def test_search_feed(client):
         assert e.findtext(ATOM_NS + "id").startswith("tag:paperwire,2025:paper/")
         assert e.findtext(ATOM_NS + "title") and e.findtext(ATOM_NS + "updated")
         assert e.find(ATOM_NS + "author/" + ATOM_NS + "name") is not None
-        alt = [l.get("href") for l in e.findall(ATOM_NS + "link") if l.get("rel") == "alternate"]
+        alt = [link.get("href") for link in e.findall(ATOM_NS + "link") if link.get("rel") == "alternate"]
         assert len(alt) == 1 and alt[0].startswith("http://testserver/papers/")
     parsed = feedparser.parse(r.content)
     assert not parsed.bozo, parsed.get("bozo_exception")
@@ -59,7 +59,7 @@ def test_day_feed_escapes_and_uses_base_url(client, web_app, web_settings):
         web_app.state.settings = web_settings
     parsed = feedparser.parse(body)
     assert parsed.entries[0].link.startswith("https://papers.example.org/papers/")
-    assert any(l.href == "https://papers.example.org/feeds/day.atom" for l in parsed.feed.links if l.rel == "self")
+    assert any(link.href == "https://papers.example.org/feeds/day.atom" for link in parsed.feed.links if link.rel == "self")
 
 
 def test_feed_errors(client):
@@ -143,8 +143,8 @@ def test_author_feed_lists_that_authors_papers(client):
 
 def _alternates(html: bytes) -> list[tuple[str, str]]:
     doc = etree.fromstring(html, etree.HTMLParser())
-    return [(l.get("title"), l.get("href")) for l in doc.xpath("//head/link[@rel='alternate']")
-            if l.get("type") == "application/atom+xml"]
+    return [(link.get("title"), link.get("href")) for link in doc.xpath("//head/link[@rel='alternate']")
+            if link.get("type") == "application/atom+xml"]
 
 
 def test_list_pages_name_their_feeds(client):

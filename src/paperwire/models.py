@@ -51,7 +51,7 @@ def is_http_url(url: str) -> bool:
         return False
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number in 0..65535
+        _ = parts.port  # raises ValueError for a port that is not a number in 0..65535
     except ValueError:
         return False
     host = parts.hostname or ""

@@ -18,7 +18,7 @@ import secrets
 from ..security import secret_key
 
 TOKEN_CHARS = 43  # 32 bytes, base64url without padding
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]{%d}$" % TOKEN_CHARS)
+_TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{TOKEN_CHARS}}}$")
 
 
 def _derive(settings, account_id: int, nonce: str) -> str:

@@ -104,7 +104,7 @@ def rows_for(docs: list[Doc], keys: list[int] | None = None) -> list[_Row]:
     if missing:
         fresh = _compute([docs[i] for i in missing], [keys[i] for i in missing])
         with _lock:
-            for i, r in zip(missing, fresh):
+            for i, r in zip(missing, fresh, strict=True):
                 out[i] = r
                 _cache[docs[i].pk] = r
                 _cache.move_to_end(docs[i].pk)
@@ -164,7 +164,7 @@ class Space:
         """This space restricted to ``docs`` (same IDF); docs not in it as they are now (a few: a
         reader's own saved papers, new versions) are computed on the spot. None when most are new."""
         idx = np.full(len(docs), -1, dtype=np.int64)
-        for i, (d, sig) in enumerate(zip(docs, sigs)):
+        for i, (d, sig) in enumerate(zip(docs, sigs, strict=True)):
             hit = self.rows.get(d.pk)
             if hit is not None and hit[1] == sig:
                 idx[i] = hit[0]
@@ -211,7 +211,7 @@ def candidate_space(docs: list[Doc]) -> Space:
     raw = matrix(docs)
     idf_ = idf(raw)
     vec, has = vector_matrix(docs)
-    s = Space(tfidf(raw, idf_), idf_, vec, has, {d.pk: (i, sig) for i, (d, sig) in enumerate(zip(docs, sigs))})
+    s = Space(tfidf(raw, idf_), idf_, vec, has, {d.pk: (i, sig) for i, (d, sig) in enumerate(zip(docs, sigs, strict=True))})
     with _lock:
         _spaces[next(_space_ids)] = s
         while len(_spaces) > SPACES_KEEP:
@@ -229,5 +229,5 @@ def vector_matrix(docs: list[Doc], dim: int | None = None) -> tuple[np.ndarray, 
         np.zeros(len(docs), dtype=bool)
     m = np.zeros((len(docs), dim), dtype=np.float32)
     if has.any():
-        m[has] = np.stack([d.vector for d, h in zip(docs, has) if h]).astype(np.float32, copy=False)
+        m[has] = np.stack([d.vector for d, h in zip(docs, has, strict=True) if h]).astype(np.float32, copy=False)
     return m, has

@@ -142,7 +142,7 @@ class ForYouModel:
         top = np.argsort(-s, kind="stable")[:k]
         chosen = [cands[i] for i in top]
         because = explain(positives, chosen)
-        return [Ranked(c.pk, float(s[i]), b) for c, i, b in zip(chosen, top, because)]
+        return [Ranked(c.pk, float(s[i]), b) for c, i, b in zip(chosen, top, because, strict=True)]
 
 
 def explain(positives: list[Doc], chosen: list[Doc]) -> list[int | None]:
@@ -157,7 +157,7 @@ def explain(positives: list[Doc], chosen: list[Doc]) -> list[int | None]:
     if by_vec.any():
         idx = np.flatnonzero(pos_has)
         _, arg = _max_sim(c_vec[by_vec], pos_vec[pos_has])
-        for j, a in zip(np.flatnonzero(by_vec), arg):
+        for j, a in zip(np.flatnonzero(by_vec), arg, strict=True):
             out[j] = positives[idx[a]].pk
     rest = np.flatnonzero(~by_vec)
     if len(rest):
@@ -166,7 +166,7 @@ def explain(positives: list[Doc], chosen: list[Doc]) -> list[int | None]:
         idf = F.idf(sp.vstack([raw_p, raw_c], format="csr"))
         words = np.r_[np.ones(F.WORD_FEATURES, np.float32), np.zeros(F.AUTHOR_FEATURES, np.float32)]
         sims = (F.tfidf(raw_c, idf) @ (F.tfidf(raw_p, idf).multiply(words[None, :])).T).toarray()
-        for j, row in zip(rest, sims):
+        for j, row in zip(rest, sims, strict=True):
             if row.max() > 0:
                 out[j] = positives[int(row.argmax())].pk
     return out

@@ -125,7 +125,7 @@ class VectorIndex:
         params = self._excluding(exclude) if exclude else None
         scores, ids = self.index.search(np.asarray(vec, dtype=np.float32).reshape(1, -1), min(k, len(self)),
                                         params=params)
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _excluding(self, exclude: frozenset[int]):
         """Search parameters whose ID selector refuses ``exclude``, built once per set (every search

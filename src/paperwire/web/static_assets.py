@@ -25,7 +25,7 @@ DIGEST_CHARS = 12
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # name.<digest>.ext: the digest sits before the last suffix
-_FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{%d})(?P<ext>\.[A-Za-z0-9]+)?$" % DIGEST_CHARS)
+_FINGERPRINTED = re.compile(rf"^(?P<stem>.+)\.(?P<digest>[0-9a-f]{{{DIGEST_CHARS}}})(?P<ext>\.[A-Za-z0-9]+)?$")
 
 _manifest: dict[str, str] | None = None
 _lock = threading.Lock()
