@@ -142,7 +142,7 @@ def main() -> None:
     cats = sorted({c for r in records for c in r.get("categories", [])})
     t = time.perf_counter()
     created = "2025-03-01T00:00:00Z"
-    with store._write() as c:
+    with store.transaction() as c:
         c.executemany(
             "INSERT INTO subscribers (id, email, status, frequency, send_hour, timezone, trending, categories, "
             "created_at, updated_at, confirmed_at) VALUES (?, ?, 'confirmed', 'daily', ?, ?, ?, ?, ?, ?, ?)",

@@ -156,7 +156,7 @@ def doc_vectors(name: str, opt, pks: list[int], texts: list[str], hashes: list[s
             return z["vecs"]
     t0 = time.monotonic()
     if name == DEFAULT:  # the store holds them (quality_scifact's cached default embeddings)
-        got = {pk: np.frombuffer(b, dtype=np.float32) for rows in store.iter_embeddings() for pk, b in rows}
+        got = {pk: np.frombuffer(b, dtype=np.float32) for rows in store.papers.iter_embeddings() for pk, b in rows}
         vecs = np.vstack([got[pk] for pk in pks])
     else:
         vecs = opt.make(1).encode(texts)
@@ -215,7 +215,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store, indexer, engine, doc_of = qs.build(corpus, Path(tmp))  # default vectors: cached file
         pks, texts, hashes = [], [], []
-        for batch in store.iter_papers(batch=2000):
+        for batch in store.papers.iter(batch=2000):
             for pk, paper in batch:
                 pks.append(pk)
                 texts.append(paper_text(paper))

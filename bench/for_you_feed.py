@@ -29,7 +29,7 @@ def main() -> None:
     db = args.db or Path(tempfile.mkdtemp()) / "demo.db"
     settings = load_settings(data_dir=db.parent, database_url=f"sqlite:///{db}", index_dir=db.parent / "index")
     store = open_store(settings.database_url, create_dir=settings.data_dir)
-    if store.count_papers() == 0:
+    if store.papers.count() == 0:
         load_demo(store, progress=False, settings=settings)
     ids = [r[0] for r in store.conn.execute(
         "SELECT id FROM papers WHERE title LIKE '%medical image%' ORDER BY pk LIMIT 12")]
@@ -38,7 +38,7 @@ def main() -> None:
         lib.save(store, account.id, pid, ["medical"])
     t = time.perf_counter()
     pool = feed.candidate_pool(store)
-    print(f"corpus {store.count_papers():,} papers; candidate pool {len(pool.docs):,} docs "
+    print(f"corpus {store.papers.count():,} papers; candidate pool {len(pool.docs):,} docs "
           f"({len(pool.missing)} without vectors) built in {(time.perf_counter() - t) * 1000:.0f} ms")
     t = time.perf_counter()
     feed.feed_for_account(store, account.id, tag="medical")

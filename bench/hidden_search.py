@@ -87,13 +87,13 @@ def main() -> None:
     for q in queries:  # warm: query vectors cached, index files in the page cache
         engine.search(q, limit=10)
     curator = store.ensure_account("bench-curator@example.org", "curator")
-    all_pks = [pk for batch in store.iter_papers(batch=20_000) for pk, _ in batch]
+    all_pks = [pk for batch in store.papers.iter(batch=20_000) for pk, _ in batch]
     rng = random.Random(0)
     random_1000 = rng.sample(all_pks, 1000)
     best = {h.hits[0].paper.id for h in (engine.search(q, limit=1) for q in queries) if h.hits}
     sets = [("10 hidden", frozenset(random_1000[:10])), ("100 hidden", frozenset(random_1000[:100])),
             ("1,000 hidden", frozenset(random_1000)),
-            (f"best hits hidden ({len(best)})", frozenset(store.pks_for(sorted(best)).values()))]
+            (f"best hits hidden ({len(best)})", frozenset(store.papers.pks_for(sorted(best)).values()))]
 
     def hide(pks: frozenset[int]) -> None:
         now = store.hidden_pks()
@@ -161,11 +161,11 @@ def main() -> None:
                      d_variants, per_item(d_variants, qvecs, args.rounds))
 
         # E: listings, browse, the lookup itself
-        day = store.latest_day()
-        on_day = list(store.pks_for([p.id for p in store.papers_on_day(day, limit=100)]).values())
+        day = store.papers.latest_day()
+        on_day = list(store.papers.pks_for([p.id for p in store.papers.on_day(day, limit=100)]).values())
         many = frozenset(random_1000[:1000 - len(on_day)]) | frozenset(on_day)
-        e_fns = [("day listings", lambda _: (store.count_on_day(day), store.papers_on_day(day, limit=25),
-                                             store.neighbor_days(day))),
+        e_fns = [("day listings", lambda _: (store.papers.count_on_day(day), store.papers.on_day(day, limit=25),
+                                             store.papers.neighbor_days(day))),
                  ("browse cat:cs.LG", lambda _: engine.search("cat:cs.LG", limit=20)),
                  ("store.hidden_pks()", lambda _: store.hidden_pks())]
         e_times: dict[str, list[float]] = {}

@@ -1,6 +1,6 @@
 """Search quality on BEIR SciFact: nDCG@10 and recall@100, through Paperwire's real code paths.
 
-The 5,183 SciFact abstracts are stored as papers (store.upsert_papers into a temporary SQLite
+The 5,183 SciFact abstracts are stored as papers (store.papers.upsert into a temporary SQLite
 store), indexed by the real Indexer and searched by the real SearchEngine. Embeddings are cached
 under bench/out/ (keyed by doc id and text hash) and handed to the store before Indexer.sync(),
 which then reuses them exactly as it reuses stored embeddings in production.
@@ -109,18 +109,18 @@ def build(corpus: list[dict], workdir: Path):
         except RecordError:
             bad += 1
     for i in range(0, len(papers), 1000):
-        store.upsert_papers(papers[i:i + 1000])
+        store.papers.upsert(papers[i:i + 1000])
     indexer = Indexer(store, settings)
     emb = indexer.embedder
     cache = OUT / f"scifact-embeddings-{re.sub(r'[^A-Za-z0-9_.-]+', '_', emb.key)}.npz"
-    pk_of = store.pks_for([p.id for p in papers])
+    pk_of = store.papers.pks_for([p.id for p in papers])
     by_id = {p.id: p for p in papers}
     if cache.exists():
         z = np.load(cache)
         rows = [(pk_of[i], h, v.astype(np.float32).tobytes())
                 for i, h, v in zip(z["ids"], z["hashes"], z["vecs"])
                 if i in by_id and by_id[i].text_hash() == h]
-        store.put_embeddings(rows, model=emb.key)
+        store.papers.put_embeddings(rows, model=emb.key)
         print(f"reused {len(rows)} cached embeddings from {cache.relative_to(ROOT)}", file=sys.stderr)
     t0 = time.monotonic()
     counts = indexer.sync(progress=True)
@@ -129,7 +129,7 @@ def build(corpus: list[dict], workdir: Path):
     if counts["embedded"]:
         id_of = {pk: i for i, pk in pk_of.items()}
         ids, hashes, vecs = [], [], []
-        for rows in store.iter_embeddings():
+        for rows in store.papers.iter_embeddings():
             for pk, blob in rows:
                 ids.append(id_of[pk])
                 hashes.append(by_id[id_of[pk]].text_hash())

@@ -113,7 +113,7 @@ def step_ingest(n: int, args) -> dict:
     store = open_store(n)
     with Timer() as t:
         report = run_ingest(store, SnapshotSource(corpus_path(n)), progress=True)
-    count = store.count_papers()
+    count = store.papers.count()
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     assert count == n, f"{count} papers stored, expected {n}: {report.summary()[:2000]}"
@@ -137,7 +137,7 @@ def _real_pool(store, settings, want: int) -> dict:
         return {"ids": cached["ids"].tolist(), "hashes": cached["hashes"].tolist(), "vecs": cached["vecs"], "meta": meta}
     emb = get_document_embedder(settings)
     papers = []
-    for batch in store.iter_papers(batch=2000):
+    for batch in store.papers.iter(batch=2000):
         papers.extend(p for _, p in batch)
         if len(papers) >= want:
             break
@@ -189,7 +189,7 @@ def step_embed(n: int, args) -> dict:
     rng = np.random.default_rng(1)
     n_real = n_real_cpu = n_derived = 0
     with Timer() as t:
-        for batch in store.iter_papers(batch=5000):
+        for batch in store.papers.iter(batch=5000):
             rows = []
             derived_at = []
             for pk, p in batch:
@@ -210,8 +210,8 @@ def step_embed(n: int, args) -> dict:
                 mix = mix.astype(np.float32)
                 rows.extend((pk, h, mix[i].tobytes()) for i, (pk, h) in enumerate(derived_at))
                 n_derived += k
-            store.put_embeddings(rows, model=model)
-    count = store.count_embeddings()
+            store.papers.put_embeddings(rows, model=model)
+    count = store.papers.count_embeddings()
     store.close()
     assert count == n
     rate = pool["meta"]["docs_per_s"]
@@ -271,7 +271,7 @@ def step_search(n: int, args) -> dict:
     engine = SearchEngine(store, settings)
     engine.results_cache = 0  # every search computed: the second pass below times the indexes, not a cache
     # both indexes must hold the whole corpus (a search-layer change can invalidate them: rerun build)
-    n_db = store.count_papers()  # n, or more after the update step
+    n_db = store.papers.count()  # n, or more after the update step
     assert engine.lexical.num_papers() == n_db, f"lexical index holds {engine.lexical.num_papers()} of {n_db} papers"
     assert engine.has_vectors and len(engine._vectors) == n_db, "vector index incomplete: rerun the build step"
     queries = build_queries(min(n, 10_000), args.queries // 3)
@@ -326,7 +326,7 @@ def step_rate(n: int, args) -> dict:
     settings = settings_for(n)
     store = open_store(n)
     papers = []
-    for batch in store.iter_papers(batch=2000):
+    for batch in store.papers.iter(batch=2000):
         papers.extend(p for _, p in batch)
         if len(papers) >= args.rate_docs + 64:
             break
@@ -359,14 +359,14 @@ def step_update(n: int, args) -> dict:
 
     settings = settings_for(n)
     store = open_store(n)
-    before = store.count_papers()
+    before = store.papers.count()
     gen = gen_corpus.Generator(gen_corpus.load_pool(), seed=99)
     k = max(0, n - 74_728) + 1_000_000  # ids the corpus never used; skip any an earlier update stored
     recs = []
     while len(recs) < args.update_papers:
         r = gen.record(k)
         k += 1
-        if store.get_paper(r["id"]) is None:
+        if store.papers.get(r["id"]) is None:
             recs.append(r)
     path = run_dir(n) / "update.jsonl"
     with open(path, "w", encoding="utf-8") as f:
@@ -394,7 +394,7 @@ def step_update(n: int, args) -> dict:
         res = engine.search(r["title"], limit=10)
         found += any(h.paper.id == r["id"] for h in res.hits)
     out["new_found_top10"] = found / min(50, len(recs))
-    out["papers_after"] = store.count_papers()
+    out["papers_after"] = store.papers.count()
     out["peak_rss_mb"] = peak_rss_mb()
     store.close()
     return out

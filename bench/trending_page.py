@@ -38,8 +38,8 @@ def main() -> None:
             papers.append(Paper(id=f"bench:p{i}", title=f"Paper {i}", abstract="x", announced=day, submitted=day,
                                 categories=["cs.LG"], code_url=f"https://github.com/o{i % 6000}/r{i % 6000}" if i % 5 == 0 else None))
         for i in range(0, len(papers), 1000):
-            store.upsert_papers(papers[i:i + 1000])
-        with store._write() as c:
+            store.papers.upsert(papers[i:i + 1000])
+        with store.transaction() as c:
             for r in range(6000):
                 c.execute("INSERT INTO repos (repo, stars, status, checked_at) VALUES (?, ?, 'ok', ?)",
                           (f"o{r}/r{r}", 5 + r, "2026-08-20T00:00:00Z"))

@@ -41,7 +41,7 @@ def _child(data_dir: str, variant: int) -> None:
     if variant == 0:
         dim = 384
         pks, vecs = [], []
-        for rows in store.iter_embeddings():
+        for rows in store.papers.iter_embeddings():
             for pk, blob in rows:
                 v = np.frombuffer(blob, dtype=np.float32)
                 if len(v) == dim:

@@ -30,7 +30,7 @@ def main() -> None:
         store = open_store(settings.database_url)
         load_demo(store, progress=False, settings=None)
         ids, hashes, texts = [], [], []
-        for batch in store.iter_papers():
+        for batch in store.papers.iter():
             for _pk, paper in batch:
                 if (paper.source == "hf-daily") != hf:  # each file holds the vectors of its own part
                     continue

@@ -110,7 +110,7 @@ def web_store(web_settings, seed_path):
 
     store = open_store(web_settings.database_url)
     ingest_seed(store, seed_path)
-    store.upsert_papers([validated(p) for p in extra_papers()])
+    store.papers.upsert([validated(p) for p in extra_papers()])
     yield store
     store.close()
 

@@ -260,7 +260,7 @@ def test_disabled_account_and_suppressed_address_get_no_mail_and_cannot_sign_in(
     assert e.value.reason == "disabled"
     assert snapshot(store) == before
 
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("INSERT INTO suppressions (email, reason, created_at) VALUES ('gone@example.org', 'bounce', 'x')")
     assert accounts.request_signin(store, settings, "Gone@example.org", client="10.0.0.1") == "blocked"
     assert signin_mails(store, "gone@example.org") == []

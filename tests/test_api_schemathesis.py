@@ -44,7 +44,7 @@ def api_site(tmp_path_factory, db_urls, seed_path):
     site = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(site.database_url)
     ingest_seed(store, seed_path)
-    store.upsert_papers([validated(p) for p in extra_papers()])
+    store.papers.upsert([validated(p) for p in extra_papers()])
     indexer = Indexer(store, site)
     indexer.sync(progress=False)
     engine = SearchEngine(store, site)

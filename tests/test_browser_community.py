@@ -69,7 +69,7 @@ def card_of(page, paper_id: str):
 def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_server):
     base, store, _ = community_server
     context, page, account = new_page(chromium, base, store, "voter@example.org")
-    pk = store.pks_for(["local:p1"])["local:p1"]
+    pk = store.papers.pks_for(["local:p1"])["local:p1"]
     try:
         page.goto("/")
         card = card_of(page, "local:p1")
@@ -108,7 +108,7 @@ def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_se
 def test_anonymous_vote_leads_to_sign_in(chromium, community_server):
     base, store, _ = community_server
     context, page, _ = new_page(chromium, base, store, None)
-    pk = store.pks_for(["local:p2"])["local:p2"]
+    pk = store.papers.pks_for(["local:p2"])["local:p2"]
     try:
         page.goto("/")
         card_of(page, "local:p2").get_by_role("button", name=re.compile("Upvote")).click()
@@ -132,7 +132,7 @@ def test_submit_a_paper_by_url_and_see_it_on_todays_list(chromium, community_ser
         status = page.get_by_role("status")
         status.wait_for()
         assert status.inner_text().startswith("Listed:")
-        paper = store.get_paper("1707.08567")
+        paper = store.papers.get("1707.08567")
         assert paper is not None and paper.title in status.inner_text()
         todays = page.locator("section.daylist")
         assert todays.get_by_role("link", name=paper.title).count() == 1

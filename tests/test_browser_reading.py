@@ -71,7 +71,7 @@ def tex_site(tmp_path_factory, db_urls):
         Paper(id=BAD_CMD_ID, source="test", title=BAD_CMD_TITLE, authors=["Cy Example"], categories=["cs.IR"],
               abstract="Plain words.", submitted=utc_now(), announced=today),
     ]
-    store.upsert_papers([validated(p) for p in papers])
+    store.papers.upsert([validated(p) for p in papers])
     indexer = Indexer(store, settings)
     indexer.sync(progress=False)
     engine = SearchEngine(store, settings)
@@ -338,7 +338,7 @@ def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_sto
         second = cards.nth(1)
         assert second.evaluate("c => c.classList.contains('current') && c.contains(document.activeElement)")
         paper_id = second.locator("form.save input[name=paper_id]").get_attribute("value")
-        pk = web_store.pks_for([paper_id])[paper_id]
+        pk = web_store.papers.pks_for([paper_id])[paper_id]
         before = int(second.locator(".vote-count").inner_text())
         page.keyboard.press("s")
         second.locator("button.save-button[aria-pressed=true]").wait_for()

@@ -40,7 +40,7 @@ def signin_server(tmp_path, db_url):
             base_url=base, port=port, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="none",
             smtp_timeout=10.0, mail_from="Paperwire <signin@paperwire.test>", scheduler=False)
         store = open_store(settings.database_url)
-        store.upsert_papers([validated(p) for p in extra_papers()])
+        store.papers.upsert([validated(p) for p in extra_papers()])
         try:
             from paperwire.search.indexer import Indexer
 

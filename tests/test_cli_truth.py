@@ -141,7 +141,7 @@ def test_digest_run_warns_where_links_point_and_dates_mails_in_plus_0000(tmp_pat
     src = tmp_path / "few.jsonl"
     src.write_text("\n".join(DAILY.read_text().splitlines()[:5]) + "\n")
     assert run_ingest(store, JsonlSource(src), progress=False).inserted == 5
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("INSERT INTO subscribers (email, status, send_hour, created_at, updated_at, confirmed_at) "
                   "VALUES ('ada@example.org', 'confirmed', 7, '2025-03-01T00:00:00Z', '2025-03-01T00:00:00Z', "
                   "'2025-03-01T00:00:00Z')")

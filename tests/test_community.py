@@ -30,8 +30,8 @@ def add_papers(store, n: int = 0) -> dict[str, int]:
               submitted=utc_now(), announced=TODAY)
         for i in range(n)
     ]
-    store.upsert_papers([validated(p) for p in papers])
-    return store.pks_for([p.id for p in papers])
+    store.papers.upsert([validated(p) for p in papers])
+    return store.papers.pks_for([p.id for p in papers])
 
 
 def snapshot(store) -> dict:
@@ -248,12 +248,12 @@ def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_ur
     assert result.status == "listed" and result.fetched
     [req] = srv.requests("/api/query")
     assert req.query["id_list"] == "1707.08567"
-    paper = store.get_paper("1707.08567")
+    paper = store.papers.get("1707.08567")
     assert paper is not None and paper.source == "arxiv-api" and paper.title == result.paper.title
     assert paper.abs_url == "https://arxiv.org/abs/1707.08567" and paper.authors
-    pk = store.pks_for(["1707.08567"])["1707.08567"]
+    pk = store.papers.pks_for(["1707.08567"])["1707.08567"]
     assert [e.pk for e in store.day_list(TODAY)] == [pk]
-    assert store.changes_since(0)[-1].pk == pk  # on the change feed: the indexers will pick it up
+    assert store.papers.changes_since(0)[-1].pk == pk  # on the change feed: the indexers will pick it up
     # the old-style id, fetched too
     old = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "astro-ph/0601001")
     assert old.paper.id == "astro-ph/0601001" and old.paper.journal_ref == "ActaAstron.56:1-50,2006"
@@ -323,7 +323,7 @@ def signed_in(client, store, email="reader@example.org", role=None):
 
 
 def pk_of(store, paper_id):
-    return store.pks_for([paper_id])[paper_id]
+    return store.papers.pks_for([paper_id])[paper_id]
 
 
 def test_vote_form_and_json(web):
@@ -405,7 +405,7 @@ def test_submit_page_lists_merges_and_fetches(web):
     r = client.post("/submit", data={"paper": ARXIV_ID, "csrf": csrf})
     assert r.status_code == 200 and "Already listed:" in r.text
     r = client.post("/submit", data={"paper": "1707.08567", "csrf": csrf})
-    assert r.status_code == 200 and "Listed:" in r.text and store.get_paper("1707.08567") is not None
+    assert r.status_code == 200 and "Listed:" in r.text and store.papers.get("1707.08567") is not None
     listed = [e.pk for e in store.day_list(TODAY)]
     assert sorted(listed) == sorted([pk_of(store, ARXIV_ID), pk_of(store, "1707.08567")])
     # the list below the form shows both, ranked

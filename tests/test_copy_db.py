@@ -24,16 +24,16 @@ def _fill(s) -> dict:
                     submitted=None if i == 7 else f"2025-01-{1 + i % 28:02d}T10:00:00Z",
                     announced=f"2025-01-{1 + i % 28:02d}", doi=None if i % 4 else f"10.1/{i}")
               for i in range(1, 41)]
-    run = s.start_run("jsonl:/data/papers.jsonl")
-    s.upsert_papers(papers, run_id=run, state=("jsonl:/data/papers.jsonl", {"offset": 4096}),
+    run = s.papers.start_run("jsonl:/data/papers.jsonl")
+    s.papers.upsert(papers, run_id=run, state=("jsonl:/data/papers.jsonl", {"offset": 4096}),
                     errors=[("line 41", "no title")])
-    s.finish_run(run, "done", {"inserted": 40})
-    s.upsert_papers([Paper(id="2501.00003", version=9, title="Paper 3 revised", source="test",
+    s.papers.finish_run(run, "done", {"inserted": 40})
+    s.papers.upsert([Paper(id="2501.00003", version=9, title="Paper 3 revised", source="test",
                            announced="2025-01-04")])
-    pks = s.pks_for([p.id for p in papers])
+    pks = s.papers.pks_for([p.id for p in papers])
     # vectors with every byte value, NUL and backslash included
-    s.put_embeddings([(pk, f"h{pk}", bytes((pk + j) % 256 for j in range(384 * 4))) for pk in pks.values()], "m")
-    s.set_index_state("embed", s.max_seq(), {"model": "m"})
+    s.papers.put_embeddings([(pk, f"h{pk}", bytes((pk + j) % 256 for j in range(384 * 4))) for pk in pks.values()], "m")
+    s.papers.set_index_state("embed", s.papers.max_seq(), {"model": "m"})
 
     compose = lambda sub, n: ("confirm", f"<c{sub.id}.{n}@t>", f"To: {sub.email}\r\n\r\nconfirm".encode())  # noqa
     for i in range(5):
@@ -75,7 +75,7 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
     tables = [r[0] for r in src.conn.execute(
         "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'")]
     want = {t: src.conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
-    max_seq, n_outbox = src.max_seq(), want["outbox"]
+    max_seq, n_outbox = src.papers.max_seq(), want["outbox"]
     src.close()
     assert want["papers"] == 40 and want["embeddings"] == 40 and want["outbox"] == 6 and want["rate_events"] == 5
 
@@ -89,11 +89,11 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
     try:
         src = open_store(src_url)
         for pid, pk in made["pks"].items():
-            assert dst.get_paper(pid) == src.get_paper(pid)
+            assert dst.papers.get(pid) == src.papers.get(pid)
         pks = list(made["pks"].values())
-        assert dst.get_embeddings(pks) == src.get_embeddings(pks)
-        assert dst.get_state("jsonl:/data/papers.jsonl") == {"offset": 4096}
-        assert dst.get_index_state("embed") == src.get_index_state("embed")
+        assert dst.papers.embeddings(pks) == src.papers.embeddings(pks)
+        assert dst.papers.source_state("jsonl:/data/papers.jsonl") == {"offset": 4096}
+        assert dst.papers.index_state("embed") == src.papers.index_state("embed")
         assert [x.email for x in dst.list_subscribers()] == [x.email for x in src.list_subscribers()]
         assert dst.stars_gained("owner/repo", "2026-11-21T00:00:00Z") == 8
         assert dst.session_account("hash-1", "2026-11-25T00:00:00Z").email == "curator@example.org"
@@ -102,12 +102,12 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
 
         assert dst.integrity_check() == "ok"
         # the sequences moved past the copied ids: new rows get new ids, the feed goes on
-        dst.upsert_papers([Paper(id="2502.00001", title="After the move", source="test", announced="2025-02-01")])
-        assert dst.max_seq() == max_seq + 1
-        assert dst.changes_since(max_seq)[0].paper.id == "2502.00001"
+        dst.papers.upsert([Paper(id="2502.00001", title="After the move", source="test", announced="2025-02-01")])
+        assert dst.papers.max_seq() == max_seq + 1
+        assert dst.papers.changes_since(max_seq)[0].paper.id == "2502.00001"
         assert dst.enqueue_message(kind="confirm", recipient="n@example.org", message_id="<new@t>", message=b"x") \
             == n_outbox + 1
-        assert dst.start_run("again") == 2
+        assert dst.papers.start_run("again") == 2
         assert dst.ensure_account("new@example.org").id == made["account"].id + 1
         # the text message arrived as bytes, and the sender can take it
         sent = dst.claim_outbox(limit=10, now=time.time() + 1)

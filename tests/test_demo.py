@@ -27,7 +27,7 @@ def demo(tmp_path_factory, db_urls):
 def test_demo_corpus_loads_every_shipped_paper(demo):
     _, store, reports = demo
     assert [r.skipped for r in reports] == [0, 0, 0]
-    assert sum(r.inserted for r in reports) == store.count_papers() == 3064 + 1371
+    assert sum(r.inserted for r in reports) == store.papers.count() == 3064 + 1371
     assert all(path.exists() for path in demo_paths()) and hf_demo_path().exists()
     hf = reports[2]  # the Hugging Face daily papers: real votes, day lists, GitHub stars
     assert (hf.inserted, hf.listed, hf.star_points) == (1371, 1371, 789)
@@ -46,12 +46,12 @@ def test_shipped_vectors_are_the_models_own(demo):
     settings, store, _ = demo
     assert (demo_paths()[0].parent / VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py"
     assert (demo_paths()[0].parent / HF_VECTORS_FILE).exists(), "run scripts/make_demo_vectors.py --hf"
-    assert store.count_embeddings() == 3064 + 1371
+    assert store.papers.count_embeddings() == 3064 + 1371
     emb = get_document_embedder(settings)  # what the demo vectors were made with (the default)
-    sample = [pk for batch in store.iter_papers(batch=500) for pk, _ in batch][::613]
-    assert any(p.source == "hf-daily" for p in store.get_papers(sample).values())
-    papers = store.get_papers(sample)
-    stored = store.get_embeddings(sample)
+    sample = [pk for batch in store.papers.iter(batch=500) for pk, _ in batch][::613]
+    assert any(p.source == "hf-daily" for p in store.papers.get_many(sample).values())
+    papers = store.papers.get_many(sample)
+    stored = store.papers.embeddings(sample)
     fresh = emb.encode([paper_text(papers[pk]) for pk in sample])
     for i, pk in enumerate(sample):
         vec = np.frombuffer(stored[pk], dtype=np.float32)

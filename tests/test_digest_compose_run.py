@@ -68,7 +68,7 @@ def env(tmp_path_factory, db_urls):
 @pytest.fixture
 def ctx(env):
     store, settings, engine = env
-    with store._write() as c:
+    with store.transaction() as c:
         for t in ("sent_papers", "digests", "outbox", "saved_searches", "subscribers"):
             c.execute(f"DELETE FROM {t}")
     return env
@@ -76,7 +76,7 @@ def ctx(env):
 
 def add_subscriber(store, email_addr, *, searches=(), status="confirmed", frequency="daily", send_hour=7,
                    send_weekday=0, tz="UTC", trending=False, categories=(), confirmed_at="2025-03-01T00:00:00Z") -> int:
-    with store._write() as c:
+    with store.transaction() as c:
         sid = c.execute(
             "INSERT INTO subscribers (email, status, frequency, send_hour, send_weekday, timezone, trending, categories, "
             "created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -259,7 +259,7 @@ def test_for_you_section_from_the_readers_library(ctx):
     real recommender, with the saved paper that explains each entry; no paper twice."""
     store, settings, engine = ctx
     account = store.ensure_account("lib@example.org")
-    saved = [pk for pk, p in store.get_papers(list(range(1, 66))).items() if "privacy" in p.title.lower()][:2]
+    saved = [pk for pk, p in store.papers.get_many(list(range(1, 66))).items() if "privacy" in p.title.lower()][:2]
     assert saved
     for pk in saved:
         store.save_to_library(account.id, pk)
@@ -272,7 +272,7 @@ def test_for_you_section_from_the_readers_library(ctx):
     assert len(sent) == len(set(sent))
     for_you = for_you_papers(store, "lib@example.org", DAY1, 10)
     assert for_you and not {pk for pk, _, _ in for_you} & set(saved)
-    assert {because for _, _, because in for_you} <= {p.title for p in store.get_papers(saved).values()}
+    assert {because for _, _, because in for_you} <= {p.title for p in store.papers.get_many(saved).values()}
 
 
 def test_composer_caches_searches_across_subscribers(ctx):
@@ -292,7 +292,7 @@ def test_kill_9_mid_run_then_rerun(ctx, tmp_path):
     n = 3000
     queries = ["privacy", "graph neural networks", "language models", "random walks", "reinforcement learning",
                "optimization", "transformers attention", "bayesian inference"]
-    with store._write() as c:
+    with store.transaction() as c:
         c.executemany(
             "INSERT INTO subscribers (email, status, trending, categories, created_at, updated_at, confirmed_at) "
             "VALUES (?, 'confirmed', ?, ?, ?, ?, ?)",

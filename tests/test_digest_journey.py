@@ -230,7 +230,7 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
     # a new paper that matches the saved search and the category, listed a week later: it would
     # be in the next weekly digest, but no digest goes to an unsubscribed address
     later = digest_at + timedelta(days=8)
-    store.upsert_papers([validated(Paper(
+    store.papers.upsert([validated(Paper(
         id="local:journey-new", source="test", title="Code Generation with Execution Feedback from Unit Tests",
         abstract="Large language models generate code, run it, and repair it using execution feedback.",
         authors=["Test Author"], categories=["cs.LG"], submitted=later.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -110,8 +110,8 @@ def test_default_build_embeds_with_onnx_int8_and_searches_with_int8_queries(tmp_
     build = Indexer(store, settings)
     assert build.embedder.path.name.endswith("-int8.onnx") and build.embedder.max_length == 128
     counts = build.sync()
-    assert counts["embedded"] == 64 and store.count_embeddings() == 64
-    assert store.get_index_state("embed")[1]["model"] == embedder_key(settings)
+    assert counts["embedded"] == 64 and store.papers.count_embeddings() == 64
+    assert store.papers.index_state("embed")[1]["model"] == embedder_key(settings)
     other = Indexer(store, settings)
     assert other.pending()["embed"] == 0 and other.embed_pending() == 0
     assert Indexer(store, settings.with_(embed_backend="torch")).embedder.key != build.embedder.key
@@ -121,7 +121,7 @@ def test_default_build_embeds_with_onnx_int8_and_searches_with_int8_queries(tmp_
     r = engine.search("privacy-preserving data release", limit=5)
     assert r.mode == "hybrid" and "privacy" in r.hits[0].paper.title.lower()
     # by meaning alone: a paper's title finds its abstract first
-    title = store.get_papers([1])[1].title
+    title = store.papers.get_many([1])[1].title
     dense = engine._vectors.search(engine.embedder.encode_query(title), 1)
     assert dense[0][0] == 1
 

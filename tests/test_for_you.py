@@ -39,7 +39,7 @@ def demo(tmp_path_factory, db_urls):
                              base_url=None, embed_model=None)
     store = open_store(settings.database_url)
     load_demo(store, progress=False, settings=settings)
-    assert store.count_embeddings() >= 3064  # the shipped vectors are attached
+    assert store.papers.count_embeddings() >= 3064  # the shipped vectors are attached
     yield settings, store, create_app(settings, store=store, background=False)
     store.close()
 
@@ -144,7 +144,7 @@ def test_upvotes_feed_the_merged_feed(demo):
     _, store, app = demo
     account = store.ensure_account("voter@example.org")
     assert feed_for_account(store, account.id) == []
-    [pk] = store.pks_for(_ids(store, ROBOTS_SQL, 1)).values()
+    [pk] = store.papers.pks_for(_ids(store, ROBOTS_SQL, 1)).values()
     store.set_vote(account.id, pk, True)
     recs = feed_for_account(store, account.id, limit=10)
     # one positive only: fewer on-topic picks than with four, but far above the corpus' ~2% of robotics papers
@@ -203,16 +203,16 @@ def test_a_paper_ingested_later_joins_the_feed_at_once(demo, reader):
     account, medical_ids, _ = reader
     before = feed_for_account(store, account.id, tag="medical", limit=10)
     pool = feed_mod.candidate_pool(store)
-    original = store.get_paper(medical_ids[0])
+    original = store.papers.get(medical_ids[0])
     copy = validated(Paper(id="local:relisted-medical", title=original.title, abstract=original.abstract,
                            authors=list(original.authors), categories=list(original.categories),
-                           announced=store.latest_day(), source="test"))
-    store.upsert_papers([copy])
-    [pk] = store.pks_for([copy.id]).values()
+                           announced=store.papers.latest_day(), source="test"))
+    store.papers.upsert([copy])
+    [pk] = store.papers.pks_for([copy.id]).values()
     after = feed_for_account(store, account.id, tag="medical", limit=50)
     assert pk in {r.pk for r in after} and after[:10] != before  # ranked on words before its vector exists
     assert feed_mod.candidate_pool(store) is pool and pk in pool.missing  # folded in, not rebuilt
-    vector = store.get_embeddings([store.pks_for([original.id])[original.id]])
-    store.put_embeddings([(pk, copy.text_hash(), next(iter(vector.values())))], model=embedder_key(settings))
+    vector = store.papers.embeddings([store.papers.pks_for([original.id])[original.id]])
+    store.papers.put_embeddings([(pk, copy.text_hash(), next(iter(vector.values())))], model=embedder_key(settings))
     with_vector = feed_for_account(store, account.id, tag="medical", limit=10)
     assert with_vector[0].pk == pk and with_vector[0].because_id == original.id

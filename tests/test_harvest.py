@@ -56,7 +56,7 @@ def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store, db_url):
     r1 = run_ingest(store, first, progress=False)
     assert srv.requests("/oai")[0].query["from"] == "2007-04-02"
     assert srv.requests("/oai")[0].query["until"] == "2007-04-05"
-    assert store.get_state(first.key)["last"] == {"from": "2007-04-02", "until": "2007-04-05"}
+    assert store.papers.source_state(first.key)["last"] == {"from": "2007-04-02", "until": "2007-04-05"}
 
     n = len(srv.requests("/oai"))
     second = make_oai_source(settings, store, "math", None, None, since_last=True, today=date(2007, 4, 9))
@@ -66,7 +66,7 @@ def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store, db_url):
     # the overlap days (3rd-5th) come again and change nothing; the new days are added
     assert r1.inserted == 37 + 36 + 48 + 34
     assert r2.unchanged == 36 + 48 + 34 and r2.inserted == 40 + 7 + 3
-    assert store.get_state(second.key)["last"] == {"from": "2007-04-03", "until": "2007-04-09"}
+    assert store.papers.source_state(second.key)["last"] == {"from": "2007-04-03", "until": "2007-04-09"}
 
 
 @needs_data
@@ -87,7 +87,7 @@ def test_zero_paper_weekday_warning_and_recheck(srv, tmp_path, store, db_url):
     again = make_oai_source(settings, store, "cs", None, None, since_last=True, today=date(2007, 4, 9))
     report2 = run_ingest(store, again, progress=False)
     assert report2.inserted == 5 + 2 and report2.unchanged == 5 + 9  # Wednesday's 5, Saturday's 2
-    assert store.day_counts("cs.", "2007-04-04")["2007-04-04"] == 5
+    assert store.papers.day_counts("cs.", "2007-04-04")["2007-04-04"] == 5
     # no warning: Wednesday is there now, the weekend (7th, 8th) is never judged, and
     # Monday the 9th is "today": not over yet, judged by the next run
     assert report2.warnings == []
@@ -115,7 +115,7 @@ def interrupted_harvest(srv, tmp_path, store, db_url):
 @needs_data
 def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, tmp_path, store, db_url):
     repo, settings = interrupted_harvest(srv, tmp_path, store, db_url)
-    assert store.count_papers() == 5  # Monday's five
+    assert store.papers.count() == 5  # Monday's five
     repo.fail_from_page = None
     report = run_ingest(store, make_oai_source(settings, store, "cs", today=date(2007, 4, 6)),
                         batch_size=5, progress=False)

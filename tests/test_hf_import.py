@@ -181,7 +181,7 @@ def test_local_votes_survive_and_upvotes_are_set_not_added(store, tmp_path):
     day = write_day(tmp_path / "2026-08-21.json", [item(upvotes=3)])
     import_hf(store, day, progress=False)
     account, _ = sign_in(store, "voter@example.org")
-    pk = store.pks_for(["2608.00001"])["2608.00001"]
+    pk = store.papers.pks_for(["2608.00001"])["2608.00001"]
     assert store.set_vote(account.id, pk, True) == 1
     write_day(day, [item(upvotes=40)])  # HF's count grew
     import_hf(store, day, progress=False)
@@ -203,10 +203,10 @@ def test_listing_is_not_moved_by_a_later_import(store, tmp_path):
 def test_a_richer_record_is_left_alone(store, tmp_path):
     arxiv = Paper(id="2608.00001", title="A Paper", abstract="The arXiv abstract.", categories=["cs.CL"],
                   version=2, submitted="2026-08-19T10:00:00Z", announced="2026-08-20", source="arxiv-api")
-    store.upsert_papers([arxiv])
+    store.papers.upsert([arxiv])
     report = import_hf(store, write_day(tmp_path / "2026-08-21.json", [item(upvotes=9)]), progress=False)
     assert (report.inserted, report.updated, report.unchanged) == (0, 0, 1)
-    p = store.get_paper("2608.00001")
+    p = store.papers.get("2608.00001")
     assert (p.source, p.categories, p.abstract, p.announced) == ("arxiv-api", ["cs.CL"], "The arXiv abstract.", "2026-08-20")
     row = community(store, "2608.00001")
     assert (row["imported_upvotes"], row["listed_day"]) == (9, "2026-08-21")
@@ -217,13 +217,13 @@ def test_bad_items_are_skipped_reported_and_nothing_half_written(store, tmp_path
              item(pid="2608.00003", githubStars=-1), item(pid="2608.00001")]
     report = import_hf(store, write_day(tmp_path / "2026-08-21.json", items), progress=False)
     assert (report.inserted, report.skipped, report.items) == (1, 4, 5)
-    reasons = dict(store.run_errors(report.run_id))
+    reasons = dict(store.papers.run_errors(report.run_id))
     assert "upvotes must be a whole number" in reasons["2026-08-21.json item 2"]
     assert "not a Python literal" in reasons["2026-08-21.json item 3"]
     assert "githubStars must be >= 0" in reasons["2026-08-21.json item 4"]
     assert "duplicate: paper 2608.00001" in reasons["2026-08-21.json item 5"]
     assert table_counts(store) == {"papers": 1, "paper_community": 1, "repo_stars": 1, "repos": 1}
-    assert store.pks_for(["2608.00002", "2608.00003"]) == {}
+    assert store.papers.pks_for(["2608.00002", "2608.00003"]) == {}
 
 
 def test_unreadable_day_file_is_reported(store, tmp_path):

@@ -44,16 +44,16 @@ def site(tmp_path_factory, db_urls, seed_path):
     settings = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(settings.database_url)
     ingest_seed(store, seed_path)
-    twin, = [p for batch in store.iter_papers() for _, p in batch if p.title == TWIN_TITLE]
+    twin, = [p for batch in store.papers.iter() for _, p in batch if p.title == TWIN_TITLE]
     target = Paper(id=TARGET, source="test", title=f"{WORD}: token walks that avoid where they have been",
                    abstract=twin.abstract, authors=["Ada Quill"], categories=[CATEGORY],
-                   submitted=utc_now(), announced=store.latest_day())
-    store.upsert_papers([validated(target)])
+                   submitted=utc_now(), announced=store.papers.latest_day())
+    store.papers.upsert([validated(target)])
     indexer = Indexer(store, settings)
     indexer.sync(progress=False)
     engine = SearchEngine(store, settings)
     app = create_app(settings, store=store, engine=engine, indexer=indexer, background=False)
-    pk = store.pks_for([TARGET])[TARGET]
+    pk = store.papers.pks_for([TARGET])[TARGET]
     voter = store.ensure_account("voter@example.org")
     store.set_vote(voter.id, pk, True)
     reader, reader_session = sign_in(store, READER)
@@ -83,7 +83,7 @@ def _digest_sections(site) -> dict[str, set[str]]:
 
     store = site["store"]
     composer = Composer(store, site["settings"], site["engine"])  # a new run: nothing cached from the last one
-    since = date.fromisoformat(store.latest_day()) - timedelta(days=1)
+    since = date.fromisoformat(store.papers.latest_day()) - timedelta(days=1)
     due = Due(period=since.isoformat(), day=since, send_at=datetime.now(timezone.utc))
     subscribers = [
         (DigestSubscriber(1, "searcher@example.org", trending=False), [WORD]),
@@ -116,7 +116,7 @@ def _cli_search(site) -> str:
 def showing_target(site) -> set[str]:
     """Every reader path that shows TARGET right now."""
     anon, reader, twin = site["anon"], site["reader"], site["twin"]
-    day = site["store"].latest_day()
+    day = site["store"].papers.latest_day()
     link = f"/papers/{TARGET}"
     html = {
         "home page": anon.get("/"),
@@ -176,8 +176,8 @@ def direct_visits(site) -> dict[str, int]:
 
 def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site):
     store, pk, curator = site["store"], site["pk"], site["curator"]
-    day = store.latest_day()
-    count = store.count_on_day(day)
+    day = store.papers.latest_day()
+    count = store.papers.count_on_day(day)
     assert showing_target(site) == EVERY_PATH  # the target is everywhere, and every cache holds it
     assert set(direct_visits(site).values()) == {200}
 
@@ -185,7 +185,7 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
     try:
         assert showing_target(site) == set()
         assert store.hidden_pks() == {pk} and store.hidden_pks() is store.hidden_pks()  # one copy for the cache keys
-        assert store.count_on_day(day) == count - 1
+        assert store.papers.count_on_day(day) == count - 1
         assert anon_day_total(site, day) == count - 1
         visits = direct_visits(site)
         assert visits == {"page, anonymous": 404, "page, reader": 404, "bibtex, anonymous": 404,
@@ -200,7 +200,7 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
     finally:
         assert store.curate(curator.id, pk, "unhide")
     assert showing_target(site) == EVERY_PATH
-    assert store.count_on_day(day) == count
+    assert store.papers.count_on_day(day) == count
     assert set(direct_visits(site).values()) == {200}
 
 
@@ -286,19 +286,19 @@ def test_day_listings_skip_hidden_papers_and_days_left_with_none(store):
     """papers_on_day / count_on_day leave hidden papers out, and neighbor_days steps over a day
     whose only paper is hidden (its page would be empty); un-hiding restores all three."""
     days = ["2026-03-02", "2026-03-03", "2026-03-04"]
-    store.upsert_papers([validated(Paper(id=f"local:d{i}-{j}", source="test", title=f"Paper {i}-{j}",
+    store.papers.upsert([validated(Paper(id=f"local:d{i}-{j}", source="test", title=f"Paper {i}-{j}",
                                          submitted=f"{d}T0{j}:00:00Z", announced=d))
                          for i, d in enumerate(days) for j in range(1 if i == 1 else 2)])
     curator = store.ensure_account("curator@example.org", "curator")
-    pks = store.pks_for(["local:d1-0", "local:d2-1"])
-    assert store.neighbor_days(days[2]) == (days[1], None) and store.neighbor_days(days[0]) == (None, days[1])
+    pks = store.papers.pks_for(["local:d1-0", "local:d2-1"])
+    assert store.papers.neighbor_days(days[2]) == (days[1], None) and store.papers.neighbor_days(days[0]) == (None, days[1])
     for pk in pks.values():
         assert store.curate(curator.id, pk, "hide")
-    assert store.count_on_day(days[1]) == 0 and store.papers_on_day(days[1]) == []
-    assert [p.id for p in store.papers_on_day(days[2])] == ["local:d2-0"] and store.count_on_day(days[2]) == 1
-    assert store.neighbor_days(days[2]) == (days[0], None) and store.neighbor_days(days[0]) == (None, days[2])
+    assert store.papers.count_on_day(days[1]) == 0 and store.papers.on_day(days[1]) == []
+    assert [p.id for p in store.papers.on_day(days[2])] == ["local:d2-0"] and store.papers.count_on_day(days[2]) == 1
+    assert store.papers.neighbor_days(days[2]) == (days[0], None) and store.papers.neighbor_days(days[0]) == (None, days[2])
     for pk in pks.values():
         assert store.curate(curator.id, pk, "unhide")
-    assert store.count_on_day(days[1]) == 1 and store.count_on_day(days[2]) == 2
-    assert [p.id for p in store.papers_on_day(days[2])] == ["local:d2-1", "local:d2-0"]
-    assert store.neighbor_days(days[2]) == (days[1], None)
+    assert store.papers.count_on_day(days[1]) == 1 and store.papers.count_on_day(days[2]) == 2
+    assert [p.id for p in store.papers.on_day(days[2])] == ["local:d2-1", "local:d2-0"]
+    assert store.papers.neighbor_days(days[2]) == (days[1], None)

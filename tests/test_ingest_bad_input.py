@@ -12,7 +12,7 @@ from paperwire.models import MAX_ABSTRACT_CHARS
 from paperwire.sources.jsonl import JsonlSource
 from paperwire.sources.runner import run_ingest
 from paperwire.sources.snapshot import SnapshotSource
-from paperwire.storage.base import Store
+from paperwire.storage import Store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SNAPSHOT = DATA / "arxiv-abs-0704" / "arxiv_0704_parsed.jsonl"
@@ -69,11 +69,11 @@ def check_report(store: Store, report, b: Builder) -> None:
     assert sorted(got) == sorted(b.bad), f"reported lines {sorted(got)} != bad lines {sorted(b.bad)}"
     for line, expected in b.bad.items():
         assert expected.lower() in got[line].lower(), f"line {line}: expected {expected!r} in {got[line]!r}"
-    assert sorted(store.run_errors(report.run_id)) == sorted(report.errors)
+    assert sorted(store.papers.run_errors(report.run_id)) == sorted(report.errors)
     assert report.inserted == len(b.good)
-    assert store.count_papers() == len(b.good)
+    assert store.papers.count() == len(b.good)
     for bad_id in b.bad_ids:
-        assert store.get_paper(bad_id) is None, f"bad record {bad_id} was stored"
+        assert store.papers.get(bad_id) is None, f"bad record {bad_id} was stored"
     assert store.integrity_check() == "ok"
     run = store.conn.execute("SELECT status, counts FROM ingest_runs WHERE id=?", (report.run_id,)).fetchone()
     assert run[0] == "done" and json.loads(run[1])["skipped"] == len(b.bad)
@@ -174,7 +174,7 @@ def test_snapshot_bad_records_are_reported_and_skipped(store, tmp_path, batch_si
     check_report(store, report, b)
     # the good records around the bad ones are stored intact
     for pid, rec in b.good.items():
-        p = store.get_paper(pid)
+        p = store.papers.get(pid)
         assert p is not None, pid
         assert p.title == norm(rec["title"])
         assert p.abstract == norm(rec["abstract"])
@@ -185,7 +185,7 @@ def test_snapshot_bad_records_are_reported_and_skipped(store, tmp_path, batch_si
         assert p.submitted.startswith(("2007-03", "2007-04"))  # the first version's date, in UTC
     # the duplicate did not overwrite the first occurrence
     first = next(r for k, r in b.good.items() if k == list(b.good)[1])
-    assert store.get_paper(first["id"]).title == norm(first["title"])
+    assert store.papers.get(first["id"]).title == norm(first["title"])
     assert report.summary().count("skipped line") == min(20, len(b.bad))
 
 
@@ -196,8 +196,8 @@ def test_snapshot_only_bad_lines(store, tmp_path):
     report = run_ingest(store, SnapshotSource(path), progress=False)
     assert report.skipped == 4 and report.inserted == 0
     assert [loc for loc, _ in report.errors] == ["line 1", "line 2", "line 3", "line 4"]
-    assert store.count_papers() == 0
-    assert len(store.run_errors(report.run_id)) == 4
+    assert store.papers.count() == 0
+    assert len(store.papers.run_errors(report.run_id)) == 4
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -267,7 +267,7 @@ def test_jsonl_bad_records_are_reported_and_skipped(store, tmp_path, batch_size)
     path = b.write(tmp_path / "listing.jsonl")
     report = run_ingest(store, JsonlSource(path), progress=False, batch_size=batch_size)
     check_report(store, report, b)
-    stored = {p.title: p for batch in store.iter_papers() for _, p in batch}
+    stored = {p.title: p for batch in store.papers.iter() for _, p in batch}
     for key, rec in b.good.items():
         p = stored.get(norm(rec["title"]))
         assert p is not None, key

@@ -111,7 +111,7 @@ def check_consistent(db: str, src: Path, hashes: dict[str, str], order: list[str
         n = len(rows)
         assert n % BATCH == 0, f"{n} papers stored: not whole batches of {BATCH}"
         assert {r["id"] for r in rows} == set(order[:n]), "stored papers are not the file's first lines"
-        for batch in store.iter_papers(batch=5000):
+        for batch in store.papers.iter(batch=5000):
             for pk, p in batch:
                 assert p.title and p.authors and p.categories
                 assert p.content_hash() == hashes[p.id], f"{p.id} differs from its source line"
@@ -123,7 +123,7 @@ def check_consistent(db: str, src: Path, hashes: dict[str, str], order: list[str
         if db.startswith("sqlite:"):  # PostgreSQL's sequence leaves a gap where a killed writer took numbers
             assert seqs == list(range(1, n + 1))
         # the resume state was committed with the papers: it points just after the last stored line
-        state = store.get_state(SnapshotSource(src).key)
+        state = store.papers.source_state(SnapshotSource(src).key)
         if n:
             assert state["resume"]["line"] == n and state["resume"]["where"] == f"line {n}"
         return n
@@ -152,10 +152,10 @@ def test_kill_9_mid_ingest_then_resume(big_file, db_url):
     report = run_ingest(store, SnapshotSource(path), progress=False, batch_size=BATCH)
     assert report.resumed_from == f"line {n2}"
     assert (report.inserted, report.updated, report.unchanged, report.skipped) == (N - n2, 0, 0, 0)
-    assert store.count_papers() == N and store.max_seq() >= N  # == N on SQLite (no gaps)
+    assert store.papers.count() == N and store.papers.max_seq() >= N  # == N on SQLite (no gaps)
     ids = [r[0] for r in store.conn.execute("SELECT id FROM papers ORDER BY seq")]
     assert ids == order
-    assert store.get_state(SnapshotSource(path).key)["complete"] is True
+    assert store.papers.source_state(SnapshotSource(path).key)["complete"] is True
     runs = store.conn.execute("SELECT status FROM ingest_runs ORDER BY id").fetchall()
     assert [r[0] for r in runs] == ["running", "running", "done"]  # the killed runs never finished
     store.close()
@@ -182,13 +182,13 @@ def test_interrupted_run_resumes_where_it_stopped(tmp_path, suffix, store):
     path.write_bytes(gzip.compress(lines) if suffix.endswith(".gz") else lines)
     with pytest.raises(KeyboardInterrupt):
         run_ingest(store, SnapshotSource(path), progress=False, batch_size=100, on_batch=interrupt_after(3))
-    assert store.count_papers() == 300
+    assert store.papers.count() == 300
     status = store.conn.execute("SELECT status FROM ingest_runs").fetchone()[0]
     assert status == "interrupted"
     report = run_ingest(store, SnapshotSource(path), progress=False, batch_size=100)
     assert report.resumed_from == "line 300"
     assert report.read == 701 and report.inserted == 701
-    assert store.count_papers() == 1001
+    assert store.papers.count() == 1001
 
 
 @pytest.mark.parametrize("how", ["rewritten-in-place", "replaced"])
@@ -198,7 +198,7 @@ def test_changed_file_restarts_from_the_beginning(tmp_path, how, store):
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(KeyboardInterrupt):
         run_ingest(store, SnapshotSource(path), progress=False, batch_size=100, on_batch=interrupt_after(3))
-    assert store.count_papers() == 300
+    assert store.papers.count() == 300
 
     # the same records in another order: same size, so only the modification time tells
     changed = "".join(reversed(lines))
@@ -215,4 +215,4 @@ def test_changed_file_restarts_from_the_beginning(tmp_path, how, store):
     assert any("changed" in w for w in report.warnings)
     assert report.read == 1001  # every line read again
     assert (report.inserted, report.unchanged) == (701, 300)
-    assert store.count_papers() == 1001
+    assert store.papers.count() == 1001

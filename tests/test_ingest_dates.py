@@ -115,12 +115,12 @@ def test_bad_dates_in_a_jsonl_file_are_reported_and_the_real_days_stay(store, tm
     assert sorted(got) == sorted(bad_lines)
     for where, reason in bad_lines.items():
         assert reason in got[where], (where, got[where])
-    assert sorted(store.run_errors(report.run_id)) == sorted(report.errors)
+    assert sorted(store.papers.run_errors(report.run_id)) == sorted(report.errors)
     for rec, _ in bad:
-        assert store.get_paper(rec["id"]) is None
-    assert store.get_paper("2503.90006").announced == recs[5]["listing_date"]  # no newline
-    assert store.latest_day() == real_latest
-    assert store.count_on_day(real_latest) == sum(r["listing_date"] == real_latest for r in recs + [recs[5]])
+        assert store.papers.get(rec["id"]) is None
+    assert store.papers.get("2503.90006").announced == recs[5]["listing_date"]  # no newline
+    assert store.papers.latest_day() == real_latest
+    assert store.papers.count_on_day(real_latest) == sum(r["listing_date"] == real_latest for r in recs + [recs[5]])
 
 
 # -- every other source: its parser, then the shared validation the runner applies ----------------

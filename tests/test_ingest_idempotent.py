@@ -40,20 +40,20 @@ def write_jsonl(path: Path, records: list[dict]) -> Path:
 def test_same_file_twice_changes_nothing(store, tmp_path, path, make, expected):
     first = run_ingest(store, make(path), progress=False)
     assert (first.inserted, first.updated, first.skipped) == (expected, 0, 0), first.errors
-    before, seq = table_dump(store), store.max_seq()
-    assert seq == expected and store.count_papers() == expected
+    before, seq = table_dump(store), store.papers.max_seq()
+    assert seq == expected and store.papers.count() == expected
 
     second = run_ingest(store, make(path), progress=False)
     assert (second.inserted, second.updated, second.unchanged, second.skipped) == (0, 0, expected, 0)
     assert second.resumed_from is None
-    assert store.max_seq() == seq and table_dump(store) == before
-    assert store.changes_since(seq) == []
+    assert store.papers.max_seq() == seq and table_dump(store) == before
+    assert store.papers.changes_since(seq) == []
 
     # the same content under another path (another source key) is still the same papers
     copy = shutil.copy(path, tmp_path / ("copy-" + path.name))
     third = run_ingest(store, make(copy), progress=False)
     assert (third.inserted, third.updated, third.unchanged) == (0, 0, expected)
-    assert store.max_seq() == seq and table_dump(store) == before
+    assert store.papers.max_seq() == seq and table_dump(store) == before
 
 
 def snapshot_versions(rec: dict, n: int) -> dict:
@@ -66,9 +66,9 @@ def test_snapshot_newer_version_replaces_older_and_older_is_ignored(store, tmp_p
     assert len(multi) == 5
     v1 = [dict(snapshot_versions(r, 1), title="Old title: " + r["title"]) for r in multi]
     run_ingest(store, SnapshotSource(write_jsonl(tmp_path / "v1.jsonl", v1)), progress=False)
-    seq_v1 = store.max_seq()
-    first_dates = {r["id"]: store.get_paper(r["id"]).submitted for r in v1}
-    assert all(store.get_paper(r["id"]).version == 1 for r in v1)
+    seq_v1 = store.papers.max_seq()
+    first_dates = {r["id"]: store.papers.get(r["id"]).submitted for r in v1}
+    assert all(store.papers.get(r["id"]).version == 1 for r in v1)
 
     # v2 as the API lists a replacement: only the newest version's date is known
     v2 = []
@@ -78,53 +78,53 @@ def test_snapshot_newer_version_replaces_older_and_older_is_ignored(store, tmp_p
     rep = run_ingest(store, SnapshotSource(write_jsonl(tmp_path / "v2.jsonl", v2)), progress=False)
     assert (rep.updated, rep.inserted, rep.unchanged) == (5, 0, 0)
     for r in v2:
-        p = store.get_paper(r["id"])
+        p = store.papers.get(r["id"])
         assert p.version == 2 and p.title == " ".join(r["title"].split())
         assert p.submitted == first_dates[r["id"]]  # the first-submitted date is kept
         assert p.updated > p.submitted
-    seq = store.max_seq()
-    assert sorted(c.paper.id for c in store.changes_since(seq_v1)) == sorted(r["id"] for r in v2)  # re-indexed
+    seq = store.papers.max_seq()
+    assert sorted(c.paper.id for c in store.papers.changes_since(seq_v1)) == sorted(r["id"] for r in v2)  # re-indexed
 
     # the old version arrives again later: ignored, nothing changes
     before = table_dump(store)
     rep = run_ingest(store, SnapshotSource(write_jsonl(tmp_path / "v1-again.jsonl", v1)), progress=False)
     assert (rep.updated, rep.inserted, rep.unchanged, rep.skipped) == (0, 0, 5, 0)
-    assert store.max_seq() == seq and table_dump(store) == before
-    assert not any(store.get_paper(r["id"]).title.startswith("Old title") for r in v1)
+    assert store.papers.max_seq() == seq and table_dump(store) == before
+    assert not any(store.papers.get(r["id"]).title.startswith("Old title") for r in v1)
 
 
 def test_jsonl_versioned_ids(store, tmp_path):
     rec = json.loads(DAILY.read_text(encoding="utf-8").splitlines()[0])
     pid = rec["id"]
     run_ingest(store, JsonlSource(write_jsonl(tmp_path / "a.jsonl", [dict(rec, id=pid + "v1", published="2025-03-14T10:00:00Z")])), progress=False)
-    p = store.get_paper(pid)
+    p = store.papers.get(pid)
     assert p.version == 1 and p.submitted == "2025-03-14T10:00:00Z"
 
     newer = dict(rec, id=pid + "v2", title="Revised: " + rec["title"], published="2025-04-02T09:00:00Z")
     rep = run_ingest(store, JsonlSource(write_jsonl(tmp_path / "b.jsonl", [newer])), progress=False)
     assert rep.updated == 1
-    p = store.get_paper(pid)
+    p = store.papers.get(pid)
     assert p.version == 2 and p.title.startswith("Revised: ")
     assert p.submitted == "2025-03-14T10:00:00Z"  # first-submitted kept
     assert p.updated == "2025-04-02T09:00:00Z"
-    seq = store.max_seq()
+    seq = store.papers.max_seq()
 
     rep = run_ingest(store, JsonlSource(write_jsonl(tmp_path / "c.jsonl", [dict(rec, id=pid + "v1", title="Stale")])), progress=False)
     assert rep.unchanged == 1 and rep.updated == 0
-    assert store.get_paper(pid).title.startswith("Revised: ") and store.max_seq() == seq
-    assert store.count_papers() == 1
+    assert store.papers.get(pid).title.startswith("Revised: ") and store.papers.max_seq() == seq
+    assert store.papers.count() == 1
 
 
 def test_corrected_metadata_same_version_is_an_update(store, tmp_path):
     """Same version, different content (a corrected listing): updated once, then unchanged."""
     recs = [json.loads(line) for line in DAILY.read_text(encoding="utf-8").splitlines()[:20]]
     run_ingest(store, JsonlSource(write_jsonl(tmp_path / "a.jsonl", recs)), progress=False)
-    seq = store.max_seq()
+    seq = store.papers.max_seq()
     fixed = [dict(r, title=r["title"] + " (corrected)") if i % 5 == 0 else r for i, r in enumerate(recs)]
     path = write_jsonl(tmp_path / "b.jsonl", fixed)
     rep = run_ingest(store, JsonlSource(path), progress=False)
     assert (rep.updated, rep.unchanged, rep.inserted) == (4, 16, 0)
-    assert store.max_seq() == seq + 4
-    assert [c.paper.id for c in store.changes_since(seq)] == [r["id"] for i, r in enumerate(recs) if i % 5 == 0]
+    assert store.papers.max_seq() == seq + 4
+    assert [c.paper.id for c in store.papers.changes_since(seq)] == [r["id"] for i, r in enumerate(recs) if i % 5 == 0]
     rep = run_ingest(store, JsonlSource(path), progress=False)
-    assert (rep.updated, rep.unchanged) == (0, 20) and store.max_seq() == seq + 4
+    assert (rep.updated, rep.unchanged) == (0, 20) and store.papers.max_seq() == seq + 4

@@ -44,8 +44,8 @@ def lib_env(tmp_path, db_url):
 
     settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
-    store.upsert_papers([validated(p) for p in _papers()])
-    pks = store.pks_for([p.id for p in _papers()])
+    store.papers.upsert([validated(p) for p in _papers()])
+    pks = store.papers.pks_for([p.id for p in _papers()])
     app = create_app(settings, store=store, background=False)
     yield store, pks, app
     store.close()

@@ -80,7 +80,7 @@ def row(store, oid):
 
 def add_subscriber(store, email):
     now = "2025-01-01T00:00:00Z"
-    with store._write() as c:
+    with store.transaction() as c:
         return c.execute("INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'confirmed', ?, ?) "
                          "RETURNING id", (email, now, now)).fetchone()[0]
 
@@ -318,13 +318,13 @@ def test_server_that_never_answers_times_out(env, caplog):
 def test_suppressed_and_unsubscribed_are_never_sent(env, sink):
     settings, store = env
     sink.start()
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("INSERT INTO suppressions (email, reason, created_at) VALUES ('blocked@example.org', 'complaint', 'x')")
     sid = add_subscriber(store, "left@example.org")
     blocked = [queue(store, settings, "Blocked@Example.org", i)[0] for i in range(3)]  # three at the head
     left, _, _ = queue(store, settings, "left@example.org", subscriber_id=sid)
     ok, mid, _ = queue(store, settings, "ok@example.org")
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE subscribers SET status='unsubscribed' WHERE id=?", (sid,))
     assert run_sender(settings, store, once=True).sent == 1
     assert sink.received() == [("ok@example.org", mid)]

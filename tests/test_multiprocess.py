@@ -195,7 +195,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
             for i, paper_id in enumerate(random.sample(paper_ids, VOTES_EACH)):
                 if i == VOTES_EACH // 2:
                     kills_done.wait(60)  # the second half goes to the cluster after the kills
-                pk = store.pks_for([paper_id])[paper_id]
+                pk = store.papers.pks_for([paper_id])[paper_id]
                 with lock:
                     tried_votes.add((account.id, pk))
                 status, _ = _request(c, "POST", f"/papers/{paper_id}/vote", data={"action": "up"}, headers=headers)
@@ -219,7 +219,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
                         acked_subs.append(email)
                     sub = store.get_subscriber_by_email(email)
                     assert store.confirm_subscriber(sub.id, sub.token_version) is not None
-                    with store._write() as w:  # "confirmed yesterday": due for today's digest (see the docstring)
+                    with store.transaction() as w:  # "confirmed yesterday": due for today's digest (see the docstring)
                         w.execute("UPDATE subscribers SET confirmed_at=? WHERE id=?",
                                   ((datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
                                    sub.id))
@@ -284,7 +284,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         writes_done_at = time.monotonic() - t_start
         assert writes_done_at > killed_web_at + 2, "the load must go on after the kills"
         assert FAILOVERS["ConnectError"] > 0, "no request met the dead web process"
-        assert store.count_papers() == INITIAL_PAPERS + INGESTED_PAPERS
+        assert store.papers.count() == INITIAL_PAPERS + INGESTED_PAPERS
 
         # -- wait for the surviving workers to digest everyone and send the outbox -----------
         n_subs = len(acked_subs)

@@ -35,7 +35,7 @@ def env(tmp_path, db_url):
 
     settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
-    store.upsert_papers([paper(i) for i in range(3)])
+    store.papers.upsert([paper(i) for i in range(3)])
     Indexer(store, settings).sync_lexical()
     app = create_app(settings, store=store, background=False)
     app.state.engine.reload()
@@ -84,11 +84,11 @@ def test_a_new_paper_and_a_hidden_one_show_on_the_next_request(env):
     settings, store, app, _ = env
     html, _ = anon_get(app, "/")
     assert "Fresh caching result" not in html
-    store.upsert_papers([paper(9, "Fresh caching result")])
+    store.papers.upsert([paper(9, "Fresh caching result")])
     html, _ = anon_get(app, "/")
     assert "Fresh caching result" in html
     curator = store.ensure_account("curator@example.org", "curator")
-    assert store.curate(curator.id, store.pks_for(["local:c9"])["local:c9"], "hide")
+    assert store.curate(curator.id, store.papers.pks_for(["local:c9"])["local:c9"], "hide")
     html, _ = anon_get(app, "/")
     assert "Fresh caching result" not in html
 
@@ -112,7 +112,7 @@ def test_search_pages_follow_the_index(env):
     assert {f"paper number {i}" in html for i in range(3)} == {True} and "paper number seven" not in html
     anon_get(app, "/search?q=caching")
     assert app.state.page_cache.hits == 1
-    store.upsert_papers([paper(7, "Caching paper number seven")])
+    store.papers.upsert([paper(7, "Caching paper number seven")])
     Indexer(store, settings).sync_lexical()
     app.state.engine.reload()
     html, _ = anon_get(app, "/search?q=caching")
@@ -125,7 +125,7 @@ def test_size_zero_turns_it_off(tmp_path, db_url):
 
     settings = make_settings(tmp_path, db_url).with_(page_cache=0)
     store = open_store(settings.database_url)
-    store.upsert_papers([paper(1)])
+    store.papers.upsert([paper(1)])
     app = create_app(settings, store=store, background=False)
     try:
         anon_get(app, "/")
@@ -145,7 +145,7 @@ def test_engine_results_cache_follows_the_bm25_commit(env):
     first = engine.search("caching", limit=10)
     again = engine.search("caching", limit=10)
     assert [h.paper.id for h in again.hits] == [h.paper.id for h in first.hits] and len(engine._results) == 1
-    store.upsert_papers([paper(8, "Caching paper number eight")])
+    store.papers.upsert([paper(8, "Caching paper number eight")])
     Indexer(store, settings).sync_lexical()
     engine.lexical.reload()  # what SearchEngine.reload does within a second; the key comes from the index itself
     after = engine.search("caching", limit=10)

@@ -27,7 +27,7 @@ FEED_URL = re.compile(r'/feeds/private/([A-Za-z0-9_-]{43})/(?:for-you|library)\.
 def reader(web_app, web_store):
     """(client, account): a fresh signed-in reader who saved three papers, two under 'programs'."""
     account, cookie = sign_in(web_store, f"feeds-{uuid.uuid4().hex[:8]}@example.org")
-    seed = [p.id for p in web_store.papers_on_day(web_store.latest_day(), limit=3)]
+    seed = [p.id for p in web_store.papers.on_day(web_store.papers.latest_day(), limit=3)]
     lib.save(web_store, account.id, ARXIV_ID, ["programs"])
     lib.save(web_store, account.id, seed[1], ["programs"])
     lib.save(web_store, account.id, OLD_ID)

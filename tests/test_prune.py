@@ -47,7 +47,7 @@ def queue_message(store, settings, n: int, status: str, age_days: float) -> int:
     oid = store.enqueue_message(kind="digest", recipient=f"r{n}@example.org",
                                 message_id=f"<digest.{n}@papers.example.org>", message=msg)
     at = days_ago(age_days)
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE outbox SET status=?, created_at=?, next_attempt_at=?, sent_at=?, attempts=? WHERE id=?",
                   (status, at, at, at if status == "sent" else None, 1, oid))
     return oid
@@ -113,7 +113,7 @@ def test_pending_subscribers_who_never_confirm_are_removed_after_their_link_expi
         settings, "unsubscribe", store.get_subscriber(back.id)))
     sub("back@example.org")  # asked again, never confirmed this time: pending, but was a subscriber
     expired = iso(NOW - timedelta(seconds=CONFIRM_MAX_AGE + 60))
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE subscribers SET created_at=?, updated_at=? WHERE email<>?", (expired, expired, fresh.email))
     assert rows(store, "SELECT count(*) FROM outbox WHERE subscriber_id=?", stale.id) == [(1,)]
 
@@ -138,13 +138,13 @@ def test_expired_signin_tokens_and_sessions_are_removed(store, settings):
     for email in ("old@example.org", "new@example.org"):
         signin.request_signin(store, settings, email, client=None, now=NOW.timestamp())
     keep = max(signin.KEEP_TOKENS, 2 * signin.max_age(settings))
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE signin_tokens SET created_at=? WHERE email='old@example.org'",
                   (iso(NOW - timedelta(seconds=keep + 1)),))
         c.execute("UPDATE signin_tokens SET created_at=? WHERE email='new@example.org'", (iso(NOW),))
     account = store.ensure_account("reader@example.org")
     live, dead = new_session(store, account.id), new_session(store, account.id)
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE sessions SET expires_at=? WHERE token_hash=?", (days_ago(1), hash_token(dead)))
         c.execute("UPDATE sessions SET expires_at=? WHERE token_hash=?", (iso(NOW + timedelta(days=3)), hash_token(live)))
 
@@ -161,7 +161,7 @@ def test_the_prune_job_and_command_report_what_they_removed(store, settings, tmp
 
     queue_message(store, settings, 1, "sent", 400)
     account_id = store.ensure_account("a@example.org").id
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES "
                   "('h', ?, ?, ?, ?)", (account_id, days_ago(400), days_ago(370), days_ago(370)))
     result = run_prune(Context(store, settings), {})

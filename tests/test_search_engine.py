@@ -162,7 +162,7 @@ def test_paging_is_consistent(corpus):
 def test_empty_query_browses_everything(corpus):
     store, engine, _ = corpus
     r = engine.search("", limit=5)
-    assert r.mode == "browse" and r.total == store.count_papers() and len(r.hits) == 5
+    assert r.mode == "browse" and r.total == store.papers.count() and len(r.hits) == 5
 
 
 def test_similar_excludes_self_and_finds_the_related_paper(seed_only):
@@ -196,8 +196,8 @@ def test_hits_carry_the_features_the_ranking_saw(seed_only):
     qvec = engine.embedder.encode_query("differential privacy continual observation")
     store = engine.store
     for h in r.hits:
-        pk = store.pks_for([h.paper.id])[h.paper.id]
-        v = np.frombuffer(store.get_embeddings([pk])[pk], dtype=np.float32)
+        pk = store.papers.pks_for([h.paper.id])[h.paper.id]
+        v = np.frombuffer(store.papers.embeddings([pk])[pk], dtype=np.float32)
         assert h.cosine == pytest.approx(float(v @ qvec), abs=1e-4)  # also for papers only BM25 found
         assert 0.0 <= h.bm25_coverage <= 1.0
         assert (h.bm25 is None) == (h.lexical_rank is None)

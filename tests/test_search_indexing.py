@@ -75,7 +75,7 @@ def test_findable_by_words_at_once_and_by_meaning_after_sync(tmp_path, db_url):
     assert indexer.sync_lexical() == 16
     assert indexer.pending()["lexical"] == 0 and indexer.pending()["embed"] == 16
     engine = SearchEngine(store, settings)
-    paper = store.get_papers([1])[1]
+    paper = store.papers.get_many([1])[1]
     r = engine.search(paper.title)
     assert r.mode == "lexical" and r.hits[0].paper.id == paper.id
     sims = engine.similar(paper.id, k=3)  # no embedding yet: BM25 on its title and abstract
@@ -93,10 +93,10 @@ def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path, db_url):
     indexer = Indexer(store, settings)
     indexer.sync()
     engine = SearchEngine(store, settings)
-    old = store.get_papers([3])[3]
+    old = store.papers.get_many([3])[3]
     assert engine.search(f'"{old.title}"').hits[0].paper.id == old.id
 
-    store.upsert_papers([new_paper(old.id, "Zyxquark lattices for protein folding",
+    store.papers.upsert([new_paper(old.id, "Zyxquark lattices for protein folding",
                                    "We predict the three-dimensional structure of proteins from amino acid sequences.")])
     counts = indexer.sync()
     assert counts["embedded"] == 1
@@ -106,12 +106,12 @@ def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path, db_url):
     assert engine.search(f'"{old.title}"').hits == []  # the old text is gone from both indexes
     r = engine.search("how do amino acid chains fold into 3D shapes")
     assert r.hits[0].paper.id == old.id and r.hits[0].dense_rank == 1
-    assert len(engine._vectors) == 16 and store.count_embeddings() == 16  # replaced, not added
+    assert len(engine._vectors) == 16 and store.papers.count_embeddings() == 16  # replaced, not added
 
     # a metadata-only change is re-indexed for the filters, but not re-embedded
-    p = store.get_paper(old.id)
+    p = store.papers.get(old.id)
     p.code_url = "https://github.com/example/zyxquark"
-    store.upsert_papers([p])
+    store.papers.upsert([p])
     assert indexer.sync()["embedded"] == 0
     engine.reload()
     assert [h.paper.id for h in engine.search("has:code").hits] == [old.id]
@@ -123,7 +123,7 @@ def test_a_failed_write_leaves_the_word_index_and_its_seq_unchanged(tmp_path, db
     indexer.sync_lexical()
     lex = LexicalIndex(Path(settings.index_dir) / "lexical")
     seq_before = lex.seq()
-    assert seq_before == store.max_seq() == 8
+    assert seq_before == store.papers.max_seq() == 8
 
     def papers_then_crash():
         yield 100, new_paper("test:a", "Frobnicated quasars", "A.")
@@ -146,18 +146,18 @@ def test_killed_indexer_resumes_and_rebuild_gives_identical_results(tmp_path, db
     deadline = time.monotonic() + 240
     embed_seq = 0
     while time.monotonic() < deadline and proc.poll() is None:
-        embed_seq = store.get_index_state("embed")[0]
+        embed_seq = store.papers.index_state("embed")[0]
         if embed_seq > 0:
             break
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    embed_seq = store.get_index_state("embed")[0]
-    assert 0 < embed_seq < store.max_seq(), "the indexer was to be killed half-way through embedding"
+    embed_seq = store.papers.index_state("embed")[0]
+    assert 0 < embed_seq < store.papers.max_seq(), "the indexer was to be killed half-way through embedding"
 
     # what the recorded seqs promise is really there
-    changes = store.changes_since(0, limit=1000)
-    hashes = store.embedding_hashes([c.pk for c in changes])
+    changes = store.papers.changes_since(0, limit=1000)
+    hashes = store.papers.embedding_hashes([c.pk for c in changes])
     assert all(hashes.get(c.pk) == c.text_hash for c in changes if c.seq <= embed_seq)
     snap = latest_snapshot(vectors_dir(settings))
     assert snap is None or snap[0] <= embed_seq
@@ -190,7 +190,7 @@ def test_engines_in_other_processes_see_new_snapshots(tmp_path, db_url, monkeypa
     assert not any(h.lexical_rank for h in engine_a.search("quuxtastic").hits)
     run_python("""
         from paperwire.models import Paper, validated
-        store.upsert_papers([validated(Paper(id="test:q1", title="Quuxtastic graph sparsifiers",
+        store.papers.upsert([validated(Paper(id="test:q1", title="Quuxtastic graph sparsifiers",
                              abstract="Spectral sparsification of graphs preserves the Laplacian quadratic form."))])
         print(Indexer(store, s).sync())
     """, settings)
@@ -209,7 +209,7 @@ def test_background_indexing_thread(tmp_path, db_url):
     thread = threading.Thread(target=indexer.run_background, args=(stop, 0.2), daemon=True)
     thread.start()
     try:
-        store.upsert_papers([new_paper("test:bg", "Blorptastic cache eviction",
+        store.papers.upsert([new_paper("test:bg", "Blorptastic cache eviction",
                                        "Least-recently-used caches evict the entry that was touched longest ago.")])
         engine = SearchEngine(store, settings)
         deadline = time.monotonic() + 120
@@ -239,8 +239,8 @@ def test_two_processes_indexing_at_once_leave_one_copy_of_each_paper(tmp_path, d
     assert all(p.returncode == 0 for p in procs), outs
     assert sum(int(o.strip().splitlines()[-1]) for o in outs) >= 64  # together they did all of it
     lex = LexicalIndex(Path(settings.index_dir) / "lexical")
-    assert lex.num_papers() == 64 and lex.seq() == store.max_seq()
-    first = store.get_papers([1])[1]
+    assert lex.num_papers() == 64 and lex.seq() == store.papers.max_seq()
+    first = store.papers.get_many([1])[1]
     hits = lex.search(analyze(first.title), None, k=100)
     assert hits[0][0] == 1 and len({pk for pk, _ in hits}) == len(hits)  # no paper twice
 
@@ -254,11 +254,11 @@ def test_vector_index_switches_to_ivf_past_the_flat_limit(tmp_path, db_url, monk
     indexer.sync()
     snap = latest_snapshot(vectors_dir(settings))
     engine = SearchEngine(store, settings)
-    assert engine._vectors.kind == "ivf" and len(engine._vectors) == 64 and snap[0] == store.max_seq()
+    assert engine._vectors.kind == "ivf" and len(engine._vectors) == 64 and snap[0] == store.papers.max_seq()
     r = engine.search("privacy-preserving data release")
     assert r.hits[0].dense_rank == 1 and "Privacy" in r.hits[0].paper.title
 
-    store.upsert_papers([new_paper("test:ivf", "Wobbulated enzyme kinetics",
+    store.papers.upsert([new_paper("test:ivf", "Wobbulated enzyme kinetics",
                                    "Michaelis-Menten kinetics of enzymes in crowded cells.")])
     assert indexer.sync()["vectors"] == 1
     engine.reload()

@@ -30,7 +30,7 @@ def test_two_workers_serve_the_same_site(tmp_path, db_url):
 
     settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
-    store.upsert_papers([validated(Paper(id="local:w1", title="Served by two workers", abstract="Both answer.",
+    store.papers.upsert([validated(Paper(id="local:w1", title="Served by two workers", abstract="Both answer.",
                                          source="test", submitted=utc_now(), announced=utc_now()[:10]))])
     store.close()
     port = _free_port()

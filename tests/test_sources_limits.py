@@ -136,7 +136,7 @@ def test_a_utf16_entity_bomb_is_refused_at_once_by_the_oai_harvest(srv, tmp_path
     with pytest.raises(UnsafeContent, match="billion laughs"):
         run_ingest(store, source, progress=False)
     assert len(srv.requests("/oai")) == 1  # refused on principle, not fetched again as "broken"
-    assert store.count_papers() == 0
+    assert store.papers.count() == 0
 
 
 def test_a_utf16_entity_bomb_is_refused_at_once_by_the_api_harvest(srv, tmp_path):

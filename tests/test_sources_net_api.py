@@ -62,10 +62,10 @@ def test_paging_through_a_day_stores_every_page(srv, tmp_path, store, db_url):
     q = reqs[0].query
     assert q["search_query"] == "cat:cs.SE AND submittedDate:[202501070000 TO 202501072359]"
     assert (q["sortBy"], q["sortOrder"], q["max_results"]) == ("submittedDate", "ascending", "10")
-    assert report.inserted == 60 and report.skipped == 0 and store.count_papers() == 60
+    assert report.inserted == 60 and report.skipped == 0 and store.papers.count() == 60
     assert report.warnings == []
-    assert store.get_paper("2405.13786").title == "Towards Explainable Test Case Prioritisation with Learning-to-Rank Models"
-    state = store.get_state(source.key)
+    assert store.papers.get("2405.13786").title == "Towards Explainable Test Case Prioritisation with Learning-to-Rank Models"
+    state = store.papers.source_state(source.key)
     assert state["resume"] is None and state["last"] == {"from": "2025-01-07", "until": "2025-01-07"}
 
 
@@ -74,12 +74,12 @@ def test_reharvest_is_idempotent(srv, tmp_path, store, db_url):
     settings = make_settings(tmp_path, srv, database_url=db_url)
     first = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
                                               today=TODAY, page_size=10), progress=False)
-    seq = store.max_seq()
+    seq = store.papers.max_seq()
     second = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
                                                today=TODAY, page_size=10), progress=False)
     assert first.inserted == 20
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 20)
-    assert store.max_seq() == seq  # nothing changed, so the indexers have nothing to do
+    assert store.papers.max_seq() == seq  # nothing changed, so the indexers have nothing to do
 
 
 def test_one_query_per_day_and_or_of_categories(srv, tmp_path, store, db_url):
@@ -125,7 +125,7 @@ def test_error_entry_with_400_is_reported_at_once(srv, tmp_path, store, db_url):
     with pytest.raises(ArxivApiError, match="arXiv API error: incorrect id format for abc"):
         run_ingest(store, source, progress=False)
     assert len(srv.requests("/api/query")) == 1
-    assert store.count_papers() == 0
+    assert store.papers.count() == 0
 
 
 def test_transient_error_entry_is_retried(srv, tmp_path, store, db_url):
@@ -155,8 +155,8 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, d
     make = lambda: make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     with pytest.raises(HttpError, match="HTTP 500"):
         run_ingest(store, make(), batch_size=10, progress=False)
-    assert store.count_papers() == 30
-    assert store.get_state(make().key)["resume"]["start"] == 30
+    assert store.papers.count() == 30
+    assert store.papers.source_state(make().key)["resume"]["start"] == 30
 
     srv.route("/api/query", paging_route(total=60))
     n_before = len(srv.requests("/api/query"))
@@ -164,7 +164,7 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, d
     resumed = [int(r.query["start"]) for r in srv.requests("/api/query")[n_before:]]
     assert resumed == [30, 40, 50]  # not one page fetched twice
     assert report.resumed_from == "2025-01-07 offset 30"
-    assert report.inserted == 30 and store.count_papers() == 60
+    assert report.inserted == 30 and store.papers.count() == 60
 
 
 def test_fetch_by_ids_with_recorded_lookups(srv, tmp_path):

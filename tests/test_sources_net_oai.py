@@ -46,9 +46,9 @@ def test_resumption_token_paging(srv, tmp_path, store, records, db_url):
                              "until": "2007-04-03", "set": "math"}
     # the token carries on alone: from/until/set are not sent again
     assert [r.query for r in reqs[1:]] == [{"verb": "ListRecords", "resumptionToken": "6960524|40"}]
-    assert report.inserted == expected and report.skipped == 0 and store.count_papers() == expected
+    assert report.inserted == expected and report.skipped == 0 and store.papers.count() == expected
     assert report.warnings == []
-    assert store.get_state(source.key) == {"window": None, "resume": None, "complete": True,
+    assert store.papers.source_state(source.key) == {"window": None, "resume": None, "complete": True,
                                            "last": {"from": "2007-04-02", "until": "2007-04-03"}}
 
 
@@ -62,7 +62,7 @@ def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path,
     assert len(reqs) == -(-len(expected) // 15)
     assert all(set(r.query) == {"verb", "resumptionToken"} for r in reqs[1:])
     assert report.inserted == len(expected)
-    assert all(store.get_paper(r["id"]) is not None for r in expected)
+    assert all(store.papers.get(r["id"]) is not None for r in expected)
     assert report.warnings == []  # hep-th papers on every weekday of the window
 
 
@@ -72,24 +72,24 @@ def test_arxiv_metadata_mapping_and_deleted_records(srv, tmp_path, store, db_url
                              today=date(2009, 1, 2))
     assert report.inserted == 2 and source.deleted == 1
     assert "skipped 1 record arXiv marks as deleted" in report.warnings
-    p = store.get_paper("0704.0002")
+    p = store.papers.get("0704.0002")
     assert p.title == "Sparsity-certifying Graph Decompositions"
     assert p.authors == ["Ileana Streinu", "Louis Theran"]
     assert p.categories == ["math.CO", "cs.CG"] and p.primary_category == "math.CO"
     assert p.submitted == "2007-03-31T00:00:00Z" and p.updated == "2008-12-13T00:00:00Z"
     assert p.version is None and p.comments == "To appear in Graphs and Combinatorics"
     assert p.abstract.startswith("We describe a new algorithm, the $(k,\\ell)$-pebble game")
-    q = store.get_paper("0704.0047")
+    q = store.papers.get("0704.0047")
     assert q.title == "Intelligent location of simultaneously active acoustic emission sources: Part I"
     assert q.updated == q.submitted == "2007-04-01T00:00:00Z"
-    assert store.get_paper("0704.0028") is None
+    assert store.papers.get("0704.0028") is None
 
 
 def test_no_records_match_is_an_empty_window(srv, tmp_path, store, db_url):
     srv.queue("/oai", fixture_reply("no_records_match.xml"))
     source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "cs", "2007-04-07", "2007-04-08")
     assert report.read == 0 and report.warnings == []  # a weekend: no weekday to warn about
-    assert store.get_state(source.key)["last"] == {"from": "2007-04-07", "until": "2007-04-08"}
+    assert store.papers.source_state(source.key)["last"] == {"from": "2007-04-07", "until": "2007-04-08"}
     assert len(srv.requests("/oai")) == 1
 
 
@@ -114,7 +114,7 @@ def test_entity_bomb_is_refused_and_nothing_stored(srv, tmp_path, store, db_url)
     with pytest.raises(UnsafeContent, match="billion laughs"):
         harvest(make_settings(tmp_path, srv, database_url=db_url), store)
     assert time.monotonic() - started < 5
-    assert store.count_papers() == 0
+    assert store.papers.count() == 0
     assert len(srv.requests("/oai")) == 1  # refused on principle, not fetched again
     with pytest.raises(UnsafeContent):
         parse_list_records((OAI_DIR / "entity_bomb.xml").read_bytes())
@@ -132,7 +132,7 @@ def test_truncated_xml_is_retried(srv, tmp_path, store, records, db_url):
     srv.queue("/oai", Reply(200, truncated(good.body.encode())))
     source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-02")
     assert len(srv.requests("/oai")) == 2
-    assert report.inserted == 37 and store.count_papers() == 37
+    assert report.inserted == 37 and store.papers.count() == 37
 
 
 def test_connection_cut_mid_document_is_retried(srv, tmp_path, store, records, db_url):
@@ -160,8 +160,8 @@ def test_truncated_xml_every_time_is_reported_and_page_not_half_stored(srv, tmp_
     msg = str(err.value)
     assert "incomplete or malformed XML" in msg and "gave up after 3 attempts" in msg and "resumptionToken" in msg
     assert len(srv.requests("/oai")) == 1 + 3
-    assert store.count_papers() == 10  # page 1 only: nothing of the broken page 2
-    assert store.get_state("arxiv-oai:math")["resume"]["token"].endswith("|10")
+    assert store.papers.count() == 10  # page 1 only: nothing of the broken page 2
+    assert store.papers.source_state("arxiv-oai:math")["resume"]["token"].endswith("|10")
 
 
 def test_503_retry_after_then_success(srv, tmp_path, store, records, db_url):
@@ -182,8 +182,8 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, r
     settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=1)
     with pytest.raises(HttpError, match="HTTP 500"):
         harvest(settings, store, "math", "2007-04-02", "2007-04-03", batch_size=10)
-    assert store.count_papers() == 20
-    assert store.get_state("arxiv-oai:math")["resume"]["token"] == "6960524|20"
+    assert store.papers.count() == 20
+    assert store.papers.source_state("arxiv-oai:math")["resume"]["token"] == "6960524|20"
 
     repo.fail_from_page = None
     n = len(srv.requests("/oai"))
@@ -192,7 +192,7 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, r
     assert again[0] == {"verb": "ListRecords", "resumptionToken": "6960524|20"}
     assert len(again) == 6  # pages 3 to 8 of 73 records: none fetched twice
     assert report.resumed_from.startswith("page 3 of set math")
-    assert report.inserted == 53 and store.count_papers() == 73
+    assert report.inserted == 53 and store.papers.count() == 73
 
 
 def test_expired_token_restarts_the_window(srv, tmp_path, store, records, db_url):
@@ -202,20 +202,20 @@ def test_expired_token_restarts_the_window(srv, tmp_path, store, records, db_url
     settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=0)
     with pytest.raises(HttpError):
         harvest(settings, store, "math", "2007-04-02", "2007-04-02", batch_size=10)
-    assert store.count_papers() == 10
+    assert store.papers.count() == 10
     repo.fail_from_page = None
     repo.forget_tokens()  # the server restarted: the saved token means nothing now
     source, report = harvest(settings, store, "math", "2007-04-02", "2007-04-02", batch_size=10)
     assert any("resumption token had expired" in w for w in report.warnings)
-    assert (report.inserted, report.unchanged) == (27, 10) and store.count_papers() == 37
+    assert (report.inserted, report.unchanged) == (27, 10) and store.papers.count() == 37
 
 
 def test_reharvest_is_idempotent(srv, tmp_path, store, records, db_url):
     srv.route("/oai", OaiRepository(records, page_size=50))
     settings = make_settings(tmp_path, srv, database_url=db_url)
     _, first = harvest(settings, store, "math", "2007-04-02", "2007-04-03")
-    seq = store.max_seq()
+    seq = store.papers.max_seq()
     _, second = harvest(settings, store, "math", "2007-04-02", "2007-04-03")
     assert first.inserted == 73
     assert (second.inserted, second.updated, second.unchanged, second.skipped) == (0, 0, 73, 0)
-    assert store.max_seq() == seq
+    assert store.papers.max_seq() == seq

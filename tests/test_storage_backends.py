@@ -29,116 +29,116 @@ def paper(i: int, **kw) -> Paper:
 # -- papers -----------------------------------------------------------------------------------
 def test_upsert_insert_unchanged_update_and_version_rules(any_store):
     s = any_store
-    r = s.upsert_papers([paper(1), paper(2)])
+    r = s.papers.upsert([paper(1), paper(2)])
     assert (r.inserted, r.updated, r.unchanged) == (2, 0, 0)
-    assert s.count_papers() == 2
-    assert s.get_paper("2501.00001").authors == ["Author 1", "Zoë Ünicode"]
+    assert s.papers.count() == 2
+    assert s.papers.get("2501.00001").authors == ["Author 1", "Zoë Ünicode"]
 
-    r = s.upsert_papers([paper(1), paper(2)])  # the same again: nothing changes, no seq bump
+    r = s.papers.upsert([paper(1), paper(2)])  # the same again: nothing changes, no seq bump
     assert (r.inserted, r.updated, r.unchanged) == (0, 0, 2)
-    assert s.max_seq() == 2
+    assert s.papers.max_seq() == 2
 
     # v2 replaces v1 and keeps the first-submitted date
-    r = s.upsert_papers([paper(1, version=2, title="Paper 1, revised", submitted="2025-02-01T00:00:00Z")])
+    r = s.papers.upsert([paper(1, version=2, title="Paper 1, revised", submitted="2025-02-01T00:00:00Z")])
     assert (r.inserted, r.updated) == (0, 1)
-    p = s.get_paper("2501.00001")
+    p = s.papers.get("2501.00001")
     assert (p.version, p.title, p.submitted) == (2, "Paper 1, revised", "2025-01-02T10:00:00Z")
-    assert s.max_seq() == 3
+    assert s.papers.max_seq() == 3
 
     # an older version than the stored one is ignored
-    r = s.upsert_papers([paper(1, version=1, title="stale")])
-    assert r.unchanged == 1 and s.get_paper("2501.00001").title == "Paper 1, revised"
+    r = s.papers.upsert([paper(1, version=1, title="stale")])
+    assert r.unchanged == 1 and s.papers.get("2501.00001").title == "Paper 1, revised"
 
 
 def test_upsert_duplicates_state_and_errors_in_one_transaction(any_store):
     s = any_store
-    run = s.start_run("jsonl:/x")
-    r = s.upsert_papers([paper(1), paper(2), paper(1, title="again")], run_id=run,
+    run = s.papers.start_run("jsonl:/x")
+    r = s.papers.upsert([paper(1), paper(2), paper(1, title="again")], run_id=run,
                         state=("jsonl:/x", {"offset": 42}), errors=[("line 3", "no title")])
     assert (r.inserted, r.duplicates) == (2, ["2501.00001"])
-    assert s.get_paper("2501.00001").title == "Paper 1"
-    assert s.get_state("jsonl:/x") == {"offset": 42}
-    assert s.run_errors(run) == [("line 3", "no title")]
+    assert s.papers.get("2501.00001").title == "Paper 1"
+    assert s.papers.source_state("jsonl:/x") == {"offset": 42}
+    assert s.papers.run_errors(run) == [("line 3", "no title")]
 
     # a failing batch leaves nothing behind: papers, state and errors roll back together
     bad = paper(3)
     bad.title = None  # NOT NULL violated on insert
     with pytest.raises(Exception):
-        s.upsert_papers([paper(4), bad], run_id=run, state=("jsonl:/x", {"offset": 99}),
+        s.papers.upsert([paper(4), bad], run_id=run, state=("jsonl:/x", {"offset": 99}),
                         errors=[("line 9", "x")])
-    assert s.count_papers() == 2
-    assert s.get_paper("2501.00004") is None
-    assert s.get_state("jsonl:/x") == {"offset": 42}
-    assert s.run_errors(run) == [("line 3", "no title")]
+    assert s.papers.count() == 2
+    assert s.papers.get("2501.00004") is None
+    assert s.papers.source_state("jsonl:/x") == {"offset": 42}
+    assert s.papers.run_errors(run) == [("line 3", "no title")]
 
 
 def test_paper_reads(any_store):
     s = any_store
-    s.upsert_papers([paper(i) for i in range(1, 8)]
+    s.papers.upsert([paper(i) for i in range(1, 8)]
                     + [paper(30, announced="2025-01-03", submitted=None, categories=["HEP-TH"])])
-    pks = s.pks_for(["2501.00001", "2501.00002", "nope"])
+    pks = s.papers.pks_for(["2501.00001", "2501.00002", "nope"])
     assert set(pks) == {"2501.00001", "2501.00002"}
-    got = s.get_papers(list(pks.values()) + [999_999])
+    got = s.papers.get_many(list(pks.values()) + [999_999])
     assert {p.id for p in got.values()} == {"2501.00001", "2501.00002"}
-    assert s.latest_day() == "2025-01-08"
-    assert s.neighbor_days("2025-01-03") == ("2025-01-02", "2025-01-04")
-    assert s.neighbor_days("2025-01-08") == ("2025-01-07", None)
+    assert s.papers.latest_day() == "2025-01-08"
+    assert s.papers.neighbor_days("2025-01-03") == ("2025-01-02", "2025-01-04")
+    assert s.papers.neighbor_days("2025-01-08") == ("2025-01-07", None)
     # newest submitted first, a paper without a submitted date last (SQLite: NULL sorts lowest)
-    assert [p.id for p in s.papers_on_day("2025-01-03")] == ["2501.00002", "2501.00030"]
-    assert s.count_on_day("2025-01-03") == 2
-    assert s.papers_on_day("2025-01-03", limit=1, offset=1)[0].id == "2501.00030"
-    assert s.day_counts("hep")["2025-01-03"] == 1  # prefix match ignores ASCII case on both backends
-    assert s.day_counts("cs", since="2025-01-07") == {"2025-01-07": 1, "2025-01-08": 1}
-    assert sum(s.day_counts().values()) == 8
-    seen = [pk for batch in s.iter_papers(batch=3) for pk, _ in batch]
+    assert [p.id for p in s.papers.on_day("2025-01-03")] == ["2501.00002", "2501.00030"]
+    assert s.papers.count_on_day("2025-01-03") == 2
+    assert s.papers.on_day("2025-01-03", limit=1, offset=1)[0].id == "2501.00030"
+    assert s.papers.day_counts("hep")["2025-01-03"] == 1  # prefix match ignores ASCII case on both backends
+    assert s.papers.day_counts("cs", since="2025-01-07") == {"2025-01-07": 1, "2025-01-08": 1}
+    assert sum(s.papers.day_counts().values()) == 8
+    seen = [pk for batch in s.papers.iter(batch=3) for pk, _ in batch]
     assert len(seen) == 8 and seen == sorted(seen)
 
 
 def test_change_feed_and_index_state(any_store):
     s = any_store
-    s.upsert_papers([paper(1), paper(2), paper(3)])
-    s.upsert_papers([paper(2, version=2, title="Paper 2 v2")])
-    changes = s.changes_since(0)
+    s.papers.upsert([paper(1), paper(2), paper(3)])
+    s.papers.upsert([paper(2, version=2, title="Paper 2 v2")])
+    changes = s.papers.changes_since(0)
     assert [c.paper.id for c in changes] == ["2501.00001", "2501.00003", "2501.00002"]
     seqs = [c.seq for c in changes]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
     assert changes[-1].text_hash == changes[-1].paper.text_hash()
-    assert s.count_changes_since(seqs[0]) == 2
-    assert [c.paper.id for c in s.changes_since(seqs[0], limit=1)] == ["2501.00003"]
-    assert s.max_seq() == seqs[-1]
-    assert s.get_index_state("lexical") == (0, {})
-    s.set_index_state("lexical", seqs[1], {"docs": 2})
-    s.set_index_state("lexical", seqs[2], {"docs": 3})
-    assert s.get_index_state("lexical") == (seqs[2], {"docs": 3})
+    assert s.papers.count_changes_since(seqs[0]) == 2
+    assert [c.paper.id for c in s.papers.changes_since(seqs[0], limit=1)] == ["2501.00003"]
+    assert s.papers.max_seq() == seqs[-1]
+    assert s.papers.index_state("lexical") == (0, {})
+    s.papers.set_index_state("lexical", seqs[1], {"docs": 2})
+    s.papers.set_index_state("lexical", seqs[2], {"docs": 3})
+    assert s.papers.index_state("lexical") == (seqs[2], {"docs": 3})
 
 
 def test_embeddings(any_store):
     s = any_store
-    s.upsert_papers([paper(1), paper(2), paper(3)])
-    pks = sorted(s.pks_for(["2501.00001", "2501.00002", "2501.00003"]).values())
+    s.papers.upsert([paper(1), paper(2), paper(3)])
+    pks = sorted(s.papers.pks_for(["2501.00001", "2501.00002", "2501.00003"]).values())
     vec = lambda b: bytes([b]) * 16  # noqa: E731
-    s.put_embeddings([(pks[0], "h1", vec(1)), (pks[1], "h2", vec(2))], model="m")
-    s.put_embeddings([(pks[0], "h1b", vec(9))], model="m2")  # replaces
-    assert s.count_embeddings() == 2
-    assert s.embedding_hashes(pks) == {pks[0]: "h1b", pks[1]: "h2"}
-    assert s.get_embeddings([pks[0]]) == {pks[0]: vec(9)}
-    assert isinstance(s.get_embeddings([pks[1]])[pks[1]], bytes)
-    assert [row for batch in s.iter_embeddings(batch=1) for row in batch] == [(pks[0], vec(9)), (pks[1], vec(2))]
+    s.papers.put_embeddings([(pks[0], "h1", vec(1)), (pks[1], "h2", vec(2))], model="m")
+    s.papers.put_embeddings([(pks[0], "h1b", vec(9))], model="m2")  # replaces
+    assert s.papers.count_embeddings() == 2
+    assert s.papers.embedding_hashes(pks) == {pks[0]: "h1b", pks[1]: "h2"}
+    assert s.papers.embeddings([pks[0]]) == {pks[0]: vec(9)}
+    assert isinstance(s.papers.embeddings([pks[1]])[pks[1]], bytes)
+    assert [row for batch in s.papers.iter_embeddings(batch=1) for row in batch] == [(pks[0], vec(9)), (pks[1], vec(2))]
 
 
 def test_runs_and_errors(any_store):
     s = any_store
-    a, b = s.start_run("src:a"), s.start_run("src:b")
+    a, b = s.papers.start_run("src:a"), s.papers.start_run("src:b")
     assert b > a
-    s.add_errors(a, [(f"line {i}", f"reason {i}") for i in range(5)])
-    s.add_errors(a, [])
-    assert s.run_errors(a, limit=2) == [("line 0", "reason 0"), ("line 1", "reason 1")]
-    assert s.run_errors(b) == []
-    s.finish_run(a, "done", {"inserted": 3})
-    assert s.get_state("src:a") is None
-    s.set_state("src:a", {"until": "2025-01-01"})
-    s.set_state("src:a", {"until": "2025-01-02"})
-    assert s.get_state("src:a") == {"until": "2025-01-02"}
+    s.papers.add_errors(a, [(f"line {i}", f"reason {i}") for i in range(5)])
+    s.papers.add_errors(a, [])
+    assert s.papers.run_errors(a, limit=2) == [("line 0", "reason 0"), ("line 1", "reason 1")]
+    assert s.papers.run_errors(b) == []
+    s.papers.finish_run(a, "done", {"inserted": 3})
+    assert s.papers.source_state("src:a") is None
+    s.papers.set_source_state("src:a", {"until": "2025-01-01"})
+    s.papers.set_source_state("src:a", {"until": "2025-01-02"})
+    assert s.papers.source_state("src:a") == {"until": "2025-01-02"}
 
 
 # -- subscribers ------------------------------------------------------------------------------
@@ -296,8 +296,8 @@ def test_postgres_claim_skips_locked_rows_without_waiting(pg_store, pg_url):
 # -- digests ----------------------------------------------------------------------------------
 def test_digests(any_store):
     s = any_store
-    s.upsert_papers([paper(1), paper(2, categories=["math.AG"]), paper(27, categories=["cs.CV"])])
-    pk = s.pks_for(["2501.00001", "2501.00002", "2501.00027"])
+    s.papers.upsert([paper(1), paper(2, categories=["math.AG"]), paper(27, categories=["cs.CV"])])
+    pk = s.papers.pks_for(["2501.00001", "2501.00002", "2501.00027"])
     subs = []
     for email in ("d1@example.org", "d2@example.org"):
         _subscribe(s, email, query="q " + email)
@@ -423,7 +423,7 @@ def test_change_feed_under_concurrent_writers_misses_nothing(any_store):
     def writer(w):
         try:
             for i in range(per):
-                s.upsert_papers([paper(w * 1000 + i, announced="2025-01-01")])
+                s.papers.upsert([paper(w * 1000 + i, announced="2025-01-01")])
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 
@@ -431,11 +431,11 @@ def test_change_feed_under_concurrent_writers_misses_nothing(any_store):
         last = 0
         while True:
             finished = done.is_set()
-            for ch in s.changes_since(last, limit=7):
+            for ch in s.papers.changes_since(last, limit=7):
                 assert ch.seq > last
                 last = ch.seq
                 seen.add(ch.pk)
-            if finished and s.count_changes_since(last) == 0:
+            if finished and s.papers.count_changes_since(last) == 0:
                 return
 
     f = threading.Thread(target=follower)
@@ -448,15 +448,15 @@ def test_change_feed_under_concurrent_writers_misses_nothing(any_store):
     done.set()
     f.join(60)
     assert not errors
-    assert len(seen) == n_writers * per == s.count_papers()
+    assert len(seen) == n_writers * per == s.papers.count()
 
 
 def test_concurrent_votes_are_all_counted(any_store):
     """Eight readers vote for one paper at once: the kept count equals the votes (on PostgreSQL
     each vote's transaction locks the paper's community row before it counts)."""
     s = any_store
-    s.upsert_papers([paper(1)])
-    pk = s.pks_for(["2501.00001"])["2501.00001"]
+    s.papers.upsert([paper(1)])
+    pk = s.papers.pks_for(["2501.00001"])["2501.00001"]
     accounts = [s.ensure_account(f"voter{i}@example.org").id for i in range(8)]
     start, errors = threading.Barrier(len(accounts)), []
 
@@ -482,16 +482,16 @@ def test_postgres_paper_writers_wait_for_each_other(pg_store, pg_url):
 
     from paperwire.storage.postgres import LOCK_PAPERS
 
-    pg_store.upsert_papers([paper(1)])
+    pg_store.papers.upsert([paper(1)])
     with psycopg.connect(pg_url) as other:
         other.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_PAPERS,))
-        t = threading.Thread(target=pg_store.upsert_papers, args=([paper(2)],))
+        t = threading.Thread(target=pg_store.papers.upsert, args=([paper(2)],))
         t.start()
         t.join(0.5)
-        assert t.is_alive() and pg_store.count_papers() == 1
+        assert t.is_alive() and pg_store.papers.count() == 1
         other.commit()
     t.join(10)
-    assert not t.is_alive() and pg_store.count_papers() == 2
+    assert not t.is_alive() and pg_store.papers.count() == 2
 
 
 def test_migrate_is_idempotent_and_both_backends_have_every_migration(any_store):
@@ -523,7 +523,7 @@ def test_postgres_schema_matches_sqlite(tmp_path, pg_store):
         for (t,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
     }
     pg_tables: dict[str, list[str]] = {}
-    for t, col in pg_store._all("SELECT table_name, column_name FROM information_schema.columns "
+    for t, col in pg_store.db.all("SELECT table_name, column_name FROM information_schema.columns "
                                 "WHERE table_schema='public' ORDER BY table_name, ordinal_position"):
         pg_tables.setdefault(t, []).append(col)
     store.close()

@@ -40,8 +40,8 @@ def test_a_line_with_a_broken_code_url_is_reported_and_the_rest_stored(tmp_path,
              {"id": "local:c", "title": "Refused too", "pdf_url": "http://exa mple.org/c.pdf"}]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     report = run_ingest(store, JsonlSource(path), progress=False)
-    assert report.inserted == 1 and store.get_paper("local:a").code_url == "https://github.com/a/b"
-    assert store.get_paper("local:b") is None and store.get_paper("local:c") is None
+    assert report.inserted == 1 and store.papers.get("local:a").code_url == "https://github.com/a/b"
+    assert store.papers.get("local:b") is None and store.papers.get("local:c") is None
     assert report.skipped == 2
     reasons = [reason for _, reason in report.errors]
     assert "code_url must be an http(s) URL, not 'https://'" in reasons

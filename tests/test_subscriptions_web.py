@@ -181,7 +181,7 @@ def _make_states(store, client):
     gone = store.get_subscriber_by_email("gone@example.org")
     assert store.unsubscribe(gone.id, gone.token_version)
     web_subscribe(client, "bounced@example.org")
-    with store._write() as c:
+    with store.transaction() as c:
         c.execute("UPDATE subscribers SET status='bounced' WHERE email='bounced@example.org'")
         c.execute("INSERT INTO suppressions VALUES ('Blocked@Example.org', 'complaint', ?)", (utc_now(),))
         c.execute("DELETE FROM rate_events")  # the setup's own requests do not count

@@ -26,7 +26,7 @@ def add(store, pid: str, listed_at: str, upvotes: int = 0, repo: str | None = No
     paper = validated(Paper(id=pid, title=title or f"Paper {pid}", abstract="An abstract.", submitted=listed_at,
                             announced=listed_at[:10], categories=categories or [], source="hf-daily"))
     store.apply_hf_import([HFImportRow(paper, listed_at[:10], listed_at, upvotes, repo, stars)])
-    return store.pks_for([pid])[pid]
+    return store.papers.pks_for([pid])[pid]
 
 
 def ids(page) -> list[str]:

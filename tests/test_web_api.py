@@ -127,7 +127,7 @@ def test_day_listing(client):
 def test_health(client, web_store):
     body = client.get("/api/health").json()
     assert body["status"] == "ok" and body["search"] is True
-    assert body["papers"] == 67 == web_store.count_papers()
+    assert body["papers"] == 67 == web_store.papers.count()
     assert body["embeddings"] == 67
     assert body["pending"]["lexical"] == 0 and body["pending"]["embed"] == 0
     assert set(body["pending"].values()) == {0}

@@ -229,12 +229,12 @@ def demo(ctx, quiet, no_embed):
 def errors(ctx, run_id):
     """List the records an ingest run skipped, with the reason."""
     store = _store(ctx)
-    if not store.has_run(run_id):
-        latest = store.last_run_id()
+    if not store.papers.has_run(run_id):
+        latest = store.papers.last_run_id()
         click.echo(f"error: no ingest run {run_id} " + (f"(the latest is run {latest})" if latest else "(no ingest has run)"),
                    err=True)
         sys.exit(1)
-    rows = store.run_errors(run_id, limit=1_000_000)
+    rows = store.papers.run_errors(run_id, limit=1_000_000)
     if not rows:
         click.echo(f"run {run_id} skipped no records")
     for location, reason in rows:
@@ -321,10 +321,10 @@ def status(ctx):
     pending = Indexer(store, s).pending()
     click.echo(f"database:   {s.database_url}")
     click.echo(f"indexes:    {s.index_dir}")
-    click.echo(f"papers:     {store.count_papers():,}")
-    click.echo(f"embeddings: {store.count_embeddings():,}")
+    click.echo(f"papers:     {store.papers.count():,}")
+    click.echo(f"embeddings: {store.papers.count_embeddings():,}")
     click.echo(f"pending:    {pending}")
-    click.echo(f"latest day: {store.latest_day()}")
+    click.echo(f"latest day: {store.papers.latest_day()}")
 
 
 @main.command()
@@ -391,7 +391,7 @@ def serve(ctx, host, port, demo, background, workers, log_level):
 
     settings = _settings(ctx).with_(host=host, port=port)
     store = _store(ctx)
-    if demo and store.count_papers() == 0:
+    if demo and store.papers.count() == 0:
         from .demo import load_demo
 
         click.echo("Loading the demo corpus (words first; embeddings are computed in the background)...")

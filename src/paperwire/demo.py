@@ -60,9 +60,9 @@ def _attach_vectors(store: Store, settings, path: Path) -> int:
     if key != embedder_key(settings):
         return 0  # made by another model or text recipe: let the indexer embed
     ids = [str(i) for i in data["ids"]]
-    pks = store.pks_for(ids)
-    papers = store.get_papers(list(pks.values()))
-    have = store.embedding_hashes(list(pks.values()))
+    pks = store.papers.pks_for(ids)
+    papers = store.papers.get_many(list(pks.values()))
+    have = store.papers.embedding_hashes(list(pks.values()))
     rows = []
     for i, paper_id in enumerate(ids):
         pk = pks.get(paper_id)
@@ -71,5 +71,5 @@ def _attach_vectors(store: Store, settings, path: Path) -> int:
             continue
         rows.append((pk, text_hash, data["vectors"][i].astype(np.float32).tobytes()))
     for start in range(0, len(rows), 1000):
-        store.put_embeddings(rows[start:start + 1000], model=key)
+        store.papers.put_embeddings(rows[start:start + 1000], model=key)
     return len(rows)

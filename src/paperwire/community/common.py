@@ -14,7 +14,7 @@ class UnknownPaper(LookupError):
 
 
 def pk_of(store, paper_id: str) -> int:
-    pk = store.pks_for([paper_id]).get(paper_id)
+    pk = store.papers.pks_for([paper_id]).get(paper_id)
     if pk is None:
         raise UnknownPaper(paper_id)
     return pk

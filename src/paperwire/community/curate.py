@@ -42,8 +42,8 @@ def paper_for(store, paper_id: str, viewer: Account | None) -> Paper | None:
     """The paper ``viewer`` (None: not signed in) may open by its id: None when no paper has that
     id, or when a curator hid it and the viewer is not a curator (a reader following an old link
     learns no more than for an id that never existed)."""
-    paper = store.get_paper(paper_id)
+    paper = store.papers.get(paper_id)
     if paper is None or (viewer is not None and viewer.is_curator):
         return paper
-    pk = store.pks_for([paper.id]).get(paper.id)
+    pk = store.papers.pks_for([paper.id]).get(paper.id)
     return None if pk in store.hidden_pks() else paper

@@ -2,7 +2,7 @@
 
 A paper this server does not hold yet is looked up with the arXiv API client
 (sources/arxiv_api.fetch_by_ids, the same parsing and validation as every ingest) and stored
-with ``store.upsert_papers``, the normal ingestion write; the indexers pick it up from the change
+with ``store.papers.upsert``, the normal ingestion write; the indexers pick it up from the change
 feed. Only then is it put on the list (``store.submit_to_list``: listing, the submitter's vote
 and the audit row in one transaction). When arXiv cannot be asked, refuses, or does not know the
 id, the reader gets a clear message and nothing is written.
@@ -123,12 +123,12 @@ def submit(store, settings: Settings, account_id: int, text: str, *, day: str | 
     first when it is not stored here. A paper already on a list is merged (not listed twice; the
     submitter's vote is added)."""
     paper_id = parse_arxiv_ref(text)
-    paper = store.get_paper(paper_id)
+    paper = store.papers.get(paper_id)
     fetched = paper is None
     if paper is None:
-        store.upsert_papers([fetch_paper(settings, paper_id)])
-        paper = store.get_paper(paper_id)
-    pk = store.pks_for([paper_id])[paper_id]
+        store.papers.upsert([fetch_paper(settings, paper_id)])
+        paper = store.papers.get(paper_id)
+    pk = store.papers.pks_for([paper_id])[paper_id]
     now = now or utc_now()
     status, listed_day = store.submit_to_list(account_id, pk, day or now[:10], now)
     return Submission(status, paper, listed_day, fetched)

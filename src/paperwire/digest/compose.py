@@ -172,7 +172,7 @@ class Composer:
         res = self.engine.search(q, limit=self.fetch)
         self.searches_run += 1
         papers = [h.paper for h in res.hits if (h.paper.announced or "") >= since]
-        pks = self.store.pks_for([p.id for p in papers])
+        pks = self.store.papers.pks_for([p.id for p in papers])
         return [(pks[p.id], p) for p in papers if p.id in pks]
 
     def search(self, query: str, since: str) -> list[tuple[int, Paper]]:

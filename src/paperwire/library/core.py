@@ -47,7 +47,7 @@ def parse_tags(raw: str | list[str] | None) -> list[str]:
 
 
 def paper_pk(store, paper_id: str) -> int:
-    pk = store.pks_for([paper_id]).get(paper_id) if paper_id else None
+    pk = store.papers.pks_for([paper_id]).get(paper_id) if paper_id else None
     if pk is None:
         raise NotFound(f"There is no paper {paper_id[:80]!r}." if paper_id else "No paper given.")
     return pk

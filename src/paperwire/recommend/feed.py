@@ -58,8 +58,8 @@ def _vector(blob: bytes | None) -> np.ndarray | None:
 
 
 def _docs(store, pks: list[int]) -> list[Doc]:
-    papers = store.get_papers(pks)
-    vectors = store.get_embeddings(pks)
+    papers = store.papers.get_many(pks)
+    vectors = store.papers.embeddings(pks)
     return [Doc(pk, p.title, p.abstract, list(p.authors), _vector(vectors.get(pk)))
             for pk in pks if (p := papers.get(pk)) is not None]
 
@@ -72,7 +72,7 @@ class _Pool:
 
     def __init__(self, store, seq: int):
         self.seq = seq
-        self.latest = store.latest_day()
+        self.latest = store.papers.latest_day()
         pks: list[int] = []
         self.since = "0000"
         if self.latest:
@@ -108,13 +108,13 @@ class _Pool:
         with self.lock:
             if self.seq == seq:
                 return True
-            if store.latest_day() != self.latest or store.count_changes_since(self.seq) > CATCH_UP_LIMIT:
+            if store.papers.latest_day() != self.latest or store.papers.count_changes_since(self.seq) > CATCH_UP_LIMIT:
                 return False
             changes, last = [], self.seq
-            while batch := store.changes_since(last, limit=1000):
+            while batch := store.papers.changes_since(last, limit=1000):
                 changes += batch
                 last = batch[-1].seq
-            vectors = store.get_embeddings([c.pk for c in changes])
+            vectors = store.papers.embeddings([c.pk for c in changes])
             docs = list(self.docs)
             where = {d.pk: i for i, d in enumerate(docs)}
             for c in changes:
@@ -138,7 +138,7 @@ class _Pool:
         if not self.missing:
             return
         with self.lock:
-            found = store.get_embeddings(sorted(self.missing))
+            found = store.papers.embeddings(sorted(self.missing))
             if not found:
                 return
             self.docs = [Doc(d.pk, d.title, d.abstract, d.authors, _vector(found[d.pk])) if d.pk in found else d
@@ -183,7 +183,7 @@ def _store_key(store):
 
 def candidate_pool(store) -> _Pool:
     key = _store_key(store)
-    seq = store.max_seq()
+    seq = store.papers.max_seq()
     pool = _pools.get(key)
     if pool is None or not pool.catch_up(store, seq):
         pool = _Pool(store, seq)
@@ -232,7 +232,7 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
         candidates = [d for d in pool.docs if d.pk not in exclude]
         background = [d for d in pool.background if d.pk not in exclude]
         ranked = rank_for(positives, negatives, candidates, k=FEED_DEPTH, background=background)
-        papers = store.get_papers([r.pk for r in ranked] + [r.because_pk for r in ranked if r.because_pk is not None])
+        papers = store.papers.get_many([r.pk for r in ranked] + [r.because_pk for r in ranked if r.because_pk is not None])
         recs = []
         for r in ranked:
             if r.pk not in papers or r.pk in exclude:

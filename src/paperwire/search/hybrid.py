@@ -165,7 +165,7 @@ class SearchEngine:
         weak = {pk for pk, score in dense if score < DENSE_MIN_SCORE}
         fused = [f for f in fused if f.lexical_rank is not None or f.pk not in weak]
         page = fused[offset:offset + limit]
-        papers = self.store.get_papers([f.pk for f in page])
+        papers = self.store.papers.get_many([f.pk for f in page])
         words = pq.terms + [w for ph in pq.phrases for w in ph.split()]
         idf = self.lexical.idf(terms)
         cosines = self._cosines(qvec, dense, [f.pk for f in page if f.pk in papers])
@@ -193,7 +193,7 @@ class SearchEngine:
         missing = [pk for pk in pks if pk not in got]
         if missing:
             q = np.asarray(qvec, dtype=np.float32).ravel()
-            for pk, blob in self.store.get_embeddings(missing).items():
+            for pk, blob in self.store.papers.embeddings(missing).items():
                 v = np.frombuffer(blob, dtype=np.float32)
                 if v.shape == q.shape:
                     out[pk] = float(v @ q)
@@ -203,7 +203,7 @@ class SearchEngine:
                 hidden: frozenset[int] = frozenset()) -> SearchResults:
         """Filters only (or nothing): the papers that pass, newest listing day first."""
         pks, total = self.lexical.browse(pq, limit, offset, exclude=hidden)
-        papers = self.store.get_papers(pks)
+        papers = self.store.papers.get_many(pks)
         hits = [Hit(paper=papers[pk], score=0.0) for pk in pks if pk in papers]
         return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=total, mode="browse",
                              took_ms=(time.perf_counter() - t0) * 1000)
@@ -213,22 +213,22 @@ class SearchEngine:
         """The papers nearest to this one by embedding; by BM25 on its title and abstract while it
         has no embedding yet. Never the paper itself, nor a hidden one."""
         self._maybe_reload()
-        pk = self.store.pks_for([paper_id]).get(paper_id)
+        pk = self.store.papers.pks_for([paper_id]).get(paper_id)
         if pk is None:
             return []
         hidden = self.store.hidden_pks()
         vectors = self._vectors
-        blob = self.store.get_embeddings([pk]).get(pk) if vectors is not None else None
+        blob = self.store.papers.embeddings([pk]).get(pk) if vectors is not None else None
         if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:
             vec = np.frombuffer(blob, dtype=np.float32)
             found = [(p, s) for p, s in vectors.search(vec, k + 1, exclude=hidden) if p != pk][:k]
             dense = True
         else:
-            paper = self.store.get_paper(paper_id)
+            paper = self.store.papers.get(paper_id)
             terms = analyze(f"{paper.title} {paper.abstract}")
             found = [(p, s) for p, s in self.lexical.search(terms, None, k=k + 1, exclude=hidden) if p != pk][:k]
             dense = False
-        papers = self.store.get_papers([p for p, _ in found])
+        papers = self.store.papers.get_many([p for p, _ in found])
         return [
             Hit(paper=papers[p], score=s, dense_rank=(i + 1) if dense else None,
                 lexical_rank=None if dense else i + 1)

@@ -70,19 +70,19 @@ class Indexer:
                 with index_lock(self.dir, "lexical"):
                     self.lexical.reload()  # another process may have written since
                     seq = self.lexical.seq()
-                    changes = self.store.changes_since(seq, limit=LEXICAL_BATCH)
+                    changes = self.store.papers.changes_since(seq, limit=LEXICAL_BATCH)
                     if not changes:
                         break
                     new_seq = changes[-1].seq
                     self.lexical.write([(c.pk, c.paper) for c in changes], new_seq)
-                self.store.set_index_state("lexical", new_seq, {"papers": len(changes)})
+                self.store.papers.set_index_state("lexical", new_seq, {"papers": len(changes)})
                 n += len(changes)
                 batches += 1
         return n
 
     # -- embeddings ----------------------------------------------------------------------
     def _embed_state(self) -> tuple[int, dict]:
-        seq, meta = self.store.get_index_state("embed")
+        seq, meta = self.store.papers.index_state("embed")
         if meta.get("model") and meta["model"] != self.embedder.key:
             # another model (or text recipe): every stored vector is stale, redo from the start
             return 0, {"model": self.embedder.key, "force": True}
@@ -97,19 +97,19 @@ class Indexer:
                 with index_lock(self.dir, "embed"):
                     seq, meta = self._embed_state()
                     meta.setdefault("model", emb.key)
-                    changes = self.store.changes_since(seq, limit=EMBED_BATCH)
+                    changes = self.store.papers.changes_since(seq, limit=EMBED_BATCH)
                     if not changes:
                         if meta.get("force"):
-                            self.store.set_index_state("embed", seq, {"model": emb.key})
+                            self.store.papers.set_index_state("embed", seq, {"model": emb.key})
                         break
                     pks = [c.pk for c in changes]
-                    have = {} if meta.get("force") else self.store.embedding_hashes(pks)
+                    have = {} if meta.get("force") else self.store.papers.embedding_hashes(pks)
                     todo = [c for c in changes if have.get(c.pk) != c.text_hash]
                     if todo:
                         vecs = emb.encode([paper_text(c.paper) for c in todo])
-                        self.store.put_embeddings(
+                        self.store.papers.put_embeddings(
                             [(c.pk, c.text_hash, vecs[i].tobytes()) for i, c in enumerate(todo)], model=emb.key)
-                    self.store.set_index_state("embed", changes[-1].seq, meta)
+                    self.store.papers.set_index_state("embed", changes[-1].seq, meta)
                 done += len(todo)
                 if bar is not None:
                     bar.update(len(changes))
@@ -133,11 +133,11 @@ class Indexer:
         # One preallocated array filled batch by batch: each batch's blobs are freed as soon as they
         # are copied in. (Collecting every blob and a view of it, then stacking them, held the
         # vectors twice: 11.6 GB peak for the 3M benchmark build.)
-        cap = self.store.count_embeddings() + 1024  # rows may arrive while reading: grown below
+        cap = self.store.papers.count_embeddings() + 1024  # rows may arrive while reading: grown below
         arr = np.empty((cap, dim), dtype=np.float32)
         pks = np.empty(cap, dtype=np.int64)
         n = 0
-        for rows in self.store.iter_embeddings():
+        for rows in self.store.papers.iter_embeddings():
             good = [(pk, blob) for pk, blob in rows if len(blob) == 4 * dim]  # (other models' are redone anyway)
             if not good:
                 continue
@@ -154,7 +154,7 @@ class Indexer:
         """Bring the vector snapshot up to the embed seq. Returns papers (re)placed in it."""
         n = 0
         with self._mutex, index_lock(self.dir, "vector"):
-            embed_seq, meta = self.store.get_index_state("embed")
+            embed_seq, meta = self.store.papers.index_state("embed")
             vi = self._current_vectors()
             if vi is None or vi.meta.get("model") != meta.get("model") or vi.dim != self.embedder.dim:
                 # every embedding up to embed_seq is in the store (its seq is written after them)
@@ -165,11 +165,11 @@ class Indexer:
                 changed = False
             seq = vi.seq
             while seq < embed_seq:
-                changes = [c for c in self.store.changes_since(seq, limit=VECTOR_BATCH) if c.seq <= embed_seq]
+                changes = [c for c in self.store.papers.changes_since(seq, limit=VECTOR_BATCH) if c.seq <= embed_seq]
                 if not changes:
                     break
                 pks = [c.pk for c in changes]
-                embs = self.store.get_embeddings(pks)
+                embs = self.store.papers.embeddings(pks)
                 vi.remove(pks)
                 have = [pk for pk in pks if pk in embs and len(embs[pk]) == 4 * vi.dim]
                 if have:
@@ -186,7 +186,7 @@ class Indexer:
                 changed = True
             if changed:
                 vi.save(vectors_dir(self.settings))
-                self.store.set_index_state("vector", vi.seq, {"count": len(vi), "kind": vi.kind})
+                self.store.papers.set_index_state("vector", vi.seq, {"count": len(vi), "kind": vi.kind})
             self._vectors = vi
         return n
 
@@ -211,17 +211,17 @@ class Indexer:
         text_hash still matches the paper are reused; the others are computed again."""
         t0 = time.monotonic()
         emb = self.embedder
-        total = self.store.count_papers()
+        total = self.store.papers.count()
         with self._mutex:
-            seq = self.store.max_seq()  # everything up to here is covered; later changes replay
+            seq = self.store.papers.max_seq()  # everything up to here is covered; later changes replay
 
             def papers():
-                for batch in self.store.iter_papers(batch=2_000):
+                for batch in self.store.papers.iter(batch=2_000):
                     yield from batch
 
             with index_lock(self.dir, "lexical"):
                 lexical = self.lexical.write(papers(), seq, clear=True)
-            self.store.set_index_state("lexical", seq, {"rebuilt": True})
+            self.store.papers.set_index_state("lexical", seq, {"rebuilt": True})
 
             embedded = reused = 0
             bar = tqdm(total=total, unit="paper", desc="embeddings", disable=not progress,
@@ -230,18 +230,18 @@ class Indexer:
                 with index_lock(self.dir, "embed"):
                     _, meta = self._embed_state()
                     force = bool(meta.get("force"))
-                    for batch in self.store.iter_papers(batch=EMBED_BATCH):
-                        have = {} if force else self.store.embedding_hashes([pk for pk, _ in batch])
+                    for batch in self.store.papers.iter(batch=EMBED_BATCH):
+                        have = {} if force else self.store.papers.embedding_hashes([pk for pk, _ in batch])
                         todo = [(pk, p) for pk, p in batch if have.get(pk) != p.text_hash()]
                         if todo:
                             vecs = emb.encode([paper_text(p) for _, p in todo])
-                            self.store.put_embeddings(
+                            self.store.papers.put_embeddings(
                                 [(pk, p.text_hash(), vecs[i].tobytes()) for i, (pk, p) in enumerate(todo)],
                                 model=emb.key)
                         embedded += len(todo)
                         reused += len(batch) - len(todo)
                         bar.update(len(batch))
-                    self.store.set_index_state("embed", seq, {"model": emb.key})
+                    self.store.papers.set_index_state("embed", seq, {"model": emb.key})
             finally:
                 bar.close()
 
@@ -249,7 +249,7 @@ class Indexer:
                 vi = self._build_vectors(seq)
                 vi.meta["model"] = emb.key
                 vi.save(vectors_dir(self.settings))
-                self.store.set_index_state("vector", seq, {"count": len(vi), "kind": vi.kind})
+                self.store.papers.set_index_state("vector", seq, {"count": len(vi), "kind": vi.kind})
                 self._vectors = vi
         return {"papers": lexical, "embedded": embedded, "reused": reused, "vectors": len(vi),
                 "vector_kind": vi.kind, "seconds": round(time.monotonic() - t0, 2)}
@@ -284,10 +284,10 @@ class Indexer:
         """Papers changed since each index last caught up: {'lexical': n, 'embed': n}."""
         self.lexical.reload()
         lex_seq = self.lexical.seq()
-        embed_seq, meta = self.store.get_index_state("embed")
+        embed_seq, meta = self.store.papers.index_state("embed")
         if self._embedder is not None and meta.get("model") not in (None, self._embedder.key):
             embed_seq = 0
         vec = latest_snapshot(vectors_dir(self.settings))
-        count = self.store.count_changes_since
+        count = self.store.papers.count_changes_since
         return {"lexical": count(lex_seq), "embed": count(embed_seq), "vector": count(vec[0] if vec else 0)}
 

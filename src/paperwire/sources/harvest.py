@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _stored(store, key: str) -> dict:
     try:
-        return store.get_state(key) or {}
+        return store.papers.source_state(key) or {}
     except Exception:
         return {}
 
@@ -30,7 +30,7 @@ def _window_for(store, key: str, date_from, date_to, since_last: bool, overlap_d
     if stored.get("resume") and Window.from_dict(stored.get("window")) != window:
         # another window than the unfinished one: that one is abandoned (the runner must not
         # report this run as resumed); the last complete window is kept for --since-last
-        store.set_state(key, {"window": None, "resume": None, "last": stored.get("last")})
+        store.papers.set_source_state(key, {"window": None, "resume": None, "last": stored.get("last")})
     return window
 
 

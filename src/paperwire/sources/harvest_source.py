@@ -181,11 +181,11 @@ class HarvestSource:
                 self.counts[(check.label, day)] += 1
 
     def _stored_counts(self, check: CategoryCheck) -> dict[str, int]:
-        if self.store is None or not hasattr(self.store, "day_counts"):
+        if self.store is None or not hasattr(self.store, "papers"):
             return {}
         prefix = check.exact or check.prefix
         try:
-            return self.store.day_counts(prefix, self.window.start.isoformat())
+            return self.store.papers.day_counts(prefix, self.window.start.isoformat())
         except Exception:  # a check must never fail a harvest that succeeded
             return {}
 

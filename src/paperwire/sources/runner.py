@@ -44,7 +44,7 @@ def recorded_run(store: Store, run_id: int, report, bar, started: float) -> Iter
         bar.close()
         report.seconds = time.monotonic() - started
         try:
-            store.finish_run(run_id, status, report.counts())
+            store.papers.finish_run(run_id, status, report.counts())
         except Exception:  # the database may be what failed; the original error matters more
             pass
 
@@ -60,8 +60,8 @@ def run_ingest(
     """Ingest everything ``source`` yields. ``on_batch`` runs after each committed batch
     (the CLI uses it to make new papers findable by words at once)."""
     started = time.monotonic()
-    state = store.get_state(source.key) or {}
-    run_id = store.start_run(source.key)
+    state = store.papers.source_state(source.key) or {}
+    run_id = store.papers.start_run(source.key)
     report = IngestReport(source=source.label, run_id=run_id)
     if state.get("resume"):
         can_resume = getattr(source, "can_resume", None)  # a file source restarts when the file changed
@@ -87,7 +87,7 @@ def run_ingest(
         nonlocal batch, batch_errors, locations
         if not batch and not batch_errors and last_state is None:
             return
-        result = store.upsert_papers(
+        result = store.papers.upsert(
             batch, run_id=run_id, state=(source.key, last_state) if last_state is not None else None,
             errors=batch_errors,
         )
@@ -97,7 +97,7 @@ def run_ingest(
         for pid in result.duplicates:
             report.skipped += 1
             reason = f"duplicate: paper {pid} appeared earlier in this input"
-            store.add_errors(run_id, [(locations.get(pid, "?"), reason)])
+            store.papers.add_errors(run_id, [(locations.get(pid, "?"), reason)])
             if len(report.errors) < MAX_REPORTED_ERRORS:
                 report.errors.append((locations.get(pid, "?"), reason))
         batch, batch_errors, locations = [], [], {}

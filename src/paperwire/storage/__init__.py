@@ -1,10 +1,12 @@
-"""Storage: one narrow interface (``base.Store``), one implementation per database."""
+"""Storage: ``open_store(url)`` gives a ``Store`` with one attribute per area (``store.papers``, ...),
+each written once over a ``Database`` (sqlite.py, postgres.py) and its ``Dialect`` (database.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Change, Store, UpsertResult
+from .papers import Change, UpsertResult
+from .store import Store
 from .errors import DatabaseUnreachable, DatabaseURLError
 
 USAGE = "use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname"

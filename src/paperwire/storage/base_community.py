@@ -8,12 +8,6 @@ from typing import Protocol
 from ..community.types import AuditEntry, CommunityState, CuratedPaper, ListedPaper
 
 
-# A ``papers`` row no curator hid: the condition both backends' reader listings (a day's papers,
-# its count, the neighbouring days) add, so that a hidden paper is left out where they all meet
-# instead of by each page. Portable SQL (the correlated lookup is by paper_community's key).
-VISIBLE_PAPER = ("NOT EXISTS (SELECT 1 FROM paper_community hc WHERE hc.paper_pk = papers.pk "
-                 "AND hc.hidden_at IS NOT NULL)")
-
 
 class CommunityStore(Protocol):
     def community_state(self, pks: list[int], account_id: int | None = None) -> dict[int, CommunityState]:

@@ -100,7 +100,7 @@ class SQLiteDigestMixin:
         return row[0] if row[0] is not None else 1 << 62
 
     def latest_listed_papers(self, since: str, categories: list[str], limit: int) -> list:
-        from .sqlite import _PAPER_COLUMNS, _row_to_paper
+        from .papers import PAPER_COLUMNS as _PAPER_COLUMNS, row_to_paper as _row_to_paper
 
         cat_sql, args = "", []
         if categories:

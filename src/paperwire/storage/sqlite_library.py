@@ -106,7 +106,7 @@ class SQLiteLibraryMixin:
     def library(self, account_id: int, tag: str | None = None, limit: int = 50, offset: int = 0) -> list[LibraryEntry]:
         rows = self._library_rows(account_id, tag, limit, offset)
         pks = [r[0] for r in rows]
-        papers = self.get_papers(pks)
+        papers = self.papers.get_many(pks)
         tags: dict[int, list[str]] = {pk: [] for pk in pks}
         for r in self._rows_in(f"SELECT paper_pk, tag FROM library_tags WHERE account_id={int(account_id)} "
                                "AND paper_pk IN ({}) ORDER BY tag", pks):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 from ..models import utc_now
-from .base import UpsertResult
 from .base_stars import STATUS_OK
 from .base_trending import HFImportResult, HFImportRow, TrendingCandidate
 
@@ -28,8 +27,7 @@ class SQLiteTrendingMixin:
                                          chunk).fetchall())
             # a paper another source stored (arXiv: categories, versions) is richer: leave it alone
             mine = [r.paper for r in rows if sources.get(r.paper.id, HF_SOURCE) == HF_SOURCE]
-            up = UpsertResult()
-            self._upsert_in(c, mine, run_id, up)
+            up = self.papers.upsert(mine, run_id=run_id)
             result.inserted, result.updated = up.inserted, up.updated
             result.unchanged = up.unchanged + (len(rows) - len(mine))
             result.duplicates = list(up.duplicates)
@@ -75,7 +73,7 @@ class SQLiteTrendingMixin:
                           (now, json.dumps({"source": HF_SOURCE, "items": len(rows), "run_id": run_id,
                                             "inserted": result.inserted, "listed": result.listed})))
             if errors and run_id is not None:
-                self._add_errors(c, run_id, errors)
+                self.papers.add_errors(run_id, errors)
         return result
 
     def trending_candidates(self, since_iso: str, until_iso: str,

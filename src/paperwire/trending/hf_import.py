@@ -47,7 +47,7 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
     """Import one file (day file .json, .jsonl[.gz] or .tar.gz of day files)."""
     path = Path(path)
     started = time.monotonic()
-    run_id = store.start_run(f"hf-daily:{path.resolve()}")
+    run_id = store.papers.start_run(f"hf-daily:{path.resolve()}")
     report = HFImportReport(source=path.name, run_id=run_id)
     rows: list[HFImportRow] = []
     errors: list[tuple[str, str]] = []

@@ -132,7 +132,7 @@ def window_bounds(store, window: str, now: datetime | None = None) -> tuple[date
 
 def _entries(store, ranked: list[Ranked], until: datetime, first_rank: int,
              params: TrendingParams) -> list[TrendingEntry]:
-    papers = store.get_papers([r.candidate.pk for r in ranked])
+    papers = store.papers.get_many([r.candidate.pk for r in ranked])
     out = []
     for i, r in enumerate(ranked):
         paper = papers.get(r.candidate.pk)
@@ -207,5 +207,5 @@ def digest_trending(store, since_day: str, categories: list[str], limit: int,
         return []
     base = WINDOWS["today"] if hours <= 48 else WINDOWS["week"] if hours <= 8 * 24 else WINDOWS["month"]
     ranked = rank_between(store, since, until, replace(base, window_hours=hours), categories=categories)[:limit]
-    papers = store.get_papers([r.candidate.pk for r in ranked])
+    papers = store.papers.get_many([r.candidate.pk for r in ranked])
     return [(r.candidate.pk, papers[r.candidate.pk]) for r in ranked if r.candidate.pk in papers]

@@ -156,15 +156,15 @@ def api_papers(
     offset: int = Query(0, ge=0, le=100_000),
 ):
     store = request.app.state.store
-    day = date or store.latest_day()
+    day = date or store.papers.latest_day()
     if day is None:
         return {"date": None, "total": 0, "limit": limit, "offset": offset,
                 "previous_date": None, "next_date": None, "results": []}
-    prev_day, next_day = store.neighbor_days(day)
+    prev_day, next_day = store.papers.neighbor_days(day)
     return {
-        "date": day, "total": store.count_on_day(day), "limit": limit, "offset": offset,
+        "date": day, "total": store.papers.count_on_day(day), "limit": limit, "offset": offset,
         "previous_date": prev_day, "next_date": next_day,
-        "results": [_paper(request, p) for p in store.papers_on_day(day, limit=limit, offset=offset)],
+        "results": [_paper(request, p) for p in store.papers.on_day(day, limit=limit, offset=offset)],
     }
 
 
@@ -214,6 +214,6 @@ def _health(request: Request) -> dict:
         except Exception:
             log.exception("indexer.pending()")
     return {
-        "status": "ok", "papers": store.count_papers(), "embeddings": store.count_embeddings(),
-        "latest_date": store.latest_day(), "search": request.app.state.engine is not None, "pending": pending,
+        "status": "ok", "papers": store.papers.count(), "embeddings": store.papers.count_embeddings(),
+        "latest_date": store.papers.latest_day(), "search": request.app.state.engine is not None, "pending": pending,
     }

@@ -18,7 +18,7 @@ NEW_DAYS = 2  # "New": listed at most this many days before the latest listing d
 def _new_since(store) -> str:
     """The first day whose papers count as new."""
     today = datetime.now(timezone.utc).date()
-    latest = store.latest_day()
+    latest = store.papers.latest_day()
     try:
         ref = min(today, date.fromisoformat(latest)) if latest else today
     except ValueError:
@@ -45,7 +45,7 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
         return {}
     store = request.app.state.store
     account = current_account(request)
-    pks = store.pks_for([p.id for p in papers])
+    pks = store.papers.pks_for([p.id for p in papers])
     keys = list(pks.values())
     states = store.community_state(keys, account.id if account else None)
     saved = store.saved_pks(account.id, keys) if account else set()

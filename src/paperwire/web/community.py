@@ -95,7 +95,7 @@ def _submit_page(request: Request, *, text: str = "", error: str | None = None,
     store = _store(request)
     day = _today()
     entries = store.day_list(day, limit=LIST_SHOWN)
-    papers = store.get_papers([e.pk for e in entries])
+    papers = store.papers.get_many([e.pk for e in entries])
     listed = [(papers[e.pk], e) for e in entries if e.pk in papers]
     resp = render(request, "submit.html", {
         "day": day, "listed": listed, "cards": card_states(request, [p for p, _ in listed]),

@@ -161,8 +161,8 @@ def search_feed(request: Request, q: str = Query(..., min_length=1, max_length=5
 @router.get("/feeds/day.atom")
 def day_feed(request: Request):
     store = request.app.state.store
-    day = store.latest_day()
-    papers = store.papers_on_day(day, limit=500) if day else []
+    day = store.papers.latest_day()
+    papers = store.papers.on_day(day, limit=500) if day else []
     link = feed_links.FeedLink("Paperwire: latest papers", "/feeds/day.atom", "/")
     return _atom(request, _feed(request, link, "day", f"Papers listed on {day}" if day else "No papers yet", papers))
 

@@ -76,17 +76,17 @@ def _valid_day(day: str) -> bool:
 
 def _day_page(request: Request, day: str | None, page: int):
     store = request.app.state.store
-    latest = store.latest_day()
+    latest = store.papers.latest_day()
     day = day or latest
     if day is None:
         return render(request, "day.html", {"day": None, "papers": [], "total": 0, "latest": None})
-    total = store.count_on_day(day)
+    total = store.papers.count_on_day(day)
     if total == 0 and day != latest:
         raise HTTPException(404, f"No papers are listed on {day}.")
-    papers = store.papers_on_day(day, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
+    papers = store.papers.on_day(day, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
     if page > 1 and not papers:
         raise HTTPException(404, f"Page {page} of {day} is empty.")
-    prev_day, next_day = store.neighbor_days(day)
+    prev_day, next_day = store.papers.neighbor_days(day)
     path = "/" if day == latest else f"/day/{day}"
     cards = card_states(request, papers)
     return render(request, "day.html", {
