@@ -48,8 +48,8 @@ def _fill(s) -> dict:
     claimed = s.claim_outbox(limit=2, now=time.time() + 1)
     s.mark_sent(claimed[0].id)
     s.mark_retry(claimed[1].id, "421 try later", time.time() + 60)
-    s.record_stars("owner/repo", 12, '"etag"', "2026-11-20T00:00:00Z")
-    s.record_stars("owner/repo", 20, '"etag2"', "2026-11-24T00:00:00Z")
+    s.stars.record("owner/repo", 12, '"etag"', "2026-11-20T00:00:00Z")
+    s.stars.record("owner/repo", 20, '"etag2"', "2026-11-24T00:00:00Z")
     account = s.ensure_account("curator@example.org", "curator")
     s.create_session(account.id, "hash-1", "2026-12-31T00:00:00Z")
     return {"pks": pks, "account": account}
@@ -95,7 +95,7 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
         assert dst.papers.source_state("jsonl:/data/papers.jsonl") == {"offset": 4096}
         assert dst.papers.index_state("embed") == src.papers.index_state("embed")
         assert [x.email for x in dst.list_subscribers()] == [x.email for x in src.list_subscribers()]
-        assert dst.stars_gained("owner/repo", "2026-11-21T00:00:00Z") == 8
+        assert dst.stars.gained("owner/repo", "2026-11-21T00:00:00Z") == 8
         assert dst.session_account("hash-1", "2026-11-25T00:00:00Z").email == "curator@example.org"
         assert dst.outbox_counts() == src.outbox_counts()
         src.close()

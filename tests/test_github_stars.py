@@ -121,23 +121,23 @@ def test_refresh_records_points_and_uses_stored_etag(srv, store, tmp_path):
     reqs = srv.requests("/repos/owner/repo")
     assert len(reqs) == 3  # the duplicate in the first batch was asked once
     assert [r.headers.get("If-None-Match") for r in reqs] == [None, etag_10, etag_10]
-    state = store.repo_state("owner/repo")
+    state = store.stars.state("owner/repo")
     assert state.stars == 15 and state.status == "ok" and state.etag == gh.etag("owner/repo")
-    assert store.repo_state("other/thing").stars == 5
+    assert store.stars.state("other/thing").stars == 5
 
 
 def test_gone_repositories_are_recorded_and_the_batch_goes_on(srv, store, tmp_path):
     FakeGitHub(srv, {"live/one": 3})
     srv.route("/repos/dead/one", lambda req: gh_json(404, "Not Found"))
     srv.route("/repos/dmca/one", lambda req: gh_json(451, "Repository access blocked"))
-    store.record_stars("dead/one", 7, 'W/"old"', "2026-01-01T00:00:00Z")
+    store.stars.record("dead/one", 7, 'W/"old"', "2026-01-01T00:00:00Z")
     with client_for(tmp_path, srv) as client:
         counts = refresh_stars(store, client, ["dead/one", "dmca/one", "live/one"], progress=False)
     assert counts["gone"] == 2 and counts["updated"] == 1 and counts["failed"] == 0
-    dead = store.repo_state("dead/one")
+    dead = store.stars.state("dead/one")
     assert dead.status == "gone" and dead.stars is None and dead.etag is None
-    assert store.repo_state("dmca/one").status == "unavailable"
-    assert store.stars_gained("dead/one", "2025-12-01T00:00:00Z") == 0
+    assert store.stars.state("dmca/one").status == "unavailable"
+    assert store.stars.gained("dead/one", "2025-12-01T00:00:00Z") == 0
 
 
 def test_server_error_then_success_is_retried(srv, tmp_path):
@@ -201,7 +201,7 @@ def test_batch_stops_when_the_reset_is_beyond_the_cap(srv, store, tmp_path):
     assert "run again after" in msg and "PAPERWIRE_GITHUB_TOKEN" in msg and "5,000" in msg
     assert err.value.retry_at >= gh.reset and err.value.counts["updated"] == 1
     assert len(gh.times) == 1  # no request once the limit was used up
-    assert store.repo_state("a/b").stars == 1 and store.repo_state("c/d") is None
+    assert store.stars.state("a/b").stars == 1 and store.stars.state("c/d") is None
 
 
 def test_secondary_limit_403_retry_after_is_honoured(srv, tmp_path):
@@ -241,30 +241,30 @@ def test_default_secondary_backoff_is_at_least_a_minute(srv, tmp_path):
 # -- the time series --------------------------------------------------------------------------
 
 def test_stars_gained_over_a_window(store):
-    store.record_stars("o/r", 100, 'W/"1"', "2026-11-01T00:00:00Z")
-    store.record_stars("o/r", 110, 'W/"2"', "2026-11-10T00:00:00Z")
-    assert store.record_stars("o/r", None, 'W/"2"', "2026-11-15T00:00:00Z") == 110  # a 304: same count
-    store.record_stars("o/r", 150, 'W/"3"', "2026-11-20T00:00:00Z")
-    assert store.stars_gained("o/r", "2026-11-10T00:00:00Z") == 40    # at or before: the 11-10 point
-    assert store.stars_gained("o/r", "2026-11-16T12:00:00Z") == 40    # the 304 point counts (110)
-    assert store.stars_gained("o/r", "2026-11-05") == 50
-    assert store.stars_gained("o/r", "2026-11-20T00:00:00Z") == 0
-    assert store.stars_gained("o/r", "2026-10-01T00:00:00Z") == 0     # before the first point: unknown
-    assert store.stars_gained("never/seen", "2026-11-01T00:00:00Z") == 0
+    store.stars.record("o/r", 100, 'W/"1"', "2026-11-01T00:00:00Z")
+    store.stars.record("o/r", 110, 'W/"2"', "2026-11-10T00:00:00Z")
+    assert store.stars.record("o/r", None, 'W/"2"', "2026-11-15T00:00:00Z") == 110  # a 304: same count
+    store.stars.record("o/r", 150, 'W/"3"', "2026-11-20T00:00:00Z")
+    assert store.stars.gained("o/r", "2026-11-10T00:00:00Z") == 40    # at or before: the 11-10 point
+    assert store.stars.gained("o/r", "2026-11-16T12:00:00Z") == 40    # the 304 point counts (110)
+    assert store.stars.gained("o/r", "2026-11-05") == 50
+    assert store.stars.gained("o/r", "2026-11-20T00:00:00Z") == 0
+    assert store.stars.gained("o/r", "2026-10-01T00:00:00Z") == 0     # before the first point: unknown
+    assert store.stars.gained("never/seen", "2026-11-01T00:00:00Z") == 0
     # an older observation adds its point but does not become the latest state
-    store.record_stars("o/r", 90, 'W/"0"', "2026-10-20T00:00:00Z")
-    assert store.stars_gained("o/r", "2026-10-25T00:00:00Z") == 60
-    state = store.repo_state("o/r")
+    store.stars.record("o/r", 90, 'W/"0"', "2026-10-20T00:00:00Z")
+    assert store.stars.gained("o/r", "2026-10-25T00:00:00Z") == 60
+    state = store.stars.state("o/r")
     assert (state.stars, state.etag, state.checked_at) == (150, 'W/"3"', "2026-11-20T00:00:00Z")
     # stars lost: never a negative gain
-    store.record_stars("o/r", 140, 'W/"4"', "2026-11-21T00:00:00Z")
-    assert store.stars_gained("o/r", "2026-11-20T00:00:00Z") == 0
+    store.stars.record("o/r", 140, 'W/"4"', "2026-11-21T00:00:00Z")
+    assert store.stars.gained("o/r", "2026-11-20T00:00:00Z") == 0
 
 
 def test_not_modified_without_a_stored_count_is_refused(store):
     with pytest.raises(ValueError):
-        store.record_stars("o/r", None, 'W/"1"', "2026-11-01T00:00:00Z")
-    assert store.repo_state("o/r") is None  # the transaction left nothing behind
+        store.stars.record("o/r", None, 'W/"1"', "2026-11-01T00:00:00Z")
+    assert store.stars.state("o/r") is None  # the transaction left nothing behind
 
 
 # -- repository names -------------------------------------------------------------------------
@@ -296,17 +296,17 @@ def test_parse_repo_rejects(given):
 
 
 def test_repo_stars_gives_the_latest_count_of_ok_repositories_in_one_call(store):
-    from paperwire.storage.base_stars import STATUS_GONE
+    from paperwire.models import STATUS_GONE
 
-    store.record_stars("a/one", 10, "e1", observed_at="2026-08-01T00:00:00Z")
-    store.record_stars("a/one", 12, "e2", observed_at="2026-08-02T00:00:00Z")
-    store.record_stars("a/one", 11, "e0", observed_at="2026-07-01T00:00:00Z")  # older: not the latest
-    store.record_stars("b/two", 1_234, "e3", observed_at="2026-08-02T00:00:00Z")
-    store.record_stars("c/gone", 5, "e4", observed_at="2026-08-01T00:00:00Z")
-    store.record_stars("c/gone", None, None, observed_at="2026-08-02T00:00:00Z", status=STATUS_GONE)
-    assert store.repo_stars(["a/one", "b/two", "c/gone", "d/never", "a/one"]) == {"a/one": 12, "b/two": 1_234}
-    assert store.repo_stars([]) == {}
+    store.stars.record("a/one", 10, "e1", observed_at="2026-08-01T00:00:00Z")
+    store.stars.record("a/one", 12, "e2", observed_at="2026-08-02T00:00:00Z")
+    store.stars.record("a/one", 11, "e0", observed_at="2026-07-01T00:00:00Z")  # older: not the latest
+    store.stars.record("b/two", 1_234, "e3", observed_at="2026-08-02T00:00:00Z")
+    store.stars.record("c/gone", 5, "e4", observed_at="2026-08-01T00:00:00Z")
+    store.stars.record("c/gone", None, None, observed_at="2026-08-02T00:00:00Z", status=STATUS_GONE)
+    assert store.stars.latest(["a/one", "b/two", "c/gone", "d/never", "a/one"]) == {"a/one": 12, "b/two": 1_234}
+    assert store.stars.latest([]) == {}
     many = [f"x/r{i}" for i in range(1_200)]  # more than one IN (...) chunk
     for i, repo in enumerate(many[:3] + many[-3:]):
-        store.record_stars(repo, i, None, observed_at="2026-08-01T00:00:00Z")
-    assert store.repo_stars(many) == {r: i for i, r in enumerate(many[:3] + many[-3:])}
+        store.stars.record(repo, i, None, observed_at="2026-08-01T00:00:00Z")
+    assert store.stars.latest(many) == {r: i for i, r in enumerate(many[:3] + many[-3:])}

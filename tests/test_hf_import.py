@@ -169,7 +169,7 @@ def test_import_is_idempotent(store):
     row = community(store, "2608.19880")
     assert (row["imported_upvotes"], row["upvotes"], row["listed_day"], row["github_repo"]) == \
         (163, 0, "2026-08-21", "google-research/envharness")
-    assert store.repo_state("google-research/envharness").stars == 8
+    assert store.stars.state("google-research/envharness").stars == 8
 
 
 def write_day(path: Path, items: list) -> Path:

@@ -1,4 +1,4 @@
-"""The shared job queue (paperwire/jobs, storage/base_jobs.py) on both backends: a job is never
+"""The shared job queue (paperwire/jobs, storage/jobs.py) on both backends: a job is never
 held by two claimers at once (threads; two processes on PostgreSQL), a job whose worker died is
 retried once its lease runs out, failures back off and stop after max attempts, the heartbeat
 keeps a long job's lease, and a periodic job fires once per period across concurrent workers."""
@@ -21,28 +21,28 @@ from paperwire.jobs.worker import Worker
 
 
 def test_a_key_is_queued_once_and_bad_jobs_are_refused(any_store):
-    first = any_store.enqueue_job("digest", {"a": 1}, key="digest@p1")
+    first = any_store.jobs.enqueue("digest", {"a": 1}, key="digest@p1")
     assert first is not None
-    assert any_store.enqueue_job("digest", {"a": 2}, key="digest@p1") is None
-    assert any_store.enqueue_job("digest") != any_store.enqueue_job("digest")  # no key: no dedupe
-    assert any_store.get_job(first).payload == {"a": 1}
+    assert any_store.jobs.enqueue("digest", {"a": 2}, key="digest@p1") is None
+    assert any_store.jobs.enqueue("digest") != any_store.jobs.enqueue("digest")  # no key: no dedupe
+    assert any_store.jobs.get(first).payload == {"a": 1}
     with pytest.raises(ValueError):
         enqueue(any_store, "no-such-kind")
     with pytest.raises(ValueError):
-        any_store.enqueue_job("digest", max_attempts=0)
-    assert any_store.job_counts() == {"queued": 3, "running": 0, "done": 0, "failed": 0}
+        any_store.jobs.enqueue("digest", max_attempts=0)
+    assert any_store.jobs.counts() == {"queued": 3, "running": 0, "done": 0, "failed": 0}
 
 
 def test_concurrent_claimers_never_share_a_job(any_store):
-    ids = {any_store.enqueue_job("index", {"n": i}) for i in range(60)}
+    ids = {any_store.jobs.enqueue("index", {"n": i}) for i in range(60)}
     claims: list[tuple[str, int]] = []
     lock = threading.Lock()
 
     def claimer(name: str) -> None:
-        while (job := any_store.claim_job(name, ["index"], lease_seconds=60)) is not None:
+        while (job := any_store.jobs.claim(name, ["index"], lease_seconds=60)) is not None:
             with lock:
                 claims.append((name, job.id))
-            assert any_store.complete_job(job.id, name, job.attempts, {"by": name})
+            assert any_store.jobs.complete(job.id, name, job.attempts, {"by": name})
 
     threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
     for t in threads:
@@ -51,8 +51,8 @@ def test_concurrent_claimers_never_share_a_job(any_store):
         t.join()
     counted = Counter(job_id for _, job_id in claims)
     assert set(counted) == ids and max(counted.values()) == 1
-    assert any_store.job_counts()["done"] == 60
-    assert {j.result["by"] for j in any_store.list_jobs(limit=100)} == {n for n, _ in claims}
+    assert any_store.jobs.counts()["done"] == 60
+    assert {j.result["by"] for j in any_store.jobs.list(limit=100)} == {n for n, _ in claims}
 
 
 _CLAIMER = """
@@ -60,9 +60,9 @@ import json, sys
 from paperwire.storage import open_store
 store = open_store(sys.argv[1])
 got = []
-while (job := store.claim_job(sys.argv[2], ["index"], lease_seconds=60)) is not None:
+while (job := store.jobs.claim(sys.argv[2], ["index"], lease_seconds=60)) is not None:
     got.append(job.id)
-    store.complete_job(job.id, sys.argv[2], job.attempts)
+    store.jobs.complete(job.id, sys.argv[2], job.attempts)
 print(json.dumps(got))
 """
 
@@ -72,39 +72,39 @@ def test_two_processes_claim_disjoint_jobs_on_postgresql(pg_url):
 
     store = open_store(pg_url)
     try:
-        ids = {store.enqueue_job("index", {"n": i}) for i in range(200)}
+        ids = {store.jobs.enqueue("index", {"n": i}) for i in range(200)}
         procs = [subprocess.Popen([sys.executable, "-c", _CLAIMER, pg_url, f"p{i}"], stdout=subprocess.PIPE, text=True)
                  for i in range(2)]
         got = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
         assert all(p.returncode == 0 for p in procs)
         assert sorted(got[0] + got[1]) == sorted(ids)  # every job once, none twice
-        assert store.job_counts()["done"] == 200
+        assert store.jobs.counts()["done"] == 200
     finally:
         store.close()
 
 
 def test_a_dead_workers_job_is_retried_after_its_lease_and_the_dead_one_cannot_finish_it(any_store):
-    job_id = any_store.enqueue_job("digest", run_at=1000.0)
+    job_id = any_store.jobs.enqueue("digest", run_at=1000.0)
     t = 2000.0
-    first = any_store.claim_job("dead", ["digest"], lease_seconds=30, now=t)
+    first = any_store.jobs.claim("dead", ["digest"], lease_seconds=30, now=t)
     assert first.id == job_id and first.attempts == 1 and first.status == "running"
-    assert any_store.claim_job("other", ["digest"], lease_seconds=30, now=t + 29) is None  # lease runs
-    second = any_store.claim_job("other", ["digest"], lease_seconds=30, now=t + 31)        # lease ran out
+    assert any_store.jobs.claim("other", ["digest"], lease_seconds=30, now=t + 29) is None  # lease runs
+    second = any_store.jobs.claim("other", ["digest"], lease_seconds=30, now=t + 31)        # lease ran out
     assert second.id == job_id and second.attempts == 2 and second.worker == "other"
     # the first worker comes back: it can neither extend, fail nor complete the job any more
-    assert not any_store.extend_job(job_id, "dead", 1, 30)
-    assert any_store.fail_job(job_id, "dead", 1, "late", retry_at=t) is None
-    assert not any_store.complete_job(job_id, "dead", 1)
-    assert any_store.complete_job(job_id, "other", 2, {"ok": True})
-    assert any_store.get_job(job_id).status == "done" and any_store.get_job(job_id).result == {"ok": True}
+    assert not any_store.jobs.extend(job_id, "dead", 1, 30)
+    assert any_store.jobs.fail(job_id, "dead", 1, "late", retry_at=t) is None
+    assert not any_store.jobs.complete(job_id, "dead", 1)
+    assert any_store.jobs.complete(job_id, "other", 2, {"ok": True})
+    assert any_store.jobs.get(job_id).status == "done" and any_store.jobs.get(job_id).result == {"ok": True}
 
 
 def test_a_job_whose_worker_keeps_dying_fails_after_max_attempts(any_store):
-    job_id = any_store.enqueue_job("digest", run_at=0.0, max_attempts=2)
-    assert any_store.claim_job("a", lease_seconds=10, now=100.0).attempts == 1
-    assert any_store.claim_job("b", lease_seconds=10, now=111.0).attempts == 2
-    assert any_store.claim_job("c", lease_seconds=10, now=122.0) is None
-    job = any_store.get_job(job_id)
+    job_id = any_store.jobs.enqueue("digest", run_at=0.0, max_attempts=2)
+    assert any_store.jobs.claim("a", lease_seconds=10, now=100.0).attempts == 1
+    assert any_store.jobs.claim("b", lease_seconds=10, now=111.0).attempts == 2
+    assert any_store.jobs.claim("c", lease_seconds=10, now=122.0) is None
+    job = any_store.jobs.get(job_id)
     assert job.status == "failed" and "lease ran out" in job.last_error
 
 
@@ -118,16 +118,16 @@ def test_failures_back_off_then_fail_for_good(any_store, tmp_path, db_url):
         calls.append(payload)
         raise RuntimeError("SMTP exploded")
 
-    job_id = any_store.enqueue_job("send", {"x": 1}, max_attempts=2)
+    job_id = any_store.jobs.enqueue("send", {"x": 1}, max_attempts=2)
     w = Worker(any_store, settings, ["send"], handlers={"send": broken}, periodic=[])
     before = time.time()
     assert w.run_one()
-    job = any_store.get_job(job_id)
+    job = any_store.jobs.get(job_id)
     assert job.status == "queued" and job.attempts == 1 and "SMTP exploded" in job.last_error
     assert before + 9.9 <= job.run_at <= time.time() + 10.1
     assert not w.run_one()  # not due yet: nothing runs
     assert w.run_one(now=job.run_at + 0.1)  # due again: second (last) attempt
-    job = any_store.get_job(job_id)
+    job = any_store.jobs.get(job_id)
     assert job.status == "failed" and job.attempts == 2 and job.finished_at
     assert len(calls) == 2 and w.counts == {"done": 0, "retry": 1, "failed": 1, "lost": 0}
 
@@ -142,19 +142,19 @@ def test_the_heartbeat_keeps_a_long_jobs_lease(any_store, tmp_path, db_url):
         time.sleep(2.5)  # 2.5 leases long
         return {"slept": 2.5}
 
-    job_id = any_store.enqueue_job("index")
+    job_id = any_store.jobs.enqueue("index")
     w = Worker(any_store, settings, ["index"], handlers={"index": slow}, periodic=[])
     t = threading.Thread(target=w.run_one)
     t.start()
     started.wait(10)
     while t.is_alive():
-        job = any_store.claim_job("thief", ["index"], lease_seconds=1.0)
+        job = any_store.jobs.claim("thief", ["index"], lease_seconds=1.0)
         if job is not None:
             stolen.append(job.id)
         time.sleep(0.2)
     t.join()
     assert stolen == []
-    job = any_store.get_job(job_id)
+    job = any_store.jobs.get(job_id)
     assert job.status == "done" and job.attempts == 1 and job.result == {"slept": 2.5}
 
 
@@ -188,7 +188,7 @@ def test_a_periodic_job_fires_once_per_period_across_three_workers(any_store, tm
             t.join()
     assert runs == [period_key("digest", 60, 6000.0), period_key("digest", 60, 6061.0)]
     assert runs == ["digest@1970-01-01T01:40:00Z", "digest@1970-01-01T01:41:00Z"]
-    assert any_store.job_counts()["done"] == 2
+    assert any_store.jobs.counts()["done"] == 2
 
 
 def test_roles_name_kinds():
@@ -218,7 +218,7 @@ def test_cli_queues_a_job_and_a_worker_runs_due_jobs_once(tmp_path, db_url):
     assert r.exit_code == 0 and "'done': 2" in r.output, r.output  # the manual job + today's periodic prune
     store = open_store(db)
     try:
-        assert store.job_counts() == {"queued": 0, "running": 0, "done": 2, "failed": 0}
+        assert store.jobs.counts() == {"queued": 0, "running": 0, "done": 2, "failed": 0}
     finally:
         store.close()
     r = runner.invoke(main, ["jobs", "list"], env=env)

@@ -253,7 +253,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         deadline = time.monotonic() + 5
         pids = {p.pid: p for p in cluster.workers}
         while victim is None and time.monotonic() < deadline:
-            for job in store.list_jobs(status="running", limit=20):
+            for job in store.jobs.list(status="running", limit=20):
                 pid = int(job.worker.split(":")[1])
                 if pid in pids:
                     victim, victim_job = pids[pid], job
@@ -265,7 +265,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         victim.wait()
         raced = False
         if victim_job is not None:
-            after = store.get_job(victim_job.id)
+            after = store.jobs.get(victim_job.id)
             if after.attempts == victim_job.attempts and after.status != "running":
                 raced, victim_job = True, None  # it finished between our look and the kill: nothing to take over
         time.sleep(1.0)
@@ -340,13 +340,13 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
 
         # -- the killed worker's job went to another worker --------------------------------------
         if victim_job is not None:
-            job = store.get_job(victim_job.id)
+            job = store.jobs.get(victim_job.id)
             deadline = time.monotonic() + 15
             while job.status == "running" and time.monotonic() < deadline:
                 time.sleep(0.5)
-                job = store.get_job(victim_job.id)
+                job = store.jobs.get(victim_job.id)
             assert job.status == "done" and job.attempts >= 2 and job.worker != victim_job.worker, job
-        periods = Counter(j.key for j in store.list_jobs(kind="digest", limit=1000))
+        periods = Counter(j.key for j in store.jobs.list(kind="digest", limit=1000))
         assert periods and max(periods.values()) == 1
         print(f"\nmultiprocess: {len(acked_votes)} votes, {n_subs} subscriptions, {sum(reads.values())} reads "
               f"({reads}), failovers {dict(FAILOVERS)}, {len(digest_ids)} digests, sink {sum(got.values())} digests "

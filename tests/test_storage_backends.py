@@ -331,21 +331,21 @@ def test_digests(any_store):
 # -- stars ------------------------------------------------------------------------------------
 def test_stars(any_store):
     s = any_store
-    assert s.record_stars("a/b", 10, '"e1"', "2026-11-20T00:00:00Z") == 10
-    assert s.record_stars("a/b", None, '"e1"', "2026-11-22T00:00:00Z") == 10  # 304
-    assert s.record_stars("a/b", 25, '"e2"', "2026-11-24T00:00:00Z") == 25
-    s.record_stars("a/b", 5, '"old"', "2026-11-19T00:00:00Z")  # older: a point, state unchanged
-    st = s.repo_state("a/b")
+    assert s.stars.record("a/b", 10, '"e1"', "2026-11-20T00:00:00Z") == 10
+    assert s.stars.record("a/b", None, '"e1"', "2026-11-22T00:00:00Z") == 10  # 304
+    assert s.stars.record("a/b", 25, '"e2"', "2026-11-24T00:00:00Z") == 25
+    s.stars.record("a/b", 5, '"old"', "2026-11-19T00:00:00Z")  # older: a point, state unchanged
+    st = s.stars.state("a/b")
     assert (st.stars, st.etag, st.checked_at) == (25, '"e2"', "2026-11-24T00:00:00Z")
-    assert s.stars_gained("a/b", "2026-11-21T00:00:00Z") == 15
-    assert s.stars_gained("a/b", "2026-11-01T00:00:00Z") == 0  # no point before
+    assert s.stars.gained("a/b", "2026-11-21T00:00:00Z") == 15
+    assert s.stars.gained("a/b", "2026-11-01T00:00:00Z") == 0  # no point before
     with pytest.raises(ValueError):
-        s.record_stars("c/d", None, None)
+        s.stars.record("c/d", None, None)
     with pytest.raises(ValueError):
-        s.record_stars("c/d", -1, None)
-    assert s.repo_state("c/d") is None
-    s.record_stars("a/b", None, None, "2026-11-25T00:00:00Z", status="gone")
-    assert s.repo_state("a/b").stars is None and s.stars_gained("a/b", "2026-11-21T00:00:00Z") == 0
+        s.stars.record("c/d", -1, None)
+    assert s.stars.state("c/d") is None
+    s.stars.record("a/b", None, None, "2026-11-25T00:00:00Z", status="gone")
+    assert s.stars.state("a/b").stars is None and s.stars.gained("a/b", "2026-11-21T00:00:00Z") == 0
 
 
 # -- accounts ---------------------------------------------------------------------------------

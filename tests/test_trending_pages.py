@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from conftest import make_settings, sign_in
 from paperwire.models import Paper, utc_now, validated
-from paperwire.storage.base_trending import HFImportRow
+from paperwire.trending.hf_import import apply_hf_import
+from paperwire.trending.records import HFImportRow
 from paperwire.trending.ranking import RankCache, as_of, trending
 
 UTC = timezone.utc
@@ -25,7 +26,7 @@ def add(store, pid: str, listed_at: str, upvotes: int = 0, repo: str | None = No
     """A paper on the day list of ``listed_at`` with imported upvotes (through the import's store call)."""
     paper = validated(Paper(id=pid, title=title or f"Paper {pid}", abstract="An abstract.", submitted=listed_at,
                             announced=listed_at[:10], categories=categories or [], source="hf-daily"))
-    store.apply_hf_import([HFImportRow(paper, listed_at[:10], listed_at, upvotes, repo, stars)])
+    apply_hf_import(store, [HFImportRow(paper, listed_at[:10], listed_at, upvotes, repo, stars)])
     return store.papers.pks_for([pid])[pid]
 
 
@@ -51,15 +52,15 @@ def test_a_burst_of_stars_beats_an_old_large_total(store):
     add(store, "2608.00020", "2026-08-21T00:00:00Z", upvotes=2, repo="new/burst", stars=50)
     # one snapshot each (at listing): nothing gained yet, equal scores, the smaller id first
     assert ids(trending(store, "week", now=NOW)) == ["2608.00010", "2608.00020"]
-    store.record_stars("famous/old", 80_000, None, "2026-08-14T00:00:00Z")
-    store.record_stars("famous/old", 80_010, None, "2026-08-21T12:00:00Z")
-    store.record_stars("new/burst", 50, None, "2026-08-14T00:00:00Z")
-    store.record_stars("new/burst", 350, None, "2026-08-21T12:00:00Z")
+    store.stars.record("famous/old", 80_000, None, "2026-08-14T00:00:00Z")
+    store.stars.record("famous/old", 80_010, None, "2026-08-21T12:00:00Z")
+    store.stars.record("new/burst", 50, None, "2026-08-14T00:00:00Z")
+    store.stars.record("new/burst", 350, None, "2026-08-21T12:00:00Z")
     page = trending(store, "week", now=NOW)
     assert ids(page) == ["2608.00020", "2608.00010"]
     assert [(e.repo, e.stars_gained) for e in page.entries] == [("new/burst", 300), ("famous/old", 10)]
     # a point after "as of" does not count
-    store.record_stars("famous/old", 99_000, None, "2026-09-01T00:00:00Z")
+    store.stars.record("famous/old", 99_000, None, "2026-09-01T00:00:00Z")
     assert trending(store, "week", now=NOW).entries[1].stars_gained == 10
 
 
@@ -207,14 +208,14 @@ def test_stars_refresh_records_points_and_moves_the_list(store, srv, tmp_path):
     listed = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     add(store, "2611.00001", listed, upvotes=3)
     add(store, "2611.00002", listed, upvotes=0, repo="lab/burst", stars=20)
-    store.record_stars("lab/burst", 20, None, (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    store.stars.record("lab/burst", 20, None, (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
     assert ids(trending(store, "today"))[0] == "2611.00001"
     assert window_repos(store, "today") == ["lab/burst"]
     gh = FakeGitHub(srv, {"lab/burst": 520})
     with client_for(tmp_path, srv) as client:
         counts = refresh_window(store, None, "today", progress=False, client=client)
     assert counts["repos"] == 1 and counts["updated"] == 1 and gh.times
-    assert store.repo_state("lab/burst").stars == 520
+    assert store.stars.state("lab/burst").stars == 520
     page = trending(store, "today")
     assert ids(page)[0] == "2611.00002" and page.entries[0].stars_gained == 500
     assert utc_now() >= page.as_of_iso[:19]
@@ -239,7 +240,7 @@ def test_cli_stars_refresh(store, srv, db_url, tmp_path):
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "stars (week): 2 repositories; 1 updated, 0 unchanged (304), 1 gone" in proc.stdout
-    assert store.repo_state("lab/one").stars == 9 and store.repo_state("lab/gone").status == "gone"
+    assert store.stars.state("lab/one").stars == 9 and store.stars.state("lab/gone").status == "gone"
     bad = subprocess.run([sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "year"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode != 0 and "year" in bad.stderr
@@ -260,9 +261,9 @@ def test_serve_refresher_thread_records_points(store, srv, tmp_path):
     thread = start_stars_refresher(store, settings_for(tmp_path, srv), stop, minutes=60)
     try:
         deadline = time.monotonic() + 20
-        while (store.repo_state("lab/one").stars != 11) and time.monotonic() < deadline:
+        while (store.stars.state("lab/one").stars != 11) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert store.repo_state("lab/one").stars == 11 and len(gh.times) == 1
+        assert store.stars.state("lab/one").stars == 11 and len(gh.times) == 1
     finally:
         stop.set()
         thread.join(timeout=10)

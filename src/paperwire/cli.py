@@ -601,9 +601,9 @@ def jobs() -> None:
 def jobs_list(ctx, kind, status, limit):
     """Jobs per status, then the newest jobs."""
     store = _store(ctx)
-    counts = store.job_counts()
+    counts = store.jobs.counts()
     click.echo("  ".join(f"{k} {v:,}" for k, v in counts.items()))
-    for j in store.list_jobs(kind=kind, status=status, limit=limit):
+    for j in store.jobs.list(kind=kind, status=status, limit=limit):
         error = (j.last_error or "").splitlines()[0][:80] if j.last_error else ""
         click.echo(f"{j.id}\t{j.kind}\t{j.status}\tattempt {j.attempts}/{j.max_attempts}\t{j.key or '-'}\t"
                    f"{j.worker or '-'}\t{j.finished_at or j.started_at or j.created_at}\t{error}")

@@ -243,3 +243,21 @@ def validated(p: Paper, *, now: datetime | None = None) -> Paper:
         p.abs_url = p.abs_url or f"https://arxiv.org/abs/{p.id}"
         p.pdf_url = p.pdf_url or f"https://arxiv.org/pdf/{p.id}"
     return p
+
+
+# -- GitHub star counts ---------------------------------------------------------------------
+# A time series: every check of a repository adds a point (repo, observed_at, stars), a "304 not
+# modified" one included, so the stars gained over a window are computable; ``repos`` holds the
+# latest state of each (storage/stars.py). Times are ISO 8601 UTC text ('2026-11-25T14:00:00Z').
+STATUS_OK = "ok"
+STATUS_GONE = "gone"              # 404 / 410: deleted, renamed away without a redirect, or private
+STATUS_UNAVAILABLE = "unavailable"  # 451 (legal takedown) or 403 "access blocked"
+
+
+@dataclass(frozen=True)
+class RepoState:
+    repo: str              # 'owner/name', lower case
+    etag: str | None       # for If-None-Match on the next check
+    stars: int | None      # the latest count; None once the repository is gone
+    status: str            # STATUS_OK | STATUS_GONE | STATUS_UNAVAILABLE
+    checked_at: str        # the latest observation

@@ -39,7 +39,7 @@ def prune(store, settings, *, now: datetime | None = None, jobs_keep_days: float
         "signin_tokens": store.prune_signin_tokens(signin_prune_before(settings, now.timestamp())),
         "sessions": store.prune_sessions(_iso(now)),
         "rate_events": store.prune_rate_events(now.timestamp() - RATE_EVENTS_KEEP),
-        "jobs": store.prune_jobs(_iso(now - timedelta(days=jobs_days))),
+        "jobs": store.jobs.prune(_iso(now - timedelta(days=jobs_days))),
     }
 
 

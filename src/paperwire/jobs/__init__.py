@@ -1,4 +1,4 @@
-"""The shared job queue: jobs table behind the storage interface (base_jobs.py), periodic jobs
+"""The shared job queue: jobs table behind the storage interface (storage/jobs.py), periodic jobs
 fired once per period across all workers, and the worker loop. See docs/workers.md."""
 
 from .queue import KINDS, backoff, enqueue, parse_kinds

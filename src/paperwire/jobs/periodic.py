@@ -56,7 +56,7 @@ class PeriodicEnqueuer:
             key = period_key(spec.kind, spec.interval, now)
             if self._done.get(spec.kind) == key:
                 continue
-            job_id = self.store.enqueue_job(spec.kind, {"period": key}, key=key,
+            job_id = self.store.jobs.enqueue(spec.kind, {"period": key}, key=key,
                                             run_at=period_start(spec.interval, now), max_attempts=self.max_attempts)
             self._done[spec.kind] = key
             if job_id is not None:

@@ -1,8 +1,10 @@
 """The job queue's API for the rest of Paperwire: what kinds of job exist, how to queue one,
 how long a failed one waits before its next attempt. The storage does the locking
-(storage/base_jobs.py); the worker runs them (worker.py)."""
+(storage/jobs.py); the worker runs them (worker.py)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 # every kind a worker knows how to run (handlers.py); `paperwire worker --role` picks among them
 KINDS = ("digest", "send", "index", "trending", "ingest", "prune")
@@ -15,6 +17,27 @@ ROLES = {
 }
 
 BACKOFF_MAX = 3600.0
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    key: str | None
+    payload: dict = field(default_factory=dict)
+    status: str = "queued"
+    attempts: int = 0       # claims so far, this one included once claimed
+    max_attempts: int = 5
+    run_at: float = 0.0
+    lease_until: float | None = None
+    worker: str | None = None
+    last_error: str | None = None
+    result: dict | None = None
+    created_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None
 
 
 def parse_kinds(role: str) -> list[str]:
@@ -44,4 +67,4 @@ def enqueue(store, kind: str, payload: dict | None = None, *, key: str | None = 
     """Queue a job of a known kind; None when ``key`` is queued (or was run) already."""
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}; known: {', '.join(KINDS)}")
-    return store.enqueue_job(kind, payload, key=key, run_at=run_at, max_attempts=max_attempts)
+    return store.jobs.enqueue(kind, payload, key=key, run_at=run_at, max_attempts=max_attempts)

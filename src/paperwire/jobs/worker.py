@@ -52,7 +52,7 @@ class Worker:
     # -- one job --------------------------------------------------------------------------
     def run_one(self, now: float | None = None) -> bool:
         """Claim and run one due job; False when none was due."""
-        job = self.store.claim_job(self.name, self.kinds, lease_seconds=self.lease, now=now)
+        job = self.store.jobs.claim(self.name, self.kinds, lease_seconds=self.lease, now=now)
         if job is None:
             return False
         handler = self.handlers.get(job.kind)
@@ -62,7 +62,7 @@ class Worker:
         def heartbeat() -> None:
             while not done.wait(self.lease / 3.0):
                 try:
-                    if not self.store.extend_job(job.id, self.name, job.attempts, self.lease):
+                    if not self.store.jobs.extend(job.id, self.name, job.attempts, self.lease):
                         lost.set()
                         log.warning("job %s (%s): lease lost to another worker", job.id, job.kind)
                         return
@@ -81,7 +81,7 @@ class Worker:
             beat.join()
             error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=5)}"
             retry_at = time.time() + backoff(self.settings, job.attempts)
-            status = self.store.fail_job(job.id, self.name, job.attempts, error, retry_at)
+            status = self.store.jobs.fail(job.id, self.name, job.attempts, error, retry_at)
             key = "lost" if status is None else ("retry" if status == "queued" else "failed")
             self.counts[key] += 1
             log.warning("job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts,
@@ -89,7 +89,7 @@ class Worker:
             return True
         done.set()
         beat.join()
-        if self.store.complete_job(job.id, self.name, job.attempts, result if isinstance(result, dict) else None):
+        if self.store.jobs.complete(job.id, self.name, job.attempts, result if isinstance(result, dict) else None):
             self.counts["done"] += 1
             log.info("job %s (%s) done: %s", job.id, job.kind, result)
         else:

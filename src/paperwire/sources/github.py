@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ..config import Settings
-from ..storage.base_stars import STATUS_GONE, STATUS_OK, STATUS_UNAVAILABLE
+from ..models import STATUS_GONE, STATUS_OK, STATUS_UNAVAILABLE
 from .http import HarvestError, HttpError, fetch, parse_retry_after, user_agent
 
 log = logging.getLogger(__name__)

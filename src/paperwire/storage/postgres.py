@@ -243,21 +243,18 @@ def _redact(url: str) -> str:
 # -- until every area is converted: the store with the remaining mixins ---------------------
 from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin  # noqa: E402
 from .postgres_digests import PostgresDigestMixin  # noqa: E402
-from .postgres_jobs import PostgresJobsMixin  # noqa: E402
 from .postgres_outbox import PostgresOutboxMixin  # noqa: E402
 from .postgres_retention import PostgresRetentionMixin  # noqa: E402
 from .postgres_subscribers import PostgresSubscriberMixin  # noqa: E402
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .sqlite_feed_tokens import SQLiteFeedTokenMixin  # noqa: E402
 from .sqlite_library import SQLiteLibraryMixin  # noqa: E402
-from .sqlite_stars import SQLiteStarsMixin  # noqa: E402
-from .sqlite_trending import SQLiteTrendingMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class PostgresStore(Store, LegacyMixinHost, PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
-                    PostgresAccountsMixin, PostgresSigninMixin, PostgresJobsMixin, PostgresRetentionMixin,
-                    SQLiteStarsMixin, SQLiteCommunityMixin, SQLiteTrendingMixin, SQLiteLibraryMixin,
+                    PostgresAccountsMixin, PostgresSigninMixin, PostgresRetentionMixin,
+                    SQLiteCommunityMixin, SQLiteLibraryMixin,
                     SQLiteFeedTokenMixin):
     _ROW_LOCK = DIALECT.row_lock
 

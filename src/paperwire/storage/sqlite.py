@@ -132,18 +132,15 @@ from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin  # noqa: E40
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .sqlite_digests import SQLiteDigestMixin  # noqa: E402
 from .sqlite_feed_tokens import SQLiteFeedTokenMixin  # noqa: E402
-from .sqlite_jobs import SQLiteJobsMixin  # noqa: E402
 from .sqlite_library import SQLiteLibraryMixin  # noqa: E402
 from .sqlite_outbox import SQLiteOutboxMixin  # noqa: E402
 from .sqlite_retention import SQLiteRetentionMixin  # noqa: E402
-from .sqlite_stars import SQLiteStarsMixin  # noqa: E402
 from .sqlite_subscribers import SQLiteSubscriberMixin  # noqa: E402
-from .sqlite_trending import SQLiteTrendingMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class SQLiteStore(Store, LegacyMixinHost, SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin,
-                  SQLiteStarsMixin, SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin, SQLiteTrendingMixin,
-                  SQLiteLibraryMixin, SQLiteJobsMixin, SQLiteRetentionMixin, SQLiteFeedTokenMixin):
+                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin,
+                  SQLiteLibraryMixin, SQLiteRetentionMixin, SQLiteFeedTokenMixin):
     def __init__(self, path: str | Path):
         super().__init__(SQLiteDatabase(path))

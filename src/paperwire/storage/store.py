@@ -7,13 +7,19 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from .database import Database
+from .jobs import JobStore
 from .papers import PaperStore
+from .stars import StarStore
+from .trending import TrendingStore
 
 
 class Store:
     def __init__(self, db: Database):
         self.db = db
         self.papers = PaperStore(db)
+        self.jobs = JobStore(db)
+        self.stars = StarStore(db)
+        self.trending = TrendingStore(db)
 
     @property
     def conn(self):

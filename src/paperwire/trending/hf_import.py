@@ -1,7 +1,7 @@
 """Import Hugging Face daily papers: papers, upvotes, day lists, code links and star counts.
 
 Reads any shape sources.hf_daily understands and stores it in batches; each batch (its papers,
-their community rows, star points and bad items) is one transaction (store.apply_hf_import).
+their community rows, star points and bad items) is one transaction (``apply_hf_import``).
 Idempotent: imported upvotes are SET, not added, and day lists are only filled when empty, so
 importing the same file twice changes nothing; local votes are never touched.
 """
@@ -18,8 +18,47 @@ from tqdm import tqdm
 from ..sources.base import IngestReport
 from ..sources.hf_daily import read_hf
 from ..sources.runner import record_skip, recorded_run
+from ..models import STATUS_OK, utc_now
 from ..storage import Store
-from ..storage.base_trending import HFImportRow
+from .records import HF_SOURCE, HFImportResult, HFImportRow
+
+
+def apply_hf_import(store: Store, rows: list[HFImportRow], *, run_id: int | None = None,
+                    errors: list[tuple[str, str]] | None = None) -> HFImportResult:
+    """Store one batch of imported items in ONE transaction: the papers (through the normal
+    upsert; a paper another source stored is left as it is: arXiv's has categories and
+    versions), their community rows (store.trending.put_imported), a star point per repository
+    at ``listed_at`` with the snapshot count, an audit row, and the batch's bad items."""
+    result = HFImportResult(duplicates=[])
+    now = utc_now()
+    ids = [r.paper.id for r in rows]
+    with store.transaction():
+        sources = store.trending.sources(ids)
+        mine = [r.paper for r in rows if sources.get(r.paper.id, HF_SOURCE) == HF_SOURCE]
+        up = store.papers.upsert(mine, run_id=run_id)
+        result.inserted, result.updated = up.inserted, up.updated
+        result.unchanged = up.unchanged + (len(rows) - len(mine))
+        result.duplicates = list(up.duplicates)
+        dup = set(up.duplicates)
+        pks = store.papers.pks_for(ids)
+        listed = store.trending.listed_days(list(pks.values()))
+        for r in rows:
+            if r.paper.id in dup or r.paper.id not in pks:
+                continue
+            pk = pks[r.paper.id]
+            if listed.get(pk) is None:
+                result.listed += 1
+                listed[pk] = r.listed_day
+            store.trending.put_imported(pk, r.listed_day, r.listed_at, r.upvotes, r.github_repo, now)
+            if r.github_repo and r.github_stars is not None:
+                store.stars.record(r.github_repo, int(r.github_stars), None, r.listed_at, STATUS_OK)
+                result.star_points += 1
+        if rows:
+            store.trending.log_import({"source": HF_SOURCE, "items": len(rows), "run_id": run_id,
+                                       "inserted": result.inserted, "listed": result.listed}, now)
+        if errors and run_id is not None:
+            store.papers.add_errors(run_id, errors)
+    return result
 
 
 @dataclass
@@ -62,7 +101,7 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
         nonlocal rows, errors
         if not rows and not errors:
             return
-        result = store.apply_hf_import(rows, run_id=run_id, errors=errors)
+        result = apply_hf_import(store, rows, run_id=run_id, errors=errors)
         report.inserted += result.inserted
         report.updated += result.updated
         report.unchanged += result.unchanged

@@ -3,10 +3,10 @@ with real counts.
 
 * Candidates: papers on a day list (paper_community.listed_day) or announced on a day of the
   window, whose reference time (listed_at, else the announced day at 00:00 UTC) lies in the
-  window; hidden papers are left out (store.trending_candidates).
+  window; hidden papers are left out (store.trending.candidates).
 * Votes: local votes + imported (Hugging Face) upvotes.
 * Stars gained: from the stars time series, the last point at or before the window's end minus
-  the last point at or before its start (store.stars_gained_between, one query). The repository
+  the last point at or before its start (store.stars.gained_between, one query). The repository
   is the paper's community github_repo, else its code link when that is a GitHub URL.
 * "As of": the lists are computed at min(now, end of the latest day with community activity)
   so a demo over historical data (or a site whose lists stopped) shows its last lists instead of
@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from ..models import Paper
 from ..sources.github import InvalidRepo, parse_repo
-from ..storage.base_trending import TrendingCandidate
+from .records import TrendingCandidate
 from .score import WINDOWS, TrendingInput, TrendingParams, rank, trending_score
 
 UTC = timezone.utc
@@ -83,7 +83,7 @@ def _parse(value: str) -> datetime:
 def as_of(store, now: datetime | None = None) -> datetime:
     """min(now, the end of the latest day with community activity); now when nothing is listed."""
     now = (now or datetime.now(UTC)).astimezone(UTC)
-    day = store.latest_listing_day()
+    day = store.trending.latest_listing_day()
     if not day:
         return now
     end = datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
@@ -109,9 +109,9 @@ def _repo_of_url(url: str) -> str | None:
 def rank_between(store, since: datetime, until: datetime, params: TrendingParams, *,
                  categories: list[str] | None = None) -> list[Ranked]:
     """Every candidate of [since, until] ranked at ``until`` with ``params``, featured first."""
-    cands = store.trending_candidates(_iso(since), _iso(until), categories or None)
+    cands = store.trending.candidates(_iso(since), _iso(until), categories or None)
     repos = {c.pk: repo_of(c) for c in cands}
-    gained = store.stars_gained_between([r for r in repos.values() if r], _iso(since), _iso(until))
+    gained = store.stars.gained_between([r for r in repos.values() if r], _iso(since), _iso(until))
     by_pk = {c.pk: c for c in cands}
     inputs = [TrendingInput(str(c.pk), c.upvotes, gained.get(repos[c.pk], 0) if repos[c.pk] else 0,
                             _parse(c.reference_at)) for c in cands]
@@ -147,7 +147,7 @@ def _entries(store, ranked: list[Ranked], until: datetime, first_rank: int,
 
 
 class RankCache:
-    """Rankings kept for ``seconds`` per (window, as-of minute, categories, store.trending_version()):
+    """Rankings kept for ``seconds`` per (window, as-of minute, categories, store.trending.version()):
     a page view in that time reuses the ranking instead of scoring every candidate again; a vote,
     an import, a curator action or a new star count changes the version, so it shows at once
     (0 seconds turns the cache off)."""
@@ -188,7 +188,7 @@ def trending(store, window: str = "today", *, now: datetime | None = None, limit
         return rank_between(store, since, until, params, categories=list(cats))
 
     if cache is not None:
-        ranked = cache.get((window, _iso(until)[:16], cats, store.trending_version()), compute)
+        ranked = cache.get((window, _iso(until)[:16], cats, store.trending.version()), compute)
     else:
         ranked = compute()
     page = ranked[offset:offset + limit]

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..models import utc_now
 from ..sources.github import GitHubAuthError, GitHubClient, GitHubRateLimited, InvalidRepo, parse_repo
 from ..sources.http import HarvestError, HttpError
-from ..storage.base_stars import STATUS_OK
+from ..models import STATUS_OK
 from .ranking import repo_of, window_bounds
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: b
     bar = tqdm(list(seen), desc="GitHub stars", unit="repo", disable=not progress, dynamic_ncols=True, mininterval=0.5)
     try:
         for slug in bar:
-            state = store.repo_state(slug)
+            state = store.stars.state(slug)
             etag = state.etag if state is not None and state.status == STATUS_OK and state.stars is not None else None
             try:
                 result = client.fetch_stars(slug, etag=etag)
@@ -69,13 +69,13 @@ def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: b
             counts["checked"] += 1
             observed = utc_now()
             if result.state != STATUS_OK:  # gone, unavailable
-                store.record_stars(slug, None, None, observed, result.state)
+                store.stars.record(slug, None, None, observed, result.state)
                 counts["gone"] += 1
             elif result.not_modified:
-                store.record_stars(slug, None, result.etag, observed, STATUS_OK)
+                store.stars.record(slug, None, result.etag, observed, STATUS_OK)
                 counts["not_modified"] += 1
             else:
-                store.record_stars(slug, result.stars, result.etag, observed, STATUS_OK)
+                store.stars.record(slug, result.stars, result.etag, observed, STATUS_OK)
                 counts["updated"] += 1
     finally:
         bar.close()
@@ -87,7 +87,7 @@ def window_repos(store, window: str = "month", now: datetime | None = None) -> l
     the pages show), each once, in a stable order."""
     since, until, _ = window_bounds(store, window, now)
     fmt = "%Y-%m-%dT%H:%M:%SZ"
-    cands = store.trending_candidates(since.strftime(fmt), until.strftime(fmt))
+    cands = store.trending.candidates(since.strftime(fmt), until.strftime(fmt))
     return sorted({r for r in (repo_of(c) for c in cands) if r})
 
 

@@ -50,7 +50,7 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
     states = store.community_state(keys, account.id if account else None)
     saved = store.saved_pks(account.id, keys) if account else set()
     repos = {p.id: _repo(states.get(pks.get(p.id)), p) for p in papers}
-    stars = store.repo_stars([r for r in repos.values() if r])
+    stars = store.stars.latest([r for r in repos.values() if r])
     new_since = _new_since(store)
     out: dict[str, dict] = {}
     for p in papers:
