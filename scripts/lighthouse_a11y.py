@@ -31,7 +31,7 @@ def session_cookie(email: str) -> str:
     store = open_store(load_settings().database_url)
     try:
         account = store.ensure_account(email, None)
-        if not store.library_count(account.id):
+        if not store.library.count(account.id):
             for paper_id in ("2503.20846", "2503.22379"):
                 try:
                     save(store, account.id, paper_id)

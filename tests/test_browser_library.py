@@ -63,7 +63,7 @@ def test_save_tag_for_you_not_relevant_and_export(lib_server):
             card.get_by_role("button", name="Save").click()
             page.wait_for_selector("article.card >> nth=0 >> button.save-button[aria-pressed=true]")
             assert page.evaluate("window.__noReload") == 1
-            [entry] = store.library(account.id)
+            [entry] = store.library.entries(account.id)
             assert entry.paper.title == title
 
             # file it under a tag on the library page
@@ -72,7 +72,7 @@ def test_save_tag_for_you_not_relevant_and_export(lib_server):
             page.get_by_role("textbox", name="Tags (comma-separated)").fill("optimisation, reading group")
             page.get_by_role("button", name="Save tags").click()
             page.get_by_role("link", name=re.compile(r"^optimisation")).first.wait_for()
-            assert store.library(account.id)[0].tags == ["optimisation", "reading group"]
+            assert store.library.entries(account.id)[0].tags == ["optimisation", "reading group"]
 
             # its "for you" feed explains every pick with the saved paper
             page.goto("/for-you")
@@ -88,7 +88,7 @@ def test_save_tag_for_you_not_relevant_and_export(lib_server):
             expect(recs).to_have_count(n - 1)  # a locator wait: string predicates need eval, which the CSP forbids
             assert page.evaluate("window.__noReload") == 2
             assert victim not in page.locator("main").inner_text()
-            assert len(store.not_relevant_pks(account.id, "optimisation")) == 1
+            assert len(store.library.not_relevant_pks(account.id, "optimisation")) == 1
 
             # the CSV export downloads and holds the saved paper with its tags
             page.goto("/library")

@@ -342,7 +342,7 @@ def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_sto
         before = int(second.locator(".vote-count").inner_text())
         page.keyboard.press("s")
         second.locator("button.save-button[aria-pressed=true]").wait_for()
-        assert web_store.saved_pks(account.id, [pk]) == {pk}
+        assert web_store.library.saved_pks(account.id, [pk]) == {pk}
         page.keyboard.press("u")
         second.locator("button.vote-button[aria-pressed=true]").wait_for()
         assert int(second.locator(".vote-count").inner_text()) == before + 1
@@ -353,7 +353,7 @@ def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_sto
         page.keyboard.press("u")
         second.locator("button.vote-button[aria-pressed=false]").wait_for()
         assert not web_store.community_state([pk], account.id)[pk].voted
-        assert web_store.saved_pks(account.id, [pk]) == set()
+        assert web_store.library.saved_pks(account.id, [pk]) == set()
         # Enter opens the focused paper
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile("/papers/"))
@@ -364,7 +364,7 @@ def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_sto
         assert page.evaluate("document.activeElement.id") == "site-q"
         page.keyboard.type("jks")
         assert page.locator("#site-q").input_value() == "jks"
-        assert web_store.saved_pks(account.id, [pk]) == set()
+        assert web_store.library.saved_pks(account.id, [pk]) == set()
         # ? shows the help, Esc closes it
         page.locator("#site-q").press("Escape")
         page.evaluate("document.activeElement.blur()")

@@ -262,7 +262,7 @@ def test_for_you_section_from_the_readers_library(ctx):
     saved = [pk for pk, p in store.papers.get_many(list(range(1, 66))).items() if "privacy" in p.title.lower()][:2]
     assert saved
     for pk in saved:
-        store.save_to_library(account.id, pk)
+        store.library.save(account.id, pk)
     sid = add_subscriber(store, "lib@example.org", trending=True)
     run(ctx, NOW2)
     text = message_of(store, sid).get_body(("plain",)).get_content()

@@ -87,7 +87,7 @@ def test_errors_the_user_must_act_on_are_paperwire_errors():
     from paperwire.sources.github import GitHubRateLimited
     from paperwire.sources.http import HarvestError
     from paperwire.storage import DatabaseUnreachable, DatabaseURLError
-    from paperwire.storage.base_library import LibraryError
+    from paperwire.library.core import LibraryError
     from paperwire.storage.base_subscribers import RateLimited
     from paperwire.storage.copy_db import CopyError
 

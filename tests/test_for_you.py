@@ -88,7 +88,7 @@ def test_tag_feeds_follow_their_topic_and_differ_from_merged(demo, reader):
 def test_because_names_a_saved_paper_of_that_feed(demo, reader):
     _, store, _ = demo
     account, medical_ids, _ = reader
-    saved = {e.pk: e.paper.title for e in store.library(account.id, tag="medical")}
+    saved = {e.pk: e.paper.title for e in store.library.entries(account.id, tag="medical")}
     recs = feed_for_account(store, account.id, tag="medical", limit=20)
     assert recs and all(r.because_pk in saved and not r.because_upvoted for r in recs)
     assert all(r.because_title == saved[r.because_pk] for r in recs)
@@ -132,7 +132,7 @@ def test_not_relevant_removes_and_is_remembered(demo, reader):
     assert victim.pk not in {r.pk for r in feed_for_account(store, account.id, tag="robots", limit=50)}
     feed_mod.clear_caches()  # remembered in the database, not only in the cache
     assert victim.pk not in {r.pk for r in feed_for_account(store, account.id, tag="robots", limit=50)}
-    assert victim.pk in store.not_relevant_pks(account.id, "robots")
+    assert victim.pk in store.library.not_relevant_pks(account.id, "robots")
     # a mark in the merged feed applies to every tag's feed as well
     merged_top = feed_for_account(store, account.id, limit=1)[0]
     lib.mark_not_relevant(store, account.id, merged_top.paper.id)

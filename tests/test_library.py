@@ -15,7 +15,7 @@ from conftest_web import ARXIV_ID, XSS_ID, extra_papers
 from paperwire import library as lib
 from paperwire.library import export
 from paperwire.models import Paper, validated
-from paperwire.storage.base_library import MAX_TAGS_PER_ACCOUNT, LibraryError
+from paperwire.library.core import MAX_TAGS_PER_ACCOUNT, LibraryError
 from paperwire.web.session import SESSION_COOKIE
 
 JSON = {"accept": "application/json"}
@@ -70,17 +70,17 @@ def test_save_tags_remove_and_version_bumps(lib_env):
     v0 = store.get_account(acc.id).library_version
     assert lib.save(store, acc.id, ARXIV_ID, "  reading   group , RL ,") is True
     assert lib.save(store, acc.id, ARXIV_ID) is False  # saving twice is one entry
-    [entry] = store.library(acc.id)
+    [entry] = store.library.entries(acc.id)
     assert entry.paper.id == ARXIV_ID and entry.tags == ["RL", "reading group"] and entry.saved_at
-    assert store.library_tags(acc.id) == [("reading group", 1), ("RL", 1)]
+    assert store.library.tags(acc.id) == [("reading group", 1), ("RL", 1)]
     assert lib.set_tags(store, acc.id, ARXIV_ID, "RL, privacy.v2") == ["RL", "privacy.v2"]
-    assert [e.paper.id for e in store.library(acc.id, tag="privacy.v2")] == [ARXIV_ID]
-    assert store.library(acc.id, tag="reading group") == []
-    store.add_tag(acc.id, pks[ARXIV_ID], "extra")
-    store.remove_tag(acc.id, pks[ARXIV_ID], "RL")
-    assert store.library(acc.id)[0].tags == ["extra", "privacy.v2"]
+    assert [e.paper.id for e in store.library.entries(acc.id, tag="privacy.v2")] == [ARXIV_ID]
+    assert store.library.entries(acc.id, tag="reading group") == []
+    store.library.add_tag(acc.id, pks[ARXIV_ID], "extra")
+    store.library.remove_tag(acc.id, pks[ARXIV_ID], "RL")
+    assert store.library.entries(acc.id)[0].tags == ["extra", "privacy.v2"]
     assert lib.remove(store, acc.id, ARXIV_ID) is True
-    assert store.library(acc.id) == [] and store.library_tags(acc.id) == []
+    assert store.library.entries(acc.id) == [] and store.library.tags(acc.id) == []
     assert store.get_account(acc.id).library_version == v0 + 6  # one bump per change
 
 
@@ -106,15 +106,15 @@ def test_at_most_50_tags_per_account(lib_env):
     lib.save(store, acc.id, ARXIV_ID, [f"t{i}" for i in range(20)])
     lib.save(store, acc.id, XSS_ID, [f"t{i}" for i in range(20, 40)])
     lib.save(store, acc.id, FORMULA_ID, [f"t{i}" for i in range(40, 50)])
-    assert len(store.library_tags(acc.id)) == MAX_TAGS_PER_ACCOUNT
+    assert len(store.library.tags(acc.id)) == MAX_TAGS_PER_ACCOUNT
     before = snapshot(store)
     with pytest.raises(LibraryError, match="at most 50 tags"):
         lib.save(store, acc.id, "2503.00001", ["t50"])
     with pytest.raises(LibraryError, match="at most 50 tags"):
-        store.add_tag(acc.id, pks[ARXIV_ID], "one more")
+        store.library.add_tag(acc.id, pks[ARXIV_ID], "one more")
     assert snapshot(store) == before  # the paper of the refused save is not saved either
     lib.save(store, acc.id, "2503.00001", ["t0", "t49"])  # existing tags are fine
-    assert len(store.library_tags(acc.id)) == MAX_TAGS_PER_ACCOUNT
+    assert len(store.library.tags(acc.id)) == MAX_TAGS_PER_ACCOUNT
 
 
 def test_unknown_paper_and_unsaved_paper(lib_env):
@@ -136,8 +136,8 @@ def test_not_relevant_marks_per_feed(lib_env):
     assert lib.mark_not_relevant(store, acc.id, ARXIV_ID) is True
     assert lib.mark_not_relevant(store, acc.id, ARXIV_ID) is False
     lib.mark_not_relevant(store, acc.id, XSS_ID, "RL")
-    assert store.not_relevant_pks(acc.id) == {pks[ARXIV_ID]}
-    assert store.not_relevant_pks(acc.id, "RL") == {pks[XSS_ID]}
+    assert store.library.not_relevant_pks(acc.id) == {pks[ARXIV_ID]}
+    assert store.library.not_relevant_pks(acc.id, "RL") == {pks[XSS_ID]}
     with pytest.raises(LibraryError):
         lib.mark_not_relevant(store, acc.id, ARXIV_ID, "bad<tag>")
 
@@ -219,7 +219,7 @@ def test_web_save_tags_remove_and_errors(lib_env):
     assert c.get("/library", params={"tag": "<x>"}).status_code == 400
     assert c.get("/library", params={"page": 2}).status_code == 404
     r = c.post("/library/save", data={"csrf": tok, "paper_id": ARXIV_ID, "action": "remove"}, headers=JSON)
-    assert r.json()["saved"] is False and store.saved_pks(acc.id, [pks[ARXIV_ID]]) == set()
+    assert r.json()["saved"] is False and store.library.saved_pks(acc.id, [pks[ARXIV_ID]]) == set()
 
 
 def test_web_exports(lib_env):
@@ -256,12 +256,12 @@ def test_one_reader_cannot_see_or_change_anothers_library(lib_env):
     assert r.status_code == 200 and r.json()["saved"] is False
     r = bob.post("/library/tags", data={"csrf": bob_tok, "paper_id": ARXIV_ID, "tags": "mine"}, headers=JSON)
     assert r.status_code == 400
-    assert store.library(a.id)[0].tags == ["alice-secret-tag"]
+    assert store.library.entries(a.id)[0].tags == ["alice-secret-tag"]
     assert [row for row in snapshot(store)["library"]] == before["library"]
     r = bob.post("/library/save", data={"csrf": alice_tok, "paper_id": ARXIV_ID, "action": "save"}, headers=JSON)
     assert r.status_code == 403
-    assert store.saved_pks(b.id, [pks[ARXIV_ID]]) == set()
-    assert store.library_count(a.id) == 1 and store.not_relevant_pks(b.id) == set()
+    assert store.library.saved_pks(b.id, [pks[ARXIV_ID]]) == set()
+    assert store.library.count(a.id) == 1 and store.library.not_relevant_pks(b.id) == set()
 
 
 def test_signed_out_reader_is_sent_to_sign_in(lib_env):

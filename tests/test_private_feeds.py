@@ -63,7 +63,7 @@ def test_library_page_shows_private_feeds_that_work_without_signing_in(reader):
     assert library.status_code == 200 and library.headers["content-type"].startswith("application/atom+xml")
     assert library.headers["cache-control"].startswith("private") and library.headers["x-robots-tag"] == "noindex"
     parsed = feedparser.parse(library.content)
-    saved = [e.paper.id for e in client.app.state.store.library(account.id)]
+    saved = [e.paper.id for e in client.app.state.store.library.entries(account.id)]
     assert [e.id for e in parsed.entries] == [f"tag:paperwire,2025:paper/{i}" for i in saved]  # newest saved first
     assert parsed.feed.title == "Paperwire: your library"
     # the same token on every visit

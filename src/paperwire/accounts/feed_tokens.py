@@ -34,13 +34,13 @@ def token_hash(token: str) -> str:
 def _new(store, settings, account_id: int, *, replace: bool) -> str:
     nonce = secrets.token_urlsafe(24)
     token = _derive(settings, account_id, nonce)
-    kept_nonce, _ = store.put_feed_token(account_id, nonce, token_hash(token), replace=replace)
+    kept_nonce, _ = store.library.put_feed_token(account_id, nonce, token_hash(token), replace=replace)
     return token if kept_nonce == nonce else _derive(settings, account_id, kept_nonce)
 
 
 def feed_token(store, settings, account_id: int) -> str:
     """The account's current token, made on first use."""
-    row = store.feed_token_row(account_id)
+    row = store.library.feed_token(account_id)
     if row is None:
         return _new(store, settings, account_id, replace=False)
     nonce, stored_hash = row
@@ -60,7 +60,7 @@ def account_for_token(store, token: str):
     """The active account a URL's token belongs to, or None (malformed, reset, unknown, disabled)."""
     if not isinstance(token, str) or not _TOKEN.match(token):
         return None
-    return store.feed_token_account(token_hash(token))
+    return store.library.feed_token_account(token_hash(token))
 
 
 __all__ = ["account_for_token", "feed_token", "reset_feed_token", "token_hash"]

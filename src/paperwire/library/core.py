@@ -8,12 +8,29 @@ write transaction by the store)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
-from ..storage.base_library import MAX_TAGS_PER_ACCOUNT, LibraryError
+from ..errors import PaperwireError
+from ..models import Paper
+
+MAX_TAGS_PER_ACCOUNT = 50
 
 MAX_TAG_CHARS = 40
 MAX_TAGS_PER_PAPER = 20
 _TAG = re.compile(r"^[\w .\-]+$")  # \w: letters (any script), digits and _
+
+
+class LibraryError(PaperwireError, ValueError):
+    """A library change that cannot be made (too many tags, unknown paper); the message says why.
+    Nothing was changed."""
+
+
+@dataclass
+class LibraryEntry:
+    pk: int
+    paper: Paper
+    saved_at: str
+    tags: list[str] = field(default_factory=list)
 
 
 class NotFound(LookupError):
@@ -56,16 +73,16 @@ def paper_pk(store, paper_id: str) -> int:
 def save(store, account_id: int, paper_id: str, tags=None) -> bool:
     """Save a paper (and file it under ``tags``); True when it was not saved before."""
     clean = parse_tags(tags)
-    return store.save_to_library(account_id, paper_pk(store, paper_id), clean)
+    return store.library.save(account_id, paper_pk(store, paper_id), clean)
 
 
 def remove(store, account_id: int, paper_id: str) -> bool:
-    return store.remove_from_library(account_id, paper_pk(store, paper_id))
+    return store.library.remove(account_id, paper_pk(store, paper_id))
 
 
 def set_tags(store, account_id: int, paper_id: str, tags) -> list[str]:
     clean = parse_tags(tags)
-    store.set_tags(account_id, paper_pk(store, paper_id), clean)
+    store.library.set_tags(account_id, paper_pk(store, paper_id), clean)
     return clean
 
 
@@ -75,7 +92,7 @@ def feed_tag(raw: str | None) -> str:
 
 
 def mark_not_relevant(store, account_id: int, paper_id: str, tag: str | None = None) -> bool:
-    return store.mark_not_relevant(account_id, paper_pk(store, paper_id), feed_tag(tag))
+    return store.library.mark_not_relevant(account_id, paper_pk(store, paper_id), feed_tag(tag))
 
 
 __all__ = ["MAX_TAGS_PER_ACCOUNT", "MAX_TAG_CHARS", "LibraryError", "NotFound", "feed_tag", "mark_not_relevant",

@@ -11,7 +11,7 @@ import csv
 import io
 from typing import Iterable
 
-from ..storage.base_library import LibraryEntry
+from .core import LibraryEntry
 from .bibtex import bibtex, citation_key, year_of
 
 CSV_COLUMNS = ("id", "title", "authors", "year", "day", "categories", "url", "tags", "saved_at")
@@ -22,7 +22,7 @@ def all_entries(store, account_id: int, tag: str | None = None, batch: int = 500
     """Every entry of the library (under ``tag``), newest saved first, read in batches."""
     offset = 0
     while True:
-        rows = store.library(account_id, tag=tag, limit=batch, offset=offset)
+        rows = store.library.entries(account_id, tag=tag, limit=batch, offset=offset)
         yield from rows
         if len(rows) < batch:
             return

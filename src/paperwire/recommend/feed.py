@@ -77,11 +77,11 @@ class _Pool:
         self.since = "0000"
         if self.latest:
             since = (date.fromisoformat(self.latest) - timedelta(days=FEED_DAYS)).isoformat()
-            pks = store.recent_pks(MAX_CANDIDATES, since_day=since)
+            pks = store.library.recent_pks(MAX_CANDIDATES, since_day=since)
             if len(pks) >= MIN_CANDIDATES:
                 self.since = since
             else:
-                pks = store.recent_pks(MIN_CANDIDATES)
+                pks = store.library.recent_pks(MIN_CANDIDATES)
         self.docs = _docs(store, pks)
         self.missing = {d.pk for d in self.docs if d.vector is None}
         # The implicit negatives ("all other papers", as arxiv-sanity trains): a seeded sample of the
@@ -89,7 +89,7 @@ class _Pool:
         # (the benchmark: 2,000 such papers beat 500 drawn from the candidates by 0.018 recall@50).
         # A corpus without such history (the demo) samples the candidates themselves instead.
         rng = np.random.default_rng(BACKGROUND_SEED)
-        older = store.recent_pks(BACKGROUND_POOL, before_day=self.since) if self.since != "0000" else []
+        older = store.library.recent_pks(BACKGROUND_POOL, before_day=self.since) if self.since != "0000" else []
         if len(older) >= BACKGROUND_SIZE:
             chosen = sorted(rng.choice(len(older), size=BACKGROUND_SIZE, replace=False).tolist())
             self._background = _docs(store, [older[i] for i in chosen])
@@ -208,7 +208,7 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
     if account is None or limit <= 0:
         return []
     tag = tag or None
-    upvoted = [] if tag else store.upvoted_pks(account_id)
+    upvoted = [] if tag else store.library.upvoted_pks(account_id)
     pool = candidate_pool(store)
     hidden = store.hidden_pks()
     key = (_store_key(store), account_id, tag, account.library_version, tuple(upvoted), pool.seq, len(pool.missing),
@@ -218,12 +218,12 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
         stats["cached"] += 1
         return cached[:limit]
 
-    saved = store.library_pks(account_id, tag)
-    all_saved = set(saved) if tag is None else set(store.library_pks(account_id))
+    saved = store.library.pks(account_id, tag)
+    all_saved = set(saved) if tag is None else set(store.library.pks(account_id))
     positive_pks = list(dict.fromkeys(saved + upvoted))[:MAX_POSITIVES]
-    negative_pks = store.not_relevant_pks(account_id, "")
+    negative_pks = store.library.not_relevant_pks(account_id, "")
     if tag:
-        negative_pks |= store.not_relevant_pks(account_id, tag)
+        negative_pks |= store.library.not_relevant_pks(account_id, tag)
     exclude = all_saved | set(upvoted) | negative_pks | hidden
     recs: list[Recommendation] = []
     if positive_pks:

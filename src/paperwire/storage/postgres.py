@@ -247,15 +247,12 @@ from .postgres_outbox import PostgresOutboxMixin  # noqa: E402
 from .postgres_retention import PostgresRetentionMixin  # noqa: E402
 from .postgres_subscribers import PostgresSubscriberMixin  # noqa: E402
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
-from .sqlite_feed_tokens import SQLiteFeedTokenMixin  # noqa: E402
-from .sqlite_library import SQLiteLibraryMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class PostgresStore(Store, LegacyMixinHost, PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
                     PostgresAccountsMixin, PostgresSigninMixin, PostgresRetentionMixin,
-                    SQLiteCommunityMixin, SQLiteLibraryMixin,
-                    SQLiteFeedTokenMixin):
+                    SQLiteCommunityMixin):
     _ROW_LOCK = DIALECT.row_lock
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):

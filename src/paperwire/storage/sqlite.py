@@ -131,8 +131,6 @@ def split_sql(script: str) -> list[str]:
 from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin  # noqa: E402
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .sqlite_digests import SQLiteDigestMixin  # noqa: E402
-from .sqlite_feed_tokens import SQLiteFeedTokenMixin  # noqa: E402
-from .sqlite_library import SQLiteLibraryMixin  # noqa: E402
 from .sqlite_outbox import SQLiteOutboxMixin  # noqa: E402
 from .sqlite_retention import SQLiteRetentionMixin  # noqa: E402
 from .sqlite_subscribers import SQLiteSubscriberMixin  # noqa: E402
@@ -141,6 +139,6 @@ from .store import LegacyMixinHost, Store  # noqa: E402
 
 class SQLiteStore(Store, LegacyMixinHost, SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin,
                   SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin,
-                  SQLiteLibraryMixin, SQLiteRetentionMixin, SQLiteFeedTokenMixin):
+                  SQLiteRetentionMixin):
     def __init__(self, path: str | Path):
         super().__init__(SQLiteDatabase(path))

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from .database import Database
 from .jobs import JobStore
+from .library import LibraryStore
 from .papers import PaperStore
 from .stars import StarStore
 from .trending import TrendingStore
@@ -20,6 +21,7 @@ class Store:
         self.jobs = JobStore(db)
         self.stars = StarStore(db)
         self.trending = TrendingStore(db)
+        self.library = LibraryStore(db, self.papers)
 
     @property
     def conn(self):

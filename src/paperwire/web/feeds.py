@@ -230,7 +230,7 @@ def for_you_feed(request: Request, token: str, tag: str | None = Query(None, max
 def library_feed(request: Request, token: str, tag: str | None = Query(None, max_length=200)):
     account = _reader(request, token)
     tag = _tag(tag)
-    saved = request.app.state.store.library(account.id, tag=tag, limit=FEED_SIZE, offset=0)
+    saved = request.app.state.store.library.entries(account.id, tag=tag, limit=FEED_SIZE, offset=0)
     entries = [Entry(e.paper, updated=_when(e.saved_at)) for e in saved]
     return _atom(request, _feed(request, feed_links.library(token, tag), f"library/{account.id}" + (
         f"?tag={quote(tag, safe='')}" if tag else ""), "Papers you saved, newest first" + (

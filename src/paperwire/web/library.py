@@ -115,8 +115,8 @@ def library_page(request: Request, tag: str | None = Query(None, max_length=200)
     account = require_account(request)
     store = request.app.state.store
     tag = _tag_param(tag)
-    total = store.library_count(account.id, tag)
-    entries = store.library(account.id, tag=tag, limit=LIBRARY_PAGE_SIZE, offset=(page - 1) * LIBRARY_PAGE_SIZE)
+    total = store.library.count(account.id, tag)
+    entries = store.library.entries(account.id, tag=tag, limit=LIBRARY_PAGE_SIZE, offset=(page - 1) * LIBRARY_PAGE_SIZE)
     if not entries and page > 1:
         raise HTTPException(404, f"Page {page} of your library is empty.")
     token = feed_token(store, request.app.state.settings, account.id)
@@ -125,8 +125,8 @@ def library_page(request: Request, tag: str | None = Query(None, max_length=200)
         feeds += [feed_links.library(token), feed_links.for_you(token)]
     return render(request, "library.html", {
         "alt_feeds": feeds, "feeds": feeds, "base": base_url(request),
-        "cards": card_states(request, [e.paper for e in entries]), "tag": tag, "tags": store.library_tags(account.id), "entries": entries, "total": total,
-        "all_total": store.library_count(account.id) if tag else total,
+        "cards": card_states(request, [e.paper for e in entries]), "tag": tag, "tags": store.library.tags(account.id), "entries": entries, "total": total,
+        "all_total": store.library.count(account.id) if tag else total,
         "pager": pagination(total, page, LIBRARY_PAGE_SIZE, lambda n: url_with("/library", tag=tag, page=n if n > 1 else None)),
         "first_rank": (page - 1) * LIBRARY_PAGE_SIZE + 1,
     })
@@ -163,7 +163,7 @@ def feeds_opml(request: Request):
     account = require_account(request)
     store = request.app.state.store
     token = feed_token(store, request.app.state.settings, account.id)
-    feeds = feed_links.reader_feeds(token, [t for t, _ in store.library_tags(account.id)])
+    feeds = feed_links.reader_feeds(token, [t for t, _ in store.library.tags(account.id)])
     body = build_opml("Paperwire: your feeds", feeds, base_url(request))
     return Response(body, media_type="text/x-opml; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="paperwire-feeds.opml"', "Cache-Control": "private, no-store"})
@@ -192,9 +192,9 @@ def for_you(request: Request, tag: str | None = Query(None, max_length=200)):
     recs = feed_for_account(store, account.id, tag=tag, limit=FOR_YOU_SIZE, settings=request.app.state.settings)
     feed = feed_links.for_you(feed_token(store, request.app.state.settings, account.id), tag)
     return render(request, "for_you.html", {
-        "signed_in": True, "alt_feeds": [feed], "feed": feed, "tag": tag, "tags": store.library_tags(account.id), "recs": recs,
+        "signed_in": True, "alt_feeds": [feed], "feed": feed, "tag": tag, "tags": store.library.tags(account.id), "recs": recs,
         "cards": card_states(request, [r.paper for r in recs]),
-        "library_total": store.library_count(account.id), "tag_total": store.library_count(account.id, tag) if tag else None,
+        "library_total": store.library.count(account.id), "tag_total": store.library.count(account.id, tag) if tag else None,
     })
 
 
@@ -266,8 +266,8 @@ def api_library(request: Request, tag: str | None = Query(None, max_length=200, 
     account = require_account(request)
     store = request.app.state.store
     tag = _tag_param(tag)
-    entries = store.library(account.id, tag=tag, limit=limit, offset=offset)
-    return {"total": store.library_count(account.id, tag), "tags": [{"tag": t, "count": n} for t, n in store.library_tags(account.id)],
+    entries = store.library.entries(account.id, tag=tag, limit=limit, offset=offset)
+    return {"total": store.library.count(account.id, tag), "tags": [{"tag": t, "count": n} for t, n in store.library.tags(account.id)],
             "results": [{**_paper_json(request, e.paper), "saved_at": e.saved_at, "tags": e.tags} for e in entries]}
 
 
