@@ -23,8 +23,9 @@ from psycopg import sql
 from tqdm import tqdm
 
 from ..errors import PaperwireError
-from .postgres import PostgresStore
-from .sqlite import SQLiteStore
+from .postgres import PostgresDatabase
+from .sqlite import SQLiteDatabase
+from .store import Store
 
 
 class CopyError(PaperwireError):
@@ -56,7 +57,7 @@ class _Table:
     parents: set[str]
 
 
-def _sqlite_tables(src: SQLiteStore) -> dict[str, _Table]:
+def _sqlite_tables(src: SQLiteDatabase) -> dict[str, _Table]:
     c = src.conn
     tables = {}
     for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
@@ -110,7 +111,7 @@ def _row_bytes(row, bytea: set[int]) -> bytes:
     return ("\x1f".join(parts) + "\x1e").encode("utf-8", "surrogatepass")
 
 
-def _sqlite_rows(src: SQLiteStore, t: _Table, batch: int):
+def _sqlite_rows(src: SQLiteDatabase, t: _Table, batch: int):
     cols = ", ".join(f'"{c}"' for c in t.columns)
     order = ", ".join(f'"{c}"' for c in t.order)
     cur = src.conn.execute(f'SELECT {cols} FROM "{t.name}" ORDER BY {order}')
@@ -135,10 +136,14 @@ def _pg_rows(conn, t: _Table, batch: int):
             yield rows
 
 
-def copy_sqlite_to_postgres(src: SQLiteStore, dst: PostgresStore, *, force: bool = False, batch: int = 5000,
+def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False, batch: int = 5000,
                             progress: bool = True) -> CopyReport:
-    """Copy every table of ``src`` into ``dst`` and verify it (see the module's docstring).
-    Raises CopyError, leaving ``dst`` unchanged, when it cannot start or does not verify."""
+    """Copy every table of ``source`` (a SQLite store) into ``target`` (a PostgreSQL one) and verify
+    it (see the module's docstring). Raises CopyError, leaving ``target`` unchanged, when it cannot
+    start or does not verify."""
+    src, dst = source.db, target.db
+    if not isinstance(src, SQLiteDatabase) or not isinstance(dst, PostgresDatabase):
+        raise CopyError("the copy goes from a SQLite database to a PostgreSQL one")
     sv, dv = src.schema_version(), dst.schema_version()
     if sv != dv:
         raise CopyError(f"schema versions differ: SQLite {sv}, PostgreSQL {dv} (a migration exists for one "
@@ -146,7 +151,7 @@ def copy_sqlite_to_postgres(src: SQLiteStore, dst: PostgresStore, *, force: bool
     tables = _sqlite_tables(src)
     pg_columns: dict[str, list[str]] = {}
     pg_bytea: dict[str, set[str]] = {}
-    for t, col, typ in dst._all("SELECT table_name, column_name, data_type FROM information_schema.columns "
+    for t, col, typ in dst.all("SELECT table_name, column_name, data_type FROM information_schema.columns "
                                 "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"):
         pg_columns.setdefault(t, []).append(col)
         if typ == "bytea":
@@ -164,7 +169,7 @@ def copy_sqlite_to_postgres(src: SQLiteStore, dst: PostgresStore, *, force: bool
     src_conn.execute("BEGIN")  # one read snapshot for the copy and its verification
     try:
         counts = {t.name: src_conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in ordered}
-        with dst._write() as c:
+        with dst.write() as c:
             nonempty = [t.name for t in ordered
                         if c.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t.name)))
                         .fetchone()[0]]
