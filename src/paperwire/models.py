@@ -261,3 +261,26 @@ class RepoState:
     stars: int | None      # the latest count; None once the repository is gone
     status: str            # STATUS_OK | STATUS_GONE | STATUS_UNAVAILABLE
     checked_at: str        # the latest observation
+
+
+# -- the job queue (storage/jobs.py, paperwire/jobs) ------------------------------------------
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+@dataclass
+class Job:
+    id: int
+    kind: str
+    key: str | None
+    payload: dict = field(default_factory=dict)
+    status: str = "queued"
+    attempts: int = 0       # claims so far, this one included once claimed
+    max_attempts: int = 5
+    run_at: float = 0.0
+    lease_until: float | None = None
+    worker: str | None = None
+    last_error: str | None = None
+    result: dict | None = None
+    created_at: str = ""
+    started_at: str | None = None
+    finished_at: str | None = None

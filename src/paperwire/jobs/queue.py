@@ -4,8 +4,6 @@ how long a failed one waits before its next attempt. The storage does the lockin
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 # every kind a worker knows how to run (handlers.py); `paperwire worker --role` picks among them
 KINDS = ("digest", "send", "index", "trending", "ingest", "prune")
 
@@ -17,27 +15,6 @@ ROLES = {
 }
 
 BACKOFF_MAX = 3600.0
-
-JOB_STATUSES = ("queued", "running", "done", "failed")
-
-
-@dataclass
-class Job:
-    id: int
-    kind: str
-    key: str | None
-    payload: dict = field(default_factory=dict)
-    status: str = "queued"
-    attempts: int = 0       # claims so far, this one included once claimed
-    max_attempts: int = 5
-    run_at: float = 0.0
-    lease_until: float | None = None
-    worker: str | None = None
-    last_error: str | None = None
-    result: dict | None = None
-    created_at: str = ""
-    started_at: str | None = None
-    finished_at: str | None = None
 
 
 def parse_kinds(role: str) -> list[str]:

@@ -22,8 +22,7 @@ from __future__ import annotations
 import json
 import time
 
-from ..jobs.queue import JOB_STATUSES, Job
-from ..models import utc_now
+from ..models import JOB_STATUSES, Job, utc_now
 from .database import Database
 
 _DUE = "((status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_until <= ?))"
