@@ -115,5 +115,17 @@ class Database:
             part = keys[i:i + chunk]
             yield from run(sql.format(f" IN ({','.join('?' * len(part))})"), (*args, *part))
 
+    def execute_in(self, c, sql: str, keys, args: tuple = ()) -> int:
+        """Run a write with ``{}`` standing for the key list (as rows_in) on ``c``; rows changed."""
+        keys = list(keys)
+        chunk = self.dialect.in_chunk
+        if chunk is None:
+            return c.execute(sql.format(" = ANY(?)"), (*args, keys)).rowcount
+        n = 0
+        for i in range(0, len(keys), chunk):
+            part = keys[i:i + chunk]
+            n += c.execute(sql.format(f" IN ({','.join('?' * len(part))})"), (*args, *part)).rowcount
+        return n
+
     def close(self) -> None:
         raise NotImplementedError

@@ -244,14 +244,13 @@ def _redact(url: str) -> str:
 from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin  # noqa: E402
 from .postgres_digests import PostgresDigestMixin  # noqa: E402
 from .postgres_outbox import PostgresOutboxMixin  # noqa: E402
-from .postgres_retention import PostgresRetentionMixin  # noqa: E402
 from .postgres_subscribers import PostgresSubscriberMixin  # noqa: E402
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class PostgresStore(Store, LegacyMixinHost, PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
-                    PostgresAccountsMixin, PostgresSigninMixin, PostgresRetentionMixin,
+                    PostgresAccountsMixin, PostgresSigninMixin,
                     SQLiteCommunityMixin):
     _ROW_LOCK = DIALECT.row_lock
 

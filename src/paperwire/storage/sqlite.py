@@ -132,13 +132,11 @@ from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin  # noqa: E40
 from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .sqlite_digests import SQLiteDigestMixin  # noqa: E402
 from .sqlite_outbox import SQLiteOutboxMixin  # noqa: E402
-from .sqlite_retention import SQLiteRetentionMixin  # noqa: E402
 from .sqlite_subscribers import SQLiteSubscriberMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class SQLiteStore(Store, LegacyMixinHost, SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin,
-                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin,
-                  SQLiteRetentionMixin):
+                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin):
     def __init__(self, path: str | Path):
         super().__init__(SQLiteDatabase(path))

@@ -10,6 +10,7 @@ from .database import Database
 from .jobs import JobStore
 from .library import LibraryStore
 from .papers import PaperStore
+from .retention import RetentionStore
 from .stars import StarStore
 from .trending import TrendingStore
 
@@ -22,6 +23,7 @@ class Store:
         self.stars = StarStore(db)
         self.trending = TrendingStore(db)
         self.library = LibraryStore(db, self.papers)
+        self.retention = RetentionStore(db)
 
     @property
     def conn(self):
