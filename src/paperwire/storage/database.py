@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any, Callable, Iterator
+
+from ..models import utc_now
 
 # what ``Database.serialize`` takes (on PostgreSQL the keys of pg_advisory_xact_lock(bigint)):
 # one per kind of write that must not run beside another of its kind
@@ -52,6 +55,8 @@ class Database:
     ``write()`` block, where this thread's reads and writes all run in that one transaction."""
 
     dialect: Dialect
+    migrations: str             # the folder of its scripts: migrations/<folder>/NNNN_name.sql
+    migrations_table: str       # the DDL of schema_migrations
 
     # -- provided by the backend ----------------------------------------------------------
     def _begin(self):
@@ -127,5 +132,41 @@ class Database:
             n += c.execute(sql.format(f" IN ({','.join('?' * len(part))})"), (*args, *part)).rowcount
         return n
 
+    def migrate(self) -> list[int]:
+        """Apply the numbered scripts of migrations/<folder> this database has not seen: each
+        script and its schema_migrations row in one transaction (PostgreSQL's DDL is
+        transactional too), serialised so two processes never apply one twice."""
+        with self.write() as c:
+            self.serialize(c, LOCK_MIGRATE)
+            c.execute(self.migrations_table)
+        done = {r[0] for r in self.all("SELECT version FROM schema_migrations")}
+        applied = []
+        for version, f in _scripts(self.migrations):
+            if version in done:
+                continue
+            with self.write() as c:
+                self.serialize(c, LOCK_MIGRATE)
+                # re-checked inside the transaction: another process may have migrated meanwhile
+                if c.execute("SELECT 1 FROM schema_migrations WHERE version=?", (version,)).fetchone():
+                    continue
+                for statement in _split_sql(f.read_text()):
+                    c.execute(statement)
+                c.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
+            applied.append(version)
+        return applied
+
     def close(self) -> None:
         raise NotImplementedError
+
+
+def _scripts(folder: str) -> list:
+    """(version, file) of migrations/<folder>/NNNN_*.sql, in order."""
+    return sorted((int(f.name.split("_", 1)[0]), f)
+                  for f in resources.files("paperwire.storage").joinpath(f"migrations/{folder}").iterdir()
+                  if f.name.endswith(".sql"))
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (our scripts hold no ';' inside strings or triggers)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

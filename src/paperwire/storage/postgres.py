@@ -19,10 +19,8 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
-from ..models import utc_now
 from .database import LOCK_MIGRATE, LOCK_PAPERS, LOCK_SUBSCRIBE, Database, Dialect  # noqa: F401 (keys re-exported)
 from .errors import DatabaseUnreachable
-from .sqlite import migration_scripts, split_sql
 
 DIALECT = Dialect(
     name="postgresql", row_lock=" FOR UPDATE", claim_lock=" FOR UPDATE SKIP LOCKED", nulls_last=" NULLS LAST",
@@ -131,6 +129,9 @@ class _ReadConnection:
 
 class PostgresDatabase(Database):
     dialect = DIALECT
+    migrations = "postgres"
+    migrations_table = ("CREATE TABLE IF NOT EXISTS schema_migrations "
+                        "(version INTEGER PRIMARY KEY, applied_at TEXT COLLATE \"C\" NOT NULL)")
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         self.url = url
@@ -185,26 +186,6 @@ class PostgresDatabase(Database):
         self.pool.close()
 
     # -- schema ------------------------------------------------------------------------
-    def migrate(self) -> list[int]:
-        """Apply the numbered scripts in migrations/postgres that this database has not seen;
-        each script and its schema_migrations row in one transaction (PostgreSQL's DDL is
-        transactional), under an advisory lock so two processes never apply one twice."""
-        applied = []
-        with self.write() as c:
-            self.serialize(c, LOCK_MIGRATE)
-            c.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                      "(version INTEGER PRIMARY KEY, applied_at TEXT COLLATE \"C\" NOT NULL)")
-        for version, f in migration_scripts("postgres"):
-            with self.write() as c:
-                self.serialize(c, LOCK_MIGRATE)
-                if c.execute("SELECT 1 FROM schema_migrations WHERE version=%s", (version,)).fetchone():
-                    continue
-                for statement in split_sql(f.read_text()):
-                    c.execute(statement)
-                c.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, utc_now()))
-            applied.append(version)
-        return applied
-
     def schema_version(self) -> int:
         return self.value("SELECT coalesce(max(version), 0) FROM schema_migrations")
 

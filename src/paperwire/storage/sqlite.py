@@ -6,10 +6,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 
-from ..models import utc_now
 from .database import Database, Dialect
 
 DIALECT = Dialect(
@@ -20,6 +18,8 @@ DIALECT = Dialect(
 
 class SQLiteDatabase(Database):
     dialect = DIALECT
+    migrations = "sqlite"
+    migrations_table = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
 
     def __init__(self, path: str | Path):
         self.path = str(path)  # its directory must exist (storage.open_store says which one is missing)
@@ -86,45 +86,11 @@ class SQLiteDatabase(Database):
         self._local = threading.local()
 
     # -- schema ------------------------------------------------------------------------
-    def migrate(self) -> list[int]:
-        """Apply the numbered scripts in migrations/sqlite that this database has not seen."""
-        c = self.conn
-        c.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {r[0] for r in c.execute("SELECT version FROM schema_migrations")}
-        applied = []
-        for version, f in migration_scripts("sqlite"):
-            if version in done:
-                continue
-            with self.write() as w:
-                # re-check inside the write lock: another process may have migrated meanwhile
-                if w.execute("SELECT 1 FROM schema_migrations WHERE version=?", (version,)).fetchone():
-                    continue
-                for statement in split_sql(f.read_text()):
-                    w.execute(statement)
-                w.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
-            applied.append(version)
-        return applied
-
     def schema_version(self) -> int:
         return self.value("SELECT max(version) FROM schema_migrations") or 0
 
     def integrity_check(self) -> str:
         return self.value("PRAGMA integrity_check")
-
-
-def migration_scripts(folder: str) -> list:
-    """(version, file) of migrations/<folder>/NNNN_*.sql, in order."""
-    return sorted(
-        (int(f.name.split("_", 1)[0]), f)
-        for f in resources.files("paperwire.storage").joinpath(f"migrations/{folder}").iterdir()
-        if f.name.endswith(".sql")
-    )
-
-
-def split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (our scripts hold no ';' inside strings or triggers)."""
-    lines = [l for l in script.splitlines() if not l.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
 # -- until every area is converted: the store with the remaining mixins ---------------------
