@@ -75,6 +75,10 @@ class SQLiteDatabase(Database):
     def _read(self, sql: str, args) -> list:
         return self.conn.execute(sql, args).fetchall()
 
+    def all(self, sql: str, args=()) -> list:
+        # the thread's one connection is also its open transaction's: no need to look for one
+        return self.conn.execute(sql, args).fetchall()
+
     def close(self) -> None:
         with self._lock:
             for c in self._conns:
