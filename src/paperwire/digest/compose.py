@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from ..mail.message import make_message_id, sender_domain
 from ..models import Paper
+from ..search.match import DEFAULT_STRICTNESS, Matcher, Scored, passes
 from ..search.query import dense_text, parse_query
 from .mime import build_alternative
 from .schedule import Due
@@ -113,6 +114,7 @@ class Section:
     items: list[Item]
     query: str | None = None
     more_url: str | None = None
+    strictness: str | None = None  # saved searches: the bar their papers cleared
 
 
 @dataclass
@@ -153,7 +155,8 @@ class Composer:
         self.limit = limit
         self.fetch = max(fetch, limit)
         self.site = site_url(settings)
-        self._searches: dict[tuple[str, str], list[tuple[int, Paper]]] = {}
+        self.matcher = Matcher(engine)
+        self._searches: dict[tuple[str, str], list[Scored]] = {}
         self._trending: dict[tuple[str, tuple], list[tuple[int, Paper]]] = {}
         self._categories: dict[tuple[str, tuple], list[tuple[int, Paper]]] = {}
         self._blocks: dict[int, tuple[Markup, str]] = {}
@@ -175,14 +178,22 @@ class Composer:
         pks = self.store.papers.pks_for([p.id for p in papers])
         return [(pks[p.id], p) for p in papers if p.id in pks]
 
-    def search(self, query: str, since: str) -> list[tuple[int, Paper]]:
-        """A saved search's hits listed on or after ``since``, best first (cached per run). The
-        date filter goes first: an unclosed quote in the query cannot swallow it."""
+    def scored(self, query: str, since: str) -> list[Scored]:
+        """A saved search's hits listed on or after ``since``, best first, each with its match
+        probability (cached per run). The date filter goes first: an unclosed quote in the query
+        cannot swallow it."""
         key = (query, since)
         found = self._searches.get(key)
         if found is None:
-            found = self._searches[key] = self._hits(f"after:{since} {query}", since)
+            hits = self.matcher.search(f"after:{since} {query}", self.fetch)
+            self.searches_run += 1
+            found = self._searches[key] = [h for h in hits if (h.paper.announced or "") >= since]
         return found
+
+    def search(self, query: str, since: str, strictness: str = DEFAULT_STRICTNESS) -> list[tuple[int, Paper]]:
+        """The (pk, Paper) a saved search with this strictness would send, best first: only the
+        hits whose match probability clears its bar, so a day with nothing relevant sends none."""
+        return [(h.pk, h.paper) for h in self.scored(query, since) if passes(h.probability, strictness)]
 
     def category_papers(self, since: str, categories: list[str]) -> list[tuple[int, Paper]]:
         key = (since, tuple(sorted(categories)))
@@ -240,7 +251,9 @@ class Composer:
         return Item(pk, paper, block[0], block[1])
 
     # -- one subscriber ----------------------------------------------------------------------
-    def sections(self, sub, saved: list[str], since: date, sent: set[int]) -> list[Section]:
+    def sections(self, sub, saved: list, since: date, sent: set[int]) -> list[Section]:
+        """``saved``: the subscriber's saved searches, as (query, strictness) pairs or bare
+        queries (strictness normal)."""
         since_s = since.isoformat()
         taken: set[int] = set()
         out: list[Section] = []
@@ -256,11 +269,13 @@ class Composer:
                     break
             return items
 
-        for q in saved:
-            items = pick(self.search(q, since_s))
-            if items:
-                out.append(Section("search", f"New for “{q}”", items, query=q,
-                                   more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}"))
+        for entry in saved:
+            q, strictness = (entry, DEFAULT_STRICTNESS) if isinstance(entry, str) else entry
+            items = pick(self.search(q, since_s, strictness))
+            # a search with nothing relevant keeps a one-line section (no papers) that says so and
+            # links to the search; it does not count as something new to send
+            out.append(Section("search", f"New for “{q}”", items, query=q, strictness=strictness,
+                               more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}"))
         for_you = []
         for pk, paper, because in for_you_papers(self.store, sub.email, since_s, self.fetch):
             if pk in sent or pk in taken:
@@ -282,7 +297,7 @@ class Composer:
                 out.append(Section("categories", "New in " + ", ".join(sorted(cats)), items))
         return out
 
-    def compose(self, sub, due: Due, since: date, saved: list[str], sent: set[int]) -> Digest:
+    def compose(self, sub, due: Due, since: date, saved: list, sent: set[int]) -> Digest:
         sections = self.sections(sub, saved, since, sent)
         pks = [it.pk for s in sections for it in s.items]
         n = len(pks)
@@ -298,7 +313,7 @@ class Composer:
             return digest
         prefs, unsub, headers = subscriber_links(self.settings, sub)
         ctx = {
-            "subject": subject, "site": self.site, "sections": sections, "email": sub.email,
+            "subject": subject, "site": self.site, "sections": sections, "email": sub.email, "papers": n,
             "heading": f"{n} new paper{'s' if n != 1 else ''} for you — {when}" if n else f"Your digest — {when}",
             "since_text": since.strftime("%-d %b %Y"),
             "frequency_text": "weekly" if sub.frequency == "weekly" else "daily",
@@ -319,7 +334,7 @@ def describe(d: Digest) -> str:
     if d.message is None:
         lines[0] += "  (not sent: nothing new)"
     for s in d.sections:
-        lines.append(f"  {s.title}")
+        lines.append(f"  {s.title}" + ("" if s.items else "  (nothing relevant)"))
         for it in s.items:
             lines.append(f"    - {it.paper.title}")
     return "\n".join(lines)

@@ -70,9 +70,9 @@ def run_digests(store, settings, engine, now=None, dry_run: bool = False, progre
             if due:
                 counts["due"] += len(due)
                 ids = [s.id for s, _ in due]
-                saved = store.saved_search_queries(ids)
+                saved = store.saved_search_alerts(ids)
                 since = {s.id: lookback_since(s, d, now) for s, d in due}
-                composer.prewarm([q for qs in saved.values() for q in qs])
+                composer.prewarm([q for qs in saved.values() for q, _ in qs])
                 sent = store.sent_paper_pks(ids, store.min_pk_since(min(since.values()).isoformat()))
                 for s, d in due:
                     try:

@@ -22,6 +22,10 @@ class DigestStore(Protocol):
         """Each subscriber's saved-search queries, oldest first."""
         ...
 
+    def saved_search_alerts(self, subscriber_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+        """Each subscriber's saved searches as (query, strictness), oldest first."""
+        ...
+
     def sent_paper_pks(self, subscriber_ids: list[int], min_pk: int = 0) -> dict[int, set[int]]:
         """The paper pks (>= min_pk) each subscriber has been sent already."""
         ...

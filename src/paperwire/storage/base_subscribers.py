@@ -33,6 +33,7 @@ class SavedSearch:
     subscriber_id: int
     query: str
     created_at: str
+    strictness: str = "normal"  # broad | normal | strict: the relevance bar (paperwire.search.match)
 
 
 # the preference columns a caller may set (values already validated by paperwire.subscriptions)
@@ -65,11 +66,12 @@ class SubscriberStore(Protocol):
 
     def request_subscription(self, *, email: str, prefs: dict, query: str | None,
                              limits: list[tuple[str, int, float]], now: float,
-                             compose: Composer, max_saved: int) -> tuple[str, int | None]:
+                             compose: Composer, max_saved: int,
+                             strictness: str = "normal") -> tuple[str, int | None]:
         """One subscribe request, in one transaction: check and record the rate ``limits``
         ((key, max events, window seconds); RateLimited and no change when one is reached), then
         by the address's state: new -> pending row; pending/unsubscribed -> pending with these
-        prefs (+ ``query`` as a saved search); confirmed -> unchanged; bounced or suppressed ->
+        prefs (+ ``query`` as a saved search with ``strictness``); confirmed -> unchanged; bounced or suppressed ->
         unchanged, no mail. ``compose`` builds the mail to queue (outbox) in the same transaction.
         Returns (outcome, outbox id): outcome is 'created' | 'pending' | 'resubscribed' |
         'confirmed' | 'blocked'."""
@@ -82,9 +84,15 @@ class SubscriberStore(Protocol):
 
     def update_preferences(self, subscriber_id: int, token_version: int, prefs: dict) -> Subscriber | None: ...
     def add_saved_search(self, subscriber_id: int, token_version: int, query: str, *,
-                         max_saved: int) -> SavedSearch | None:
+                         max_saved: int, strictness: str = "normal") -> SavedSearch | None:
         """None when the version is stale; TooManySavedSearches at the limit; an existing
-        identical query is returned unchanged."""
+        identical query keeps its place and takes this ``strictness``."""
+        ...
+
+    def set_saved_search_strictness(self, subscriber_id: int, token_version: int, search_id: int,
+                                    strictness: str) -> SavedSearch | None:
+        """The saved search with its new strictness; None when the version is stale or the
+        search is not this subscriber's."""
         ...
 
     def remove_saved_search(self, subscriber_id: int, token_version: int, search_id: int) -> bool: ...

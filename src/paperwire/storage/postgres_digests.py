@@ -59,6 +59,16 @@ class PostgresDigestMixin:
             out.setdefault(sid, []).append(query)
         return out
 
+    def saved_search_alerts(self, subscriber_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+        out: dict[int, list[tuple[str, str]]] = {}
+        for sid, query, strictness in self._all(
+            "SELECT subscriber_id, query, strictness FROM saved_searches WHERE subscriber_id = ANY(%s) "
+            "ORDER BY subscriber_id, id",
+            (list(subscriber_ids),),
+        ):
+            out.setdefault(sid, []).append((query, strictness))
+        return out
+
     def sent_paper_pks(self, subscriber_ids: list[int], min_pk: int = 0) -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
         for sid, pk in self._all(

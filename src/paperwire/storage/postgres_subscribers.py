@@ -35,7 +35,7 @@ class PostgresSubscriberMixin(SQLiteSubscriberMixin):
                                                          (status,))]
 
     def saved_searches(self, subscriber_id: int) -> list[SavedSearch]:
-        rows = self._all("SELECT id, subscriber_id, query, created_at FROM saved_searches "
+        rows = self._all("SELECT id, subscriber_id, query, created_at, strictness FROM saved_searches "
                          "WHERE subscriber_id=%s ORDER BY id", (subscriber_id,))
         return [SavedSearch(**dict(r)) for r in rows]
 
@@ -55,23 +55,27 @@ class PostgresSubscriberMixin(SQLiteSubscriberMixin):
             cur.executemany("INSERT INTO rate_events (key, at) VALUES (%s, %s)", [(k, now) for k, _, _ in limits])
 
     @staticmethod
-    def _insert_saved(c: psycopg.Connection, subscriber_id: int, query: str, max_saved: int) -> SavedSearch:
-        row = c.execute("SELECT id, subscriber_id, query, created_at FROM saved_searches "
+    def _insert_saved(c: psycopg.Connection, subscriber_id: int, query: str, max_saved: int,
+                      strictness: str = "normal") -> SavedSearch:
+        row = c.execute("SELECT id, subscriber_id, query, created_at, strictness FROM saved_searches "
                         "WHERE subscriber_id=%s AND query=%s", (subscriber_id, query)).fetchone()
         if row:
-            return SavedSearch(**dict(row))
+            if row["strictness"] != strictness:
+                c.execute("UPDATE saved_searches SET strictness=%s WHERE id=%s", (strictness, row["id"]))
+            return SavedSearch(**dict(row, strictness=strictness))
         n = c.execute("SELECT count(*) FROM saved_searches WHERE subscriber_id=%s", (subscriber_id,)).fetchone()[0]
         if n >= max_saved:
             raise TooManySavedSearches(f"at most {max_saved} saved searches")
         now = utc_now()
-        new_id = c.execute("INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (%s, %s, %s) "
-                           "RETURNING id", (subscriber_id, query, now)).fetchone()[0]
-        return SavedSearch(new_id, subscriber_id, query, now)
+        new_id = c.execute("INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) "
+                           "VALUES (%s, %s, %s, %s) RETURNING id", (subscriber_id, query, now, strictness)).fetchone()[0]
+        return SavedSearch(new_id, subscriber_id, query, now, strictness)
 
     # -- writes ------------------------------------------------------------------------
     def request_subscription(self, *, email: str, prefs: dict, query: str | None,
                              limits: list[tuple[str, int, float]], now: float,
-                             compose: Composer, max_saved: int) -> tuple[str, int | None]:
+                             compose: Composer, max_saved: int,
+                             strictness: str = "normal") -> tuple[str, int | None]:
         ts = utc_now()
         values = _pref_values(prefs)
         with self._write() as c:
@@ -101,7 +105,7 @@ class PostgresSubscriberMixin(SQLiteSubscriberMixin):
             if query and outcome != "confirmed":
                 try:
                     with c.transaction():  # a savepoint: the skipped query leaves nothing behind
-                        self._insert_saved(c, sid, query, max_saved)
+                        self._insert_saved(c, sid, query, max_saved, strictness)
                 except TooManySavedSearches:
                     pass  # the answer must not depend on the address's state: skip the query silently
             sub = _row_to_subscriber(c.execute("SELECT * FROM subscribers WHERE id=%s", (sid,)).fetchone())

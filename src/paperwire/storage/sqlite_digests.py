@@ -56,6 +56,16 @@ class SQLiteDigestMixin:
             out.setdefault(sid, []).append(query)
         return out
 
+    def saved_search_alerts(self, subscriber_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+        out: dict[int, list[tuple[str, str]]] = {}
+        for sid, query, strictness in self._rows_in(
+            "SELECT subscriber_id, query, strictness FROM saved_searches WHERE subscriber_id IN ({}) "
+            "ORDER BY subscriber_id, id",
+            subscriber_ids,
+        ):
+            out.setdefault(sid, []).append((query, strictness))
+        return out
+
     def sent_paper_pks(self, subscriber_ids: list[int], min_pk: int = 0) -> dict[int, set[int]]:
         out: dict[int, set[int]] = {}
         ids = list(subscriber_ids)

@@ -57,7 +57,7 @@ class SQLiteSubscriberMixin:
 
     def saved_searches(self, subscriber_id: int) -> list[SavedSearch]:
         rows = self.conn.execute(
-            "SELECT id, subscriber_id, query, created_at FROM saved_searches WHERE subscriber_id=? ORDER BY id",
+            "SELECT id, subscriber_id, query, created_at, strictness FROM saved_searches WHERE subscriber_id=? ORDER BY id",
             (subscriber_id,),
         )
         return [SavedSearch(**dict(r)) for r in rows]
@@ -84,23 +84,27 @@ class SQLiteSubscriberMixin:
         return row
 
     @staticmethod
-    def _insert_saved(c: sqlite3.Connection, subscriber_id: int, query: str, max_saved: int) -> SavedSearch:
-        row = c.execute("SELECT id, subscriber_id, query, created_at FROM saved_searches "
+    def _insert_saved(c: sqlite3.Connection, subscriber_id: int, query: str, max_saved: int,
+                      strictness: str = "normal") -> SavedSearch:
+        row = c.execute("SELECT id, subscriber_id, query, created_at, strictness FROM saved_searches "
                         "WHERE subscriber_id=? AND query=?", (subscriber_id, query)).fetchone()
         if row:
-            return SavedSearch(**dict(row))
+            if row["strictness"] != strictness:
+                c.execute("UPDATE saved_searches SET strictness=? WHERE id=?", (strictness, row["id"]))
+            return SavedSearch(**dict(row, strictness=strictness))
         n = c.execute("SELECT count(*) FROM saved_searches WHERE subscriber_id=?", (subscriber_id,)).fetchone()[0]
         if n >= max_saved:
             raise TooManySavedSearches(f"at most {max_saved} saved searches")
         now = utc_now()
-        cur = c.execute("INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, ?)",
-                        (subscriber_id, query, now))
-        return SavedSearch(cur.lastrowid, subscriber_id, query, now)
+        cur = c.execute("INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) "
+                        "VALUES (?, ?, ?, ?)", (subscriber_id, query, now, strictness))
+        return SavedSearch(cur.lastrowid, subscriber_id, query, now, strictness)
 
     # -- writes ------------------------------------------------------------------------
     def request_subscription(self, *, email: str, prefs: dict, query: str | None,
                              limits: list[tuple[str, int, float]], now: float,
-                             compose: Composer, max_saved: int) -> tuple[str, int | None]:
+                             compose: Composer, max_saved: int,
+                             strictness: str = "normal") -> tuple[str, int | None]:
         ts = utc_now()
         values = _pref_values(prefs)
         with self._write() as c:
@@ -128,7 +132,7 @@ class SQLiteSubscriberMixin:
                 )
             if query and outcome != "confirmed":
                 try:
-                    self._insert_saved(c, sid, query, max_saved)
+                    self._insert_saved(c, sid, query, max_saved, strictness)
                 except TooManySavedSearches:
                     pass  # the answer must not depend on the address's state: skip the query silently
             sub = _row_to_subscriber(c.execute("SELECT * FROM subscribers WHERE id=?", (sid,)).fetchone())
@@ -165,12 +169,24 @@ class SQLiteSubscriberMixin:
             return _row_to_subscriber(c.execute("SELECT * FROM subscribers WHERE id=?", (subscriber_id,)).fetchone())
 
     def add_saved_search(self, subscriber_id: int, token_version: int, query: str, *,
-                         max_saved: int) -> SavedSearch | None:
+                         max_saved: int, strictness: str = "normal") -> SavedSearch | None:
         with self._write() as c:
             row = self._current(c, subscriber_id, token_version)
             if row is None or row["status"] not in ("pending", "confirmed"):
                 return None
-            return self._insert_saved(c, subscriber_id, query, max_saved)
+            return self._insert_saved(c, subscriber_id, query, max_saved, strictness)
+
+    def set_saved_search_strictness(self, subscriber_id: int, token_version: int, search_id: int,
+                                    strictness: str) -> SavedSearch | None:
+        with self._write() as c:
+            row = self._current(c, subscriber_id, token_version)
+            if row is None or row["status"] not in ("pending", "confirmed"):
+                return None
+            c.execute("UPDATE saved_searches SET strictness=? WHERE id=? AND subscriber_id=?",
+                      (strictness, search_id, subscriber_id))
+            found = c.execute("SELECT id, subscriber_id, query, created_at, strictness FROM saved_searches "
+                              "WHERE id=? AND subscriber_id=?", (search_id, subscriber_id)).fetchone()
+            return SavedSearch(**dict(found)) if found else None
 
     def remove_saved_search(self, subscriber_id: int, token_version: int, search_id: int) -> bool:
         with self._write() as c:

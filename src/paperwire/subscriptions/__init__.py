@@ -35,7 +35,7 @@ from ..security import BadToken, sign, unsign
 from ..storage.base_subscribers import RateLimited, SavedSearch, Subscriber, TooManySavedSearches
 from .validate import (
     FREQUENCIES, MAX_QUERY, MAX_SAVED_SEARCHES, WEEKDAYS, InvalidInput, Preferences, normalise_email,
-    normalise_query, one_line, parse_categories, parse_preferences, rate_key,
+    normalise_query, one_line, parse_categories, parse_preferences, parse_strictness, rate_key,
 )
 
 CONFIRM_MAX_AGE = 48 * 3600
@@ -169,6 +169,7 @@ class SubscribeRequest:
     email: str
     prefs: Preferences
     query: str | None
+    strictness: str = "normal"  # of the saved search ``query``
 
 
 def parse_subscribe(data: Mapping[str, Any], *, form: bool = False) -> SubscribeRequest:
@@ -193,9 +194,14 @@ def parse_subscribe(data: Mapping[str, Any], *, form: bool = False) -> Subscribe
             query = normalise_query(raw_query)
         except InvalidInput as e:
             errors.update(e.errors)
+    strictness = "normal"
+    try:
+        strictness = parse_strictness(data.get("strictness"))
+    except InvalidInput as e:
+        errors.update(e.errors)
     if errors:
         raise InvalidInput(errors)
-    return SubscribeRequest(email, prefs, query)
+    return SubscribeRequest(email, prefs, query, strictness)
 
 
 def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, client: str | None,
@@ -218,7 +224,7 @@ def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, cl
 
     outcome, _ = store.request_subscription(
         email=req.email, prefs=req.prefs.as_dict(), query=req.query, limits=limits, now=now,
-        compose=compose, max_saved=MAX_SAVED_SEARCHES,
+        compose=compose, max_saved=MAX_SAVED_SEARCHES, strictness=req.strictness,
     )
     return outcome
 
@@ -244,10 +250,22 @@ def update_preferences(store, sub: Subscriber, data: Mapping[str, Any], *, form:
     return updated
 
 
-def add_saved_search(store, sub: Subscriber, query: Any) -> SavedSearch:
-    q = normalise_query(query)
+def add_saved_search(store, sub: Subscriber, query: Any, strictness: Any = None) -> SavedSearch:
+    errors: dict[str, str] = {}
+    q = level = None
     try:
-        saved = store.add_saved_search(sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES)
+        q = normalise_query(query)
+    except InvalidInput as e:
+        errors.update(e.errors)
+    try:
+        level = parse_strictness(strictness)
+    except InvalidInput as e:
+        errors.update(e.errors)
+    if errors:
+        raise InvalidInput(errors)
+    try:
+        saved = store.add_saved_search(sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES,
+                                       strictness=level)
     except TooManySavedSearches:
         raise InvalidInput({"query": f"you have {MAX_SAVED_SEARCHES} saved searches already, the most allowed; "
                                      "remove one first"}) from None
@@ -256,12 +274,28 @@ def add_saved_search(store, sub: Subscriber, query: Any) -> SavedSearch:
     return saved
 
 
-def remove_saved_search(store, sub: Subscriber, search_id: Any) -> bool:
+def _search_id(search_id: Any) -> int:
     try:
-        sid = int(one_line("search", str(search_id), limit=20))
+        return int(one_line("search", str(search_id), limit=20))
     except ValueError:
         raise InvalidInput({"search": "is not a saved search"}) from None
-    return store.remove_saved_search(sub.id, sub.token_version, sid)
+
+
+def set_saved_search_strictness(store, sub: Subscriber, search_id: Any, strictness: Any) -> SavedSearch:
+    """Change one saved search's strictness; InvalidInput when it is not theirs."""
+    sid = _search_id(search_id)
+    level = parse_strictness(strictness)
+    saved = store.set_saved_search_strictness(sub.id, sub.token_version, sid, level)
+    if saved is None:
+        current = store.get_subscriber(sub.id)
+        if current is None or current.token_version != sub.token_version:
+            raise LinkError()
+        raise InvalidInput({"search": "is not a saved search"})
+    return saved
+
+
+def remove_saved_search(store, sub: Subscriber, search_id: Any) -> bool:
+    return store.remove_saved_search(sub.id, sub.token_version, _search_id(search_id))
 
 
 def unsubscribe_token(store, settings, token: str | None) -> bool:
@@ -281,6 +315,7 @@ __all__ = [
     "PREFERENCES_MAX_AGE", "Preferences", "RateLimited", "SavedSearch", "Subscriber", "UNSUBSCRIBE_MAX_AGE",
     "WEEKDAYS", "add_saved_search", "confirm", "confirm_url", "list_unsubscribe_headers", "normalise_email",
     "normalise_query", "one_click_url", "parse_categories", "parse_preferences", "parse_subscribe",
-    "preferences_of", "preferences_url", "read_token", "remove_saved_search", "site_url", "subscribe",
+    "preferences_of", "preferences_url", "read_token", "remove_saved_search", "set_saved_search_strictness",
+    "site_url", "subscribe",
     "subscriber_for", "unsubscribe_token", "unsubscribe_url", "update_preferences",
 ]

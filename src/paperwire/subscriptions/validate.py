@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, Mapping
 
+from ..search.match import DEFAULT_STRICTNESS, STRICTNESS
+
 MAX_EMAIL = 254
 MAX_LOCAL = 64
 MAX_QUERY = 500
@@ -96,6 +98,18 @@ def normalise_query(value: Any) -> str:
         raise InvalidInput({"query": "enter a search query"})
     if len(text) > MAX_QUERY:
         raise InvalidInput({"query": f"is too long ({len(text)} characters; at most {MAX_QUERY})"})
+    return text
+
+
+def parse_strictness(value: Any) -> str:
+    """A saved search's strictness: broad, normal or strict (None or empty: normal)."""
+    if value is None:
+        return DEFAULT_STRICTNESS
+    text = one_line("strictness", value, limit=20).strip().lower()
+    if not text:
+        return DEFAULT_STRICTNESS
+    if text not in STRICTNESS:
+        raise InvalidInput({"strictness": "must be broad, normal or strict"})
     return text
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from ..community import paper_for
+from ..digest.preview import alert_preview
 from ..library.bibtex import bibtex
 from . import feed_links
 from .cards import card_states
@@ -148,9 +149,11 @@ def search(
         pager=pagination(results.total, page, SEARCH_PAGE_SIZE,
                          lambda n: url_with("/search", q=q, page=n if n > 1 else None)),
         page=page,
+        preview=alert_preview(engine, request.app.state.store, q) if page == 1 and not results.query.errors else None,
     )
     return render(request, "search.html", context, cache_key=fingerprint(
-        q, page, results.total, results.mode, results.query, context["hits"], cards, context["errors"]))
+        q, page, results.total, results.mode, results.query, context["hits"], cards, context["errors"],
+        context["preview"]))
 
 
 def _get_paper_or_404(request: Request, paper_id: str):

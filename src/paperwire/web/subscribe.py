@@ -20,9 +20,11 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from .. import subscriptions as subs
+from ..digest.preview import alert_preview
 from ..security import CSRF_COOKIE, check_csrf
 from ..subscriptions.validate import (
     MAX_CATEGORIES, MAX_EMAIL, MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line,
+    parse_strictness,
 )
 from ..storage.base_subscribers import RateLimited
 from .errors import error_response, item, responses
@@ -125,7 +127,7 @@ def _manage_sub(request: Request, token: str | None):
 # -- subscribe ----------------------------------------------------------------------------
 
 @router.get("/subscribe")
-def subscribe_page(request: Request, query: str = "", email: str = ""):
+def subscribe_page(request: Request, query: str = "", email: str = "", strictness: str = ""):
     values: dict = {}
     errors: dict = {}
     for name, raw in (("query", query), ("email", email)):
@@ -134,6 +136,10 @@ def subscribe_page(request: Request, query: str = "", email: str = ""):
                 values[name] = normalise_query(raw) if name == "query" else one_line(name, raw, 254)
             except InvalidInput as e:
                 errors.update(e.errors)
+    try:
+        values["strictness"] = parse_strictness(strictness)
+    except InvalidInput as e:
+        errors.update(e.errors)
     manage = None
     token = request.cookies.get(MANAGE_COOKIE)
     if values.get("query") and token:
@@ -155,7 +161,7 @@ async def subscribe_submit(request: Request):
     try:
         outcome = subs.subscribe(_store(request), _settings(request), form, client=_client(request), form=True)
     except InvalidInput as e:
-        values = {k: form.get(k, "") for k in ("email", "query")}
+        values = {k: form.get(k, "") for k in ("email", "query", "strictness")}
         try:
             prefs = subs.parse_preferences(form, checkbox_trending=True)
         except InvalidInput:
@@ -200,6 +206,9 @@ class SubscriptionIn(BaseModel):
     categories: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
         [], max_length=MAX_CATEGORIES, description="arXiv categories, e.g. cs.CL or hep-th")
     query: str | None = Field(None, max_length=MAX_QUERY, description="a saved search sent with every digest")
+    strictness: Literal["broad", "normal", "strict"] = Field(
+        "normal", description="how strict the saved search's relevance bar is: broad sends anything that may "
+                              "match, normal papers that match, strict only clear matches")
 
 
 class SubscriptionAcceptedOut(BaseModel):
@@ -309,8 +318,16 @@ async def preferences_submit(request: Request):
 @router.post("/preferences/searches/add")
 async def saved_search_add(request: Request):
     def action(sub, form):
-        saved = subs.add_saved_search(_store(request), sub, form.get("query"))
-        return f"Saved search added: “{saved.query}”."
+        saved = subs.add_saved_search(_store(request), sub, form.get("query"), form.get("strictness"))
+        return f"Saved search added: “{saved.query}” ({saved.strictness})."
+    return await _prefs_post(request, action)
+
+
+@router.post("/preferences/searches/strictness")
+async def saved_search_strictness(request: Request):
+    def action(sub, form):
+        saved = subs.set_saved_search_strictness(_store(request), sub, form.get("search"), form.get("strictness"))
+        return f"“{saved.query}” is now {saved.strictness}."
     return await _prefs_post(request, action)
 
 
@@ -387,4 +404,7 @@ def search_feed_page(request: Request, q: str = ""):
         return _notice(request, "That did not work",
                        f"The query is too long ({len(q)} characters; at most {MAX_QUERY}).", 400,
                        link=("/search", "Search again"))
-    return render(request, "subscribe_feed.html", {"q": q, "feed_url": url_with("/feeds/search.atom", q=q)})
+    engine = request.app.state.engine
+    preview = alert_preview(engine, _store(request), q) if engine is not None else None
+    return render(request, "subscribe_feed.html", {"q": q, "feed_url": url_with("/feeds/search.atom", q=q),
+                                                   "preview": preview})
