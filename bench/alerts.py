@@ -119,6 +119,7 @@ def scifact_store(workdir: Path):
     """SciFact cut into days: (engine, day of each doc id, doc ids of each day, pk -> doc id)."""
     import re
 
+    workdir.mkdir(parents=True, exist_ok=True)  # load_settings does not create it
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'scifact.db'}")
     store = SQLiteStore(settings.sqlite_path)
     store.migrate()
@@ -161,6 +162,7 @@ def plain_store(workdir: Path):
     """The 64 seed papers as one day, with the demo's shipped embeddings: (engine, rank of each pk)."""
     import re
 
+    workdir.mkdir(parents=True, exist_ok=True)  # load_settings does not create it
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'plain.db'}")
     store = SQLiteStore(settings.sqlite_path)
     store.migrate()

@@ -102,6 +102,8 @@ def main() -> None:
                          "(as a `paperwire worker` beside the digest run would)")
     ap.add_argument("--write-docs", action="store_true", help="append the table to docs/benchmarks.md")
     ap.add_argument("--profile", action="store_true", help="cProfile the compose run (top functions to stderr)")
+    ap.add_argument("--out", type=Path, default=OUT,
+                    help="where the indexed corpus, the work copy and the JSON result go (default bench/out)")
     args = ap.parse_args()
     n = parse_n(args.subscribers)
     rng = random.Random(42)
@@ -114,8 +116,9 @@ def main() -> None:
     from paperwire.sources.runner import run_ingest
     from paperwire.storage import open_store
 
-    work = OUT / "digest"
-    corpus_db = OUT / "digest-corpus"
+    out = args.out
+    work = out / "digest"
+    corpus_db = out / "digest-corpus"
     work.mkdir(parents=True, exist_ok=True)
     records = [json.loads(l) for l in CORPUS.read_text().splitlines() if l.strip()]
     # the indexed corpus is built once and copied for every run
@@ -238,7 +241,7 @@ def main() -> None:
     ]
     table = "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
     print(table)
-    (OUT / f"digest_{human_n(n)}.json").write_text(json.dumps(
+    (out / f"digest_{human_n(n)}.json").write_text(json.dumps(
         {"subscribers": n, "counts": counts, "compose_s": compose_s, "deliver_s": deliver_s, "total_s": total_s, "overlap": args.overlap, "delivered": delivered,
          "peak_rss_mb": compose_rss, "cores": cores}, indent=1))
     if args.write_docs:
