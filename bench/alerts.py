@@ -93,26 +93,7 @@ class Case:
 # -- the stores ----------------------------------------------------------------------------
 def _embed_cached(store, settings, papers: list[Paper], cache: Path) -> None:
     """Hand cached vectors to the store, index, and cache what had to be embedded."""
-    indexer = Indexer(store, settings)
-    emb = indexer.embedder
-    pk_of = store.pks_for([p.id for p in papers])
-    by_id = {p.id: p for p in papers}
-    if cache.exists():
-        z = np.load(cache)
-        rows = [(pk_of[i], h, v.astype(np.float32).tobytes())
-                for i, h, v in zip(z["ids"], z["hashes"], z["vecs"]) if i in by_id and by_id[i].text_hash() == h]
-        store.put_embeddings(rows, model=emb.key)
-    counts = indexer.sync(progress=False)
-    if counts["embedded"]:
-        id_of = {pk: i for i, pk in pk_of.items()}
-        ids, hashes, vecs = [], [], []
-        for rows in store.iter_embeddings():
-            for pk, blob in rows:
-                ids.append(id_of[pk])
-                hashes.append(by_id[id_of[pk]].text_hash())
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, ids=np.array(ids), hashes=np.array(hashes), vecs=np.vstack(vecs))
+    qs.index_with_cached_embeddings(store, Indexer(store, settings), papers, cache)
 
 
 def scifact_store(workdir: Path):

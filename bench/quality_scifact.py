@@ -92,6 +92,32 @@ def evaluate(runs: dict[str, list[str]], qrels: dict[str, set[str]]) -> tuple[fl
             statistics.fmean(recall_at(runs[q], qrels[q]) for q in qs))
 
 
+def index_with_cached_embeddings(store, indexer, papers: list, cache: Path, progress: bool = False) -> dict:
+    """indexer.sync(), handing it first the vectors ``cache`` holds for these papers' current texts
+    (embedding SciFact takes minutes on two cores); what had to be embedded is cached after."""
+    pk_of = store.papers.pks_for([p.id for p in papers])
+    by_id = {p.id: p for p in papers}
+    if cache.exists():
+        z = np.load(cache)
+        rows = [(pk_of[i], h, v.astype(np.float32).tobytes())
+                for i, h, v in zip(z["ids"], z["hashes"], z["vecs"])
+                if i in by_id and by_id[i].text_hash() == h]
+        store.papers.put_embeddings(rows, model=indexer.embedder.key)
+        print(f"reused {len(rows)} cached embeddings from {cache.relative_to(ROOT)}", file=sys.stderr)
+    counts = indexer.sync(progress=progress)
+    if counts["embedded"]:
+        id_of = {pk: i for i, pk in pk_of.items()}
+        ids, hashes, vecs = [], [], []
+        for rows in store.papers.iter_embeddings():
+            for pk, blob in rows:
+                ids.append(id_of[pk])
+                hashes.append(by_id[id_of[pk]].text_hash())
+                vecs.append(np.frombuffer(blob, dtype=np.float32))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, ids=np.array(ids), hashes=np.array(hashes), vecs=np.vstack(vecs))
+    return counts
+
+
 # -- the Paperwire store + indexes ---------------------------------------------------------
 def build(corpus: list[dict], workdir: Path):
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'scifact.db'}")
@@ -113,29 +139,11 @@ def build(corpus: list[dict], workdir: Path):
     indexer = Indexer(store, settings)
     emb = indexer.embedder
     cache = OUT / f"scifact-embeddings-{re.sub(r'[^A-Za-z0-9_.-]+', '_', emb.key)}.npz"
-    pk_of = store.papers.pks_for([p.id for p in papers])
-    by_id = {p.id: p for p in papers}
-    if cache.exists():
-        z = np.load(cache)
-        rows = [(pk_of[i], h, v.astype(np.float32).tobytes())
-                for i, h, v in zip(z["ids"], z["hashes"], z["vecs"])
-                if i in by_id and by_id[i].text_hash() == h]
-        store.papers.put_embeddings(rows, model=emb.key)
-        print(f"reused {len(rows)} cached embeddings from {cache.relative_to(ROOT)}", file=sys.stderr)
     t0 = time.monotonic()
-    counts = indexer.sync(progress=True)
+    counts = index_with_cached_embeddings(store, indexer, papers, cache, progress=True)
     print(f"indexed {len(papers)} papers ({bad} skipped): {counts} in {time.monotonic() - t0:.1f}s",
           file=sys.stderr)
-    if counts["embedded"]:
-        id_of = {pk: i for i, pk in pk_of.items()}
-        ids, hashes, vecs = [], [], []
-        for rows in store.papers.iter_embeddings():
-            for pk, blob in rows:
-                ids.append(id_of[pk])
-                hashes.append(by_id[id_of[pk]].text_hash())
-                vecs.append(np.frombuffer(blob, dtype=np.float32))
-        OUT.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, ids=np.array(ids), hashes=np.array(hashes), vecs=np.vstack(vecs))
+    pk_of = store.papers.pks_for([p.id for p in papers])
     engine = SearchEngine(store, settings)  # queries: the production query embedder (query_backend)
     doc_of = {pk: i.split(":", 1)[1] for i, pk in pk_of.items()}
     return store, indexer, engine, doc_of

@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import pytest
+from digest_site import digest_site, without_subscribers
 
 from paperwire.digest.run import run_digests
 from paperwire.search import match as M
@@ -34,37 +35,17 @@ SECRET = "alert-test-secret"
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, db_urls):
-    from paperwire.config import load_settings
-    from paperwire.search.hybrid import SearchEngine
-    from paperwire.search.indexer import Indexer
-    from paperwire.sources.jsonl import JsonlSource
-    from paperwire.sources.runner import run_ingest
-    from paperwire.storage import open_store
-
     root = tmp_path_factory.mktemp("alerts")
     recs = [json.loads(l) for l in SEED.read_text().splitlines() if l.strip()]
     for r in recs:
         r["listing_date"] = DAY
-    path = root / "papers.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    settings = load_settings(data_dir=root, database_url=db_urls(root / "pw.db"), index_dir=root / "index",
-                             base_url="https://papers.example.org", embed_model=None, secret_key=SECRET,
-                             mail_from="Paperwire <digest@papers.example.org>", digest_send_empty=False)
-    store = open_store(settings.database_url)
-    assert run_ingest(store, JsonlSource(path), progress=False).inserted == 64
-    Indexer(store, settings).sync(progress=False)
-    engine = SearchEngine(store, settings)
-    yield store, settings, engine
-    store.close()
+    with digest_site(root, db_urls(root / "pw.db"), recs, SECRET) as site:
+        yield site
 
 
 @pytest.fixture
 def ctx(env):
-    store, settings, engine = env
-    with store._write() as c:
-        for t in ("sent_papers", "digests", "outbox", "saved_searches", "subscribers"):
-            c.execute(f"DELETE FROM {t}")
-    return env
+    return without_subscribers(env)
 
 
 def add_subscriber(store, address: str, searches: list[tuple[str, str]]) -> int:

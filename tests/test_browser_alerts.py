@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
+from test_browser import BROWSER_MARKS, browser, page  # noqa: F401  (fixtures: the Chromium and its page)
 
 pytestmark = BROWSER_MARKS
 
@@ -24,20 +24,10 @@ def _counts(summary: str) -> dict[str, int]:
 
 
 @pytest.fixture
-def browser_page(live_server):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        context = browser.new_context(base_url=live_server)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-        page.set_default_timeout(15_000)
-        try:
-            yield page
-        finally:
-            browser.close()
-        assert errors == []
+def browser_page(page):
+    """test_browser's page (its module's Chromium, the live server), failing on any console error."""
+    yield page
+    assert page.console_errors == []
 
 
 def test_search_page_previews_each_strictness_and_subscribes_with_the_chosen_one(browser_page, web_store):

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from digest_site import digest_site, without_subscribers
 
 from paperwire.digest.compose import Composer, digest_message_id, for_you_papers, trending_papers
 from paperwire.digest.run import run_digests
@@ -37,13 +38,6 @@ SECRET = "digest-test-secret"
 def env(tmp_path_factory, db_urls):
     """Seed papers listed on two days (half each; every fourth one in cs.LG), one hostile paper in
     cs.CR, indexed by words and meaning."""
-    from paperwire.config import load_settings
-    from paperwire.search.hybrid import SearchEngine
-    from paperwire.search.indexer import Indexer
-    from paperwire.sources.jsonl import JsonlSource
-    from paperwire.sources.runner import run_ingest
-    from paperwire.storage import open_store
-
     root = tmp_path_factory.mktemp("digest")
     recs = [json.loads(l) for l in SEED.read_text().splitlines() if l.strip()]
     for i, r in enumerate(recs):
@@ -52,26 +46,13 @@ def env(tmp_path_factory, db_urls):
     recs.append({"id": "local:xss", "title": XSS_TITLE, "listing_date": DAY2, "categories": ["cs.CR"],
                  "abstract": "Language models <b>learn</b> & improve from <img src=x onerror=alert(2)> feedback.",
                  "authors": ["Mallory <em>O'Hara</em>"]})
-    path = root / "papers.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in recs) + "\n")
-    settings = load_settings(data_dir=root, database_url=db_urls(root / "pw.db"), index_dir=root / "index",
-                             base_url="https://papers.example.org", embed_model=None, secret_key=SECRET,
-                             mail_from="Paperwire <digest@papers.example.org>", digest_send_empty=False)
-    store = open_store(settings.database_url)
-    assert run_ingest(store, JsonlSource(path), progress=False).inserted == 65
-    Indexer(store, settings).sync(progress=False)
-    engine = SearchEngine(store, settings)
-    yield store, settings, engine
-    store.close()
+    with digest_site(root, db_urls(root / "pw.db"), recs, SECRET) as site:
+        yield site
 
 
 @pytest.fixture
 def ctx(env):
-    store, settings, engine = env
-    with store.transaction() as c:
-        for t in ("sent_papers", "digests", "outbox", "saved_searches", "subscribers"):
-            c.execute(f"DELETE FROM {t}")
-    return env
+    return without_subscribers(env)
 
 
 def add_subscriber(store, email_addr, *, searches=(), status="confirmed", frequency="daily", send_hour=7,

@@ -287,6 +287,7 @@ def preferences_page(request: Request, token: str = ""):
 
 
 async def _prefs_post(request: Request, action):
+    """A preferences form: ``action(store, sub, form)`` makes the change and says what it did."""
     form, refused = await _checked_form(request)
     if refused is not None:
         return refused
@@ -296,7 +297,7 @@ async def _prefs_post(request: Request, action):
     except subs.LinkError as e:
         return _link_error(request, e, "preferences link")
     try:
-        notice = action(sub, form)
+        notice = action(_store(request), sub, form)
     except InvalidInput as e:
         return _page(request, "preferences.html", _prefs_context(request, sub, token, errors=e.errors,
                                                                  bad_query=form.get("query", "")[:MAX_QUERY]),
@@ -307,36 +308,37 @@ async def _prefs_post(request: Request, action):
     return _page(request, "preferences.html", _prefs_context(request, sub, token, notice=notice))
 
 
-@router.post("/preferences")
-async def preferences_submit(request: Request):
-    def action(sub, form):
-        subs.update_preferences(_store(request), sub, form, form=True)
-        return "Your preferences are saved."
-    return await _prefs_post(request, action)
+def _save_preferences(store, sub, form) -> str:
+    subs.update_preferences(store, sub, form, form=True)
+    return "Your preferences are saved."
 
 
-@router.post("/preferences/searches/add")
-async def saved_search_add(request: Request):
-    def action(sub, form):
-        saved = subs.add_saved_search(_store(request), sub, form.get("query"), form.get("strictness"))
-        return f"Saved search added: “{saved.query}” ({saved.strictness})."
-    return await _prefs_post(request, action)
+def _add_search(store, sub, form) -> str:
+    saved = subs.add_saved_search(store, sub, form.get("query"), form.get("strictness"))
+    return f"Saved search added: “{saved.query}” ({saved.strictness})."
 
 
-@router.post("/preferences/searches/strictness")
-async def saved_search_strictness(request: Request):
-    def action(sub, form):
-        saved = subs.set_saved_search_strictness(_store(request), sub, form.get("search"), form.get("strictness"))
-        return f"“{saved.query}” is now {saved.strictness}."
-    return await _prefs_post(request, action)
+def _remove_search(store, sub, form) -> str:
+    removed = subs.remove_saved_search(store, sub, form.get("search"))
+    return "Saved search removed." if removed else "That saved search was removed already."
 
 
-@router.post("/preferences/searches/remove")
-async def saved_search_remove(request: Request):
-    def action(sub, form):
-        removed = subs.remove_saved_search(_store(request), sub, form.get("search"))
-        return "Saved search removed." if removed else "That saved search was removed already."
-    return await _prefs_post(request, action)
+def _set_strictness(store, sub, form) -> str:
+    saved = subs.set_saved_search_strictness(store, sub, form.get("search"), form.get("strictness"))
+    return f"“{saved.query}” is now {saved.strictness}."
+
+
+def _prefs_form(action):
+    async def endpoint(request: Request):
+        return await _prefs_post(request, action)
+    return endpoint
+
+
+# the preferences page's forms: one core call each, answered with the page and the call's notice
+for _path, _action in (("/preferences", _save_preferences), ("/preferences/searches/add", _add_search),
+                       ("/preferences/searches/remove", _remove_search),
+                       ("/preferences/searches/strictness", _set_strictness)):
+    router.add_api_route(_path, _prefs_form(_action), methods=["POST"], name=_action.__name__.lstrip("_"))
 
 
 # -- unsubscribe --------------------------------------------------------------------------
