@@ -96,14 +96,20 @@ def _embed_cached(store, settings, papers: list[Paper], cache: Path) -> None:
     qs.index_with_cached_embeddings(store, Indexer(store, settings), papers, cache)
 
 
+def _new_store(workdir: Path, name: str):
+    """Settings and a migrated SQLite store in ``workdir`` (created: load_settings does not)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / name}")
+    store = SQLiteStore(settings.sqlite_path)
+    store.migrate()
+    return settings, store
+
+
 def scifact_store(workdir: Path):
     """SciFact cut into days: (engine, day of each doc id, doc ids of each day, pk -> doc id)."""
     import re
 
-    workdir.mkdir(parents=True, exist_ok=True)  # load_settings does not create it
-    settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'scifact.db'}")
-    store = SQLiteStore(settings.sqlite_path)
-    store.migrate()
+    settings, store = _new_store(workdir, "scifact.db")
     corpus = qs.load_corpus()
     order = list(range(len(corpus)))
     rng = random.Random(SEED)
@@ -126,7 +132,7 @@ def scifact_store(workdir: Path):
         except RecordError:
             pass
     for k in range(0, len(papers), 1000):
-        store.upsert_papers(papers[k:k + 1000])
+        store.papers.upsert(papers[k:k + 1000])
     key = re.sub(r"[^A-Za-z0-9_.-]+", "_", Indexer(store, settings).embedder.key)
     _embed_cached(store, settings, papers, ROOT / "bench" / "out" / f"scifact-embeddings-{key}.npz")
     kept = {p.id.split(":", 1)[1] for p in papers}
@@ -134,7 +140,7 @@ def scifact_store(workdir: Path):
     days: dict[str, set[str]] = {}
     for doc, d in day_of.items():
         days.setdefault(d, set()).add(doc)
-    pk_of = store.pks_for([p.id for p in papers])
+    pk_of = store.papers.pks_for([p.id for p in papers])
     doc_of = {pk: i.split(":", 1)[1] for i, pk in pk_of.items()}
     return SearchEngine(store, settings), day_of, days, doc_of
 
@@ -143,19 +149,16 @@ def plain_store(workdir: Path):
     """The 64 seed papers as one day, with the demo's shipped embeddings: (engine, rank of each pk)."""
     import re
 
-    workdir.mkdir(parents=True, exist_ok=True)  # load_settings does not create it
-    settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'plain.db'}")
-    store = SQLiteStore(settings.sqlite_path)
-    store.migrate()
+    settings, store = _new_store(workdir, "plain.db")
     seed = plain_queries.seed_papers()
     papers = [validated(p) for _, p in seed]
-    store.upsert_papers(papers)
+    store.papers.upsert(papers)
     from paperwire.demo import attach_demo_vectors
 
     attach_demo_vectors(store, settings)
     key = re.sub(r"[^A-Za-z0-9_.-]+", "_", Indexer(store, settings).embedder.key)
     _embed_cached(store, settings, papers, ROOT / "bench" / "out" / f"seed-embeddings-{key}.npz")
-    pk_of = store.pks_for([p.id for p in papers])
+    pk_of = store.papers.pks_for([p.id for p in papers])
     rank_of = {pk_of[p.id]: r for r, p in seed}
     return SearchEngine(store, settings), rank_of
 
@@ -163,7 +166,7 @@ def plain_store(workdir: Path):
 # -- cases ---------------------------------------------------------------------------------
 def _case(matcher: M.Matcher, collection: str, qid: str, q: str, grade_of, on_day: dict[int, int]) -> Case:
     res = matcher.engine.search(q, limit=FETCH)
-    pks = matcher.engine.store.pks_for([h.paper.id for h in res.hits])
+    pks = matcher.engine.store.papers.pks_for([h.paper.id for h in res.hits])
     hits = [h for h in res.hits if h.paper.id in pks]
     keys = [pks[h.paper.id] for h in hits]
     feats = matcher.features(res.query, hits, keys)

@@ -92,7 +92,7 @@ def preview_cost(n_queries: int) -> None:
                     alert_preview(engine, store, q)
                 rows[(name, ask)].append((time.perf_counter() - t) * 1000)
     print(f"\n{os.cpu_count()} CPU cores; {len(queries)} queries over the 1,000-paper arXiv sample, "
-          f"latest listing day {store.latest_day()}; load average at the end {os.getloadavg()[0]:.1f}\n")
+          f"latest listing day {store.papers.latest_day()}; load average at the end {os.getloadavg()[0]:.1f}\n")
     print("| per search page | asked | p50 ms | p95 ms | ratio (p50) |")
     print("|---|---|---:|---:|---:|")
     for (name, ask), v in rows.items():

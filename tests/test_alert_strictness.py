@@ -53,7 +53,7 @@ def test_database_refuses_an_unknown_strictness(store):
                                compose=_compose, max_saved=5)
     sub = store.get_subscriber_by_email("t@example.org")
     with pytest.raises(Exception):
-        with store._write() as c:
+        with store.transaction() as c:
             c.execute("UPDATE saved_searches SET strictness='loose' WHERE subscriber_id=?", (sub.id,))
     assert [s.strictness for s in store.saved_searches(sub.id)] == ["normal"]
 

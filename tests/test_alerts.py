@@ -50,7 +50,7 @@ def ctx(env):
 
 def add_subscriber(store, address: str, searches: list[tuple[str, str]]) -> int:
     at = "2025-03-01T00:00:00Z"
-    with store._write() as c:
+    with store.transaction() as c:
         sid = c.execute(
             "INSERT INTO subscribers (email, status, frequency, send_hour, timezone, trending, categories, "
             "created_at, updated_at, confirmed_at) VALUES (?, 'confirmed', 'daily', 7, 'UTC', 0, '[]', ?, ?, ?) "

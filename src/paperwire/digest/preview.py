@@ -49,7 +49,7 @@ class AlertPreview:
 def alert_preview(engine, store, query: str, *, days: int = PREVIEW_DAYS) -> AlertPreview | None:
     """The preview for ``query`` over the ``days`` listing days up to the latest one the store
     holds (the newest papers, even when harvesting paused); None when the store is empty."""
-    last = store.latest_day()
+    last = store.papers.latest_day()
     if not last:
         return None
     end = date.fromisoformat(last[:10])

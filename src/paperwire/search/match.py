@@ -92,7 +92,7 @@ class Matcher:
     def _paper_vectors(self, pks: list[int]) -> dict[int, np.ndarray | None]:
         missing = [pk for pk in pks if pk not in self._vecs]
         if missing:
-            blobs = self.engine.store.get_embeddings(missing)
+            blobs = self.engine.store.papers.embeddings(missing)
             with self._lock:
                 for pk in missing:
                     blob = blobs.get(pk)
@@ -148,7 +148,7 @@ class Matcher:
         """The engine's top ``limit`` hits for ``query`` with their store keys and probabilities,
         best first. A caller applies a strictness with ``passes``."""
         res = self.engine.search(query, limit=limit)
-        pks = self.engine.store.pks_for([h.paper.id for h in res.hits])
+        pks = self.engine.store.papers.pks_for([h.paper.id for h in res.hits])
         hits = [h for h in res.hits if h.paper.id in pks]
         keys = [pks[h.paper.id] for h in hits]
         if not res.query.has_text:
