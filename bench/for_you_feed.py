@@ -33,7 +33,7 @@ def main() -> None:
         load_demo(store, progress=False, settings=settings)
     ids = [r[0] for r in store.conn.execute(
         "SELECT id FROM papers WHERE title LIKE '%medical image%' ORDER BY pk LIMIT 12")]
-    account = store.ensure_account(f"bench-{time.time_ns()}@example.org")
+    account = store.accounts.ensure(f"bench-{time.time_ns()}@example.org")
     for pid in ids[:10]:
         lib.save(store, account.id, pid, ["medical"])
     t = time.perf_counter()

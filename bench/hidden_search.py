@@ -11,13 +11,13 @@ work is timed. The hidden sets: 10, 100 and 1,000 random papers (nested), and "b
 query's own best hit (so every query finds a hidden paper at the top of both lists: the worst
 case).
   A  SearchEngine.search(q, limit=10) end to end, the papers hidden for real (store.curate),
-     rounds; "no lookup" is the engine's path without the store.hidden_pks() call.
+     rounds; "no lookup" is the engine's path without the store.community.hidden_pks() call.
   B  the same candidate step (SearchEngine._search) with the hidden set handed in, per query.
   C  BM25 candidates alone (k = 100): LexicalIndex.search's "ask again, a little deeper" against
      a tantivy MustNot clause over the hidden pks.
   D  embedding candidates alone (k = 100): VectorIndex.search with the faiss ID selector.
   E  the latest day's listings (count_on_day + papers_on_day + neighbor_days), a filter-only
-     search (browse) and store.hidden_pks(), with 0 and 1,000 papers hidden.
+     search (browse) and store.community.hidden_pks(), with 0 and 1,000 papers hidden.
 Hidden papers are un-hidden when the run ends.
 """
 
@@ -86,7 +86,7 @@ def main() -> None:
     queries = [q["q"] for q in build_queries(min(n, 10_000), args.queries // 3)]
     for q in queries:  # warm: query vectors cached, index files in the page cache
         engine.search(q, limit=10)
-    curator = store.ensure_account("bench-curator@example.org", "curator")
+    curator = store.accounts.ensure("bench-curator@example.org", "curator")
     all_pks = [pk for batch in store.papers.iter(batch=20_000) for pk, _ in batch]
     rng = random.Random(0)
     random_1000 = rng.sample(all_pks, 1000)
@@ -96,17 +96,17 @@ def main() -> None:
             (f"best hits hidden ({len(best)})", frozenset(store.papers.pks_for(sorted(best)).values()))]
 
     def hide(pks: frozenset[int]) -> None:
-        now = store.hidden_pks()
+        now = store.community.hidden_pks()
         for pk in now - pks:
-            store.curate(curator.id, pk, "unhide")
+            store.community.curate(curator.id, pk, "unhide")
         for pk in pks - now:
-            store.curate(curator.id, pk, "hide")
-        assert store.hidden_pks() == pks
+            store.community.curate(curator.id, pk, "hide")
+        assert store.community.hidden_pks() == pks
 
     out: list[str] = []
     try:
         # A: end to end, hidden for real, in rounds
-        def no_lookup(q):  # SearchEngine.search's path without store.hidden_pks()
+        def no_lookup(q):  # SearchEngine.search's path without store.community.hidden_pks()
             engine._maybe_reload()
             engine._search(parse_query(q), 10, 0, time.perf_counter())
 
@@ -167,7 +167,7 @@ def main() -> None:
         e_fns = [("day listings", lambda _: (store.papers.count_on_day(day), store.papers.on_day(day, limit=25),
                                              store.papers.neighbor_days(day))),
                  ("browse cat:cs.LG", lambda _: engine.search("cat:cs.LG", limit=20)),
-                 ("store.hidden_pks()", lambda _: store.hidden_pks())]
+                 ("store.community.hidden_pks()", lambda _: store.community.hidden_pks())]
         e_times: dict[str, list[float]] = {}
         reps = list(range(100))
         for _ in range(args.rounds):

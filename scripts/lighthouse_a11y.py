@@ -30,7 +30,7 @@ def session_cookie(email: str) -> str:
 
     store = open_store(load_settings().database_url)
     try:
-        account = store.ensure_account(email, None)
+        account = store.accounts.ensure(email, None)
         if not store.library.count(account.id):
             for paper_id in ("2503.20846", "2503.22379"):
                 try:

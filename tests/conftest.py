@@ -188,7 +188,7 @@ def sign_in(store, email: str = "reader@example.org", role: str | None = None) -
     about the sign-in flow itself."""
     from paperwire.web.session import new_session
 
-    account = store.ensure_account(email, role)
+    account = store.accounts.ensure(email, role)
     return account, new_session(store, account.id)
 
 

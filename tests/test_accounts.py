@@ -109,7 +109,7 @@ def test_request_queues_one_mail_with_a_link_in_the_same_transaction(store, sett
     assert (link.email, link.next_url) == (ADDR, "/papers/2503.11731")
     [row] = store.conn.execute("SELECT nonce, email, used_at FROM signin_tokens").fetchall()
     assert tuple(row) == (link.nonce, ADDR, None)
-    assert store.get_account_by_email(ADDR) is None  # no account before the link is used
+    assert store.accounts.by_email(ADDR) is None  # no account before the link is used
 
 
 def test_link_is_single_use_and_creates_a_reader_account(store, settings):
@@ -173,7 +173,7 @@ def test_expired_link_is_refused(store, settings, monkeypatch):
     time.sleep(2.1)
     with pytest.raises(SigninError) as e:
         accounts.complete_signin(store, short, token)
-    assert e.value.reason == "expired" and store.get_account_by_email("other@example.org") is None
+    assert e.value.reason == "expired" and store.accounts.by_email("other@example.org") is None
 
 
 def test_tampered_forged_and_other_purpose_tokens_are_refused(store, settings, tmp_path):
@@ -208,7 +208,7 @@ def test_subscription_token_is_not_a_signin_token(store, settings):
     with pytest.raises(SigninError) as e:
         accounts.complete_signin(store, settings, sub_token)
     assert e.value.reason == "invalid"
-    assert store.get_account_by_email(ADDR) is None
+    assert store.accounts.by_email(ADDR) is None
 
 
 def test_invalid_addresses_change_nothing(store, settings):
@@ -292,12 +292,12 @@ def test_full_flow_through_the_pages(env):
     page = client.get("/signin/confirm", params={"token": token})
     assert page.status_code == 200 and "Sign in as reader@example.org" in page.text
     assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
-    assert store.get_account_by_email(ADDR) is None  # opening the link did not sign in
+    assert store.accounts.by_email(ADDR) is None  # opening the link did not sign in
     done = client.post("/signin/confirm", data={"csrf": csrf_of(page.text), "token": token}, follow_redirects=False)
     assert done.status_code == 303 and done.headers["location"] == "/papers/2503.11731"
     assert done.headers["cache-control"] == "no-store"
     cookie = client.cookies.get(SESSION_COOKIE)
-    assert store.session_account(hash_token(cookie), "2000-01-01T00:00:00Z").email == ADDR
+    assert store.accounts.session_account(hash_token(cookie), "2000-01-01T00:00:00Z").email == ADDR
     home = client.get("/")
     assert "Sign out" in home.text and 'title="Signed in as reader@example.org"' in home.text
     # the used link, opened again
@@ -330,8 +330,8 @@ def test_answer_is_identical_for_account_new_and_disabled(env):
     from paperwire.accounts import admin
 
     settings, store, client = env
-    store.ensure_account("member@example.org")
-    store.ensure_account("banned@example.org")
+    store.accounts.ensure("member@example.org")
+    store.accounts.ensure("banned@example.org")
     admin.disable(store, "banned@example.org")
     bodies, statuses = [], []
     for addr in ("member@example.org", "newcomer@example.org", "banned@example.org"):
@@ -394,7 +394,7 @@ def test_csrf_missing_or_wrong_is_refused_and_changes_nothing(env):
     foreign = csrf_of(other.get("/signin").text)
     assert client.post("/signout", data={"csrf": foreign}, follow_redirects=False).status_code == 403
     assert snapshot(store) == before
-    assert store.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is not None
+    assert store.accounts.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is not None
 
 
 def test_signout_makes_the_old_cookie_useless(env):
@@ -412,7 +412,7 @@ def test_signout_makes_the_old_cookie_useless(env):
     client.cookies.set(SESSION_COOKIE, cookie)
     page = client.get("/")
     assert "Sign out" not in page.text and ">Sign in</a>" in page.text
-    assert store.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is None
+    assert store.accounts.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is None
 
 
 def test_signing_in_again_replaces_the_session(env):
@@ -424,9 +424,9 @@ def test_signing_in_again_replaces_the_session(env):
     web_confirm(client, token_of(signin_mails(store)[-1]))
     second = client.cookies.get(SESSION_COOKIE)
     assert first != second
-    assert store.session_account(hash_token(first), "2000-01-01T00:00:00Z") is None
-    assert store.session_account(hash_token(second), "2000-01-01T00:00:00Z").email == ADDR
-    assert len(store.list_accounts()) == 1
+    assert store.accounts.session_account(hash_token(first), "2000-01-01T00:00:00Z") is None
+    assert store.accounts.session_account(hash_token(second), "2000-01-01T00:00:00Z").email == ADDR
+    assert len(store.accounts.list()) == 1
 
 
 @pytest.mark.parametrize("target", ["//evil.org/", "https://evil.org/", "/\\evil.org", "/%09/evil.org"])
@@ -458,7 +458,7 @@ def test_disabled_account_cannot_sign_in_through_the_pages(env):
     settings, store, client = env
     web_request_link(client)
     token = token_of(signin_mails(store)[-1])
-    store.ensure_account(ADDR)
+    store.accounts.ensure(ADDR)
     admin.disable(store, ADDR)
     page = client.get("/signin/confirm", params={"token": token})
     assert page.status_code == 400 and "disabled" in page.text and "Sign in as" not in page.text
@@ -507,28 +507,28 @@ def test_cli_curator_list_disable(tmp_path, monkeypatch, new_db_url):
 
     store = open_store(url)
     try:
-        boss = store.get_account_by_email("boss@example.org")
-        assert boss.is_curator and store.get_account_by_email("nobody@example.org") is None
+        boss = store.accounts.by_email("boss@example.org")
+        assert boss.is_curator and store.accounts.by_email("nobody@example.org") is None
         audit = store.conn.execute("SELECT action, actor_id, paper_pk, detail FROM audit_log").fetchall()
         assert [tuple(a)[:3] for a in audit] == [("role", None, None)]
         assert '"role": "curator"' in audit[0]["detail"]
 
-        store.ensure_account("reader@example.org")
+        store.accounts.ensure("reader@example.org")
         r = run("list", "--role", "curator")
         assert r.exit_code == 0 and "boss@example.org\tcurator\tactive" in r.output and "reader@" not in r.output
         assert "reader@example.org" in run("list").output
 
         r = run("curator", "--remove", "boss@example.org")
         assert r.exit_code == 0 and "now a reader (was a curator)" in r.output
-        assert not store.get_account_by_email("boss@example.org").is_curator
+        assert not store.accounts.by_email("boss@example.org").is_curator
 
         cookie = new_session(store, boss.id)
         r = run("disable", "boss@example.org")
         assert r.exit_code == 0 and "1 session ended" in r.output
-        assert store.get_account_by_email("boss@example.org").status == "disabled"
-        assert store.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is None
+        assert store.accounts.by_email("boss@example.org").status == "disabled"
+        assert store.accounts.session_account(hash_token(cookie), "2000-01-01T00:00:00Z") is None
         r = run("enable", "boss@example.org")
-        assert r.exit_code == 0 and store.get_account_by_email("boss@example.org").status == "active"
+        assert r.exit_code == 0 and store.accounts.by_email("boss@example.org").status == "active"
         actions = [r[0] for r in store.conn.execute("SELECT action FROM audit_log ORDER BY id")]
         assert actions == ["role", "role", "disable", "enable"]
     finally:

@@ -8,6 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from paperwire.subscriptions import lifecycle
+
 from paperwire import subscriptions as subs
 from paperwire.subscriptions.validate import InvalidInput, parse_strictness
 
@@ -28,42 +30,42 @@ def test_parse_strictness():
 
 
 def test_store_keeps_strictness(store):
-    outcome, _ = store.request_subscription(email="s@example.org", prefs={}, query="graph neural networks",
+    outcome, _ = lifecycle.request(store, email="s@example.org", prefs={}, query="graph neural networks",
                                             limits=[], now=0.0, compose=_compose, max_saved=5, strictness="strict")
     assert outcome == "created"
-    sub = store.get_subscriber_by_email("s@example.org")
-    [gnn] = store.saved_searches(sub.id)
+    sub = store.subscribers.by_email("s@example.org")
+    [gnn] = store.subscribers.saved_searches(sub.id)
     assert (gnn.query, gnn.strictness) == ("graph neural networks", "strict")
-    plain = store.add_saved_search(sub.id, 0, "diffusion", max_saved=5)
+    plain = lifecycle.add_saved_search(store, sub.id, 0, "diffusion", max_saved=5)
     assert plain.strictness == "normal"  # the default
     # the same query again takes the new strictness and keeps its place
-    again = store.add_saved_search(sub.id, 0, "diffusion", max_saved=5, strictness="broad")
+    again = lifecycle.add_saved_search(store, sub.id, 0, "diffusion", max_saved=5, strictness="broad")
     assert again.id == plain.id and again.strictness == "broad"
-    assert store.set_saved_search_strictness(sub.id, 0, gnn.id, "normal").strictness == "normal"
-    assert store.set_saved_search_strictness(sub.id, 1, gnn.id, "strict") is None  # stale link version
-    assert store.set_saved_search_strictness(sub.id, 0, 99_999, "strict") is None  # not theirs
-    assert [(s.query, s.strictness) for s in store.saved_searches(sub.id)] == [
+    assert lifecycle.set_saved_search_strictness(store, sub.id, 0, gnn.id, "normal").strictness == "normal"
+    assert lifecycle.set_saved_search_strictness(store, sub.id, 1, gnn.id, "strict") is None  # stale link version
+    assert lifecycle.set_saved_search_strictness(store, sub.id, 0, 99_999, "strict") is None  # not theirs
+    assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [
         ("graph neural networks", "normal"), ("diffusion", "broad")]
-    assert store.saved_search_alerts([sub.id]) == {sub.id: [("graph neural networks", "normal"), ("diffusion", "broad")]}
-    assert store.saved_search_queries([sub.id]) == {sub.id: ["graph neural networks", "diffusion"]}
+    assert store.digests.saved_search_alerts([sub.id]) == {sub.id: [("graph neural networks", "normal"), ("diffusion", "broad")]}
+    assert store.digests.saved_search_queries([sub.id]) == {sub.id: ["graph neural networks", "diffusion"]}
 
 
 def test_database_refuses_an_unknown_strictness(store):
-    store.request_subscription(email="t@example.org", prefs={}, query="q", limits=[], now=0.0,
+    lifecycle.request(store, email="t@example.org", prefs={}, query="q", limits=[], now=0.0,
                                compose=_compose, max_saved=5)
-    sub = store.get_subscriber_by_email("t@example.org")
+    sub = store.subscribers.by_email("t@example.org")
     with pytest.raises(Exception):
         with store.transaction() as c:
             c.execute("UPDATE saved_searches SET strictness='loose' WHERE subscriber_id=?", (sub.id,))
-    assert [s.strictness for s in store.saved_searches(sub.id)] == ["normal"]
+    assert [s.strictness for s in store.subscribers.saved_searches(sub.id)] == ["normal"]
 
 
 def test_api_subscribe_with_strictness(sub_env):
     settings, store, client = sub_env
     r = client.post("/api/subscriptions", json={"email": "api@example.org", "query": "retrieval", "strictness": "strict"})
     assert r.status_code == 202, r.text
-    sub = store.get_subscriber_by_email("api@example.org")
-    assert [(s.query, s.strictness) for s in store.saved_searches(sub.id)] == [("retrieval", "strict")]
+    sub = store.subscribers.by_email("api@example.org")
+    assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [("retrieval", "strict")]
     before = snapshot(store)
     r = client.post("/api/subscriptions", json={"email": "other@example.org", "query": "retrieval", "strictness": "loose"})
     assert r.status_code == 422 and "strictness" in r.text  # the request model's Literal, documented
@@ -82,25 +84,25 @@ def test_subscribe_form_carries_strictness(sub_env):
                                         "query": "graph neural networks", "strictness": "broad",
                                         "frequency": "daily", "send_hour": "7", "timezone": "UTC"})
     assert r.status_code == 200, r.text
-    sub = store.get_subscriber_by_email("form@example.org")
-    assert [(s.query, s.strictness) for s in store.saved_searches(sub.id)] == [("graph neural networks", "broad")]
+    sub = store.subscribers.by_email("form@example.org")
+    assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [("graph neural networks", "broad")]
 
 
 def test_preferences_change_strictness(sub_env):
     settings, store, client = sub_env
     token, page = _prefs_page(client, store)
     csrf = csrf_of(page.text)
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     r = client.post("/preferences/searches/add", data={"csrf": csrf, "token": token, "query": "protein folding",
                                                       "strictness": "strict"})
     assert r.status_code == 200 and "(strict)" in r.text
-    saved = [s for s in store.saved_searches(sub.id) if s.query == "protein folding"][0]
+    saved = [s for s in store.subscribers.saved_searches(sub.id) if s.query == "protein folding"][0]
     assert saved.strictness == "strict"
     assert f'<option value="strict" selected>' in r.text
     r = client.post("/preferences/searches/strictness", data={"csrf": csrf, "token": token, "search": str(saved.id),
                                                              "strictness": "broad"})
     assert r.status_code == 200 and "is now broad" in r.text
-    assert store.saved_searches(sub.id)[-1].strictness == "broad"
+    assert store.subscribers.saved_searches(sub.id)[-1].strictness == "broad"
     before = snapshot(store)
     for data in ({"search": str(saved.id), "strictness": "loose"}, {"search": "99999", "strictness": "strict"},
                  {"search": "abc", "strictness": "strict"}):

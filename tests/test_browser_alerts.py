@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from paperwire.subscriptions import lifecycle
+
 from test_browser import BROWSER_MARKS, browser, page  # noqa: F401  (fixtures: the Chromium and its page)
 
 pytestmark = BROWSER_MARKS
@@ -57,8 +59,8 @@ def test_search_page_previews_each_strictness_and_subscribes_with_the_chosen_one
     page.get_by_label("Email address").fill("alerts-browser@example.org")
     page.get_by_role("button", name="Subscribe", exact=True).click()
     page.get_by_role("heading", name="Check your inbox").wait_for()
-    sub = web_store.get_subscriber_by_email("alerts-browser@example.org")
-    assert [(s.query, s.strictness) for s in web_store.saved_searches(sub.id)] == [(QUERY, "strict")]
+    sub = web_store.subscribers.by_email("alerts-browser@example.org")
+    assert [(s.query, s.strictness) for s in web_store.subscribers.saved_searches(sub.id)] == [(QUERY, "strict")]
 
 
 def test_nothing_relevant_previews_nothing_and_the_feed_page_has_the_preview(browser_page):
@@ -81,22 +83,22 @@ def test_preferences_page_changes_a_searchs_strictness(browser_page, web_store, 
     def compose(sub, n):
         return None
 
-    web_store.request_subscription(email="alerts-prefs@example.org", prefs={}, query="graph neural networks",
+    lifecycle.request(web_store, email="alerts-prefs@example.org", prefs={}, query="graph neural networks",
                                    limits=[], now=0.0, compose=compose, max_saved=5)
-    sub = web_store.get_subscriber_by_email("alerts-prefs@example.org")
-    sub = web_store.confirm_subscriber(sub.id, sub.token_version)
+    sub = web_store.subscribers.by_email("alerts-prefs@example.org")
+    sub = lifecycle.confirm(web_store, sub.id, sub.token_version)
     token = subs.make_token(web_settings, "preferences", sub)
     page = browser_page
     page.goto(f"/preferences?token={token}")
     page.get_by_label("Strictness of “graph neural networks”").select_option("strict")
     page.get_by_role("button", name="Save strictness of graph neural networks").click()
     page.get_by_text("“graph neural networks” is now strict.").wait_for()
-    assert [s.strictness for s in web_store.saved_searches(sub.id)] == ["strict"]
+    assert [s.strictness for s in web_store.subscribers.saved_searches(sub.id)] == ["strict"]
     assert page.get_by_label("Strictness of “graph neural networks”").input_value() == "strict"
     # a new saved search with its own strictness
     page.get_by_label("New saved search").fill("federated learning")
     page.get_by_role("radio", name="Broad: anything that may match").check()
     page.get_by_role("button", name="Add search").click()
     page.get_by_text("Saved search added: “federated learning” (broad).").wait_for()
-    assert [(s.query, s.strictness) for s in web_store.saved_searches(sub.id)] == [
+    assert [(s.query, s.strictness) for s in web_store.subscribers.saved_searches(sub.id)] == [
         ("graph neural networks", "strict"), ("federated learning", "broad")]

@@ -83,7 +83,7 @@ def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_se
             "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '1'")
         assert button.get_attribute("aria-pressed") == "true"
         assert page.evaluate("window.__marker") == "same page"  # no reload happened
-        assert store.community_state([pk], account.id)[pk].voted
+        assert store.community.state([pk], account.id)[pk].voted
 
         page.reload()
         card = card_of(page, "local:p1")
@@ -98,7 +98,7 @@ def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_se
             "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '0'")
         assert button.get_attribute("aria-pressed") == "false"
         assert page.evaluate("window.__marker") == "again"
-        state = store.community_state([pk], account.id).get(pk)
+        state = store.community.state([pk], account.id).get(pk)
         assert state is not None and not state.voted and state.upvotes == 0
         assert page.console_errors == []
     finally:
@@ -113,7 +113,7 @@ def test_anonymous_vote_leads_to_sign_in(chromium, community_server):
         page.goto("/")
         card_of(page, "local:p2").get_by_role("button", name=re.compile("Upvote")).click()
         page.wait_for_url(re.compile(r"/signin\?next="))
-        assert store.community_state([pk]) == {}
+        assert store.community.state([pk]) == {}
     finally:
         context.close()
 

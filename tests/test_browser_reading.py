@@ -346,13 +346,13 @@ def test_keyboard_moves_saves_upvotes_and_searches(browser, live_server, web_sto
         page.keyboard.press("u")
         second.locator("button.vote-button[aria-pressed=true]").wait_for()
         assert int(second.locator(".vote-count").inner_text()) == before + 1
-        assert web_store.community_state([pk], account.id)[pk].voted
+        assert web_store.community.state([pk], account.id)[pk].voted
         # and back: s and u toggle
         page.keyboard.press("s")
         second.locator("button.save-button[aria-pressed=false]").wait_for()
         page.keyboard.press("u")
         second.locator("button.vote-button[aria-pressed=false]").wait_for()
-        assert not web_store.community_state([pk], account.id)[pk].voted
+        assert not web_store.community.state([pk], account.id)[pk].voted
         assert web_store.library.saved_pks(account.id, [pk]) == set()
         # Enter opens the focused paper
         page.keyboard.press("Enter")

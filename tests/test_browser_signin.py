@@ -77,7 +77,7 @@ def test_magic_link_signin_from_a_paper_page_and_sign_out(signin_server):
             page.get_by_label("Email address").fill(EMAIL)
             page.get_by_role("button", name="Email me a sign-in link").click()
             page.get_by_role("heading", name="Check your inbox").wait_for()
-            assert store.get_account_by_email(EMAIL) is None
+            assert store.accounts.by_email(EMAIL) is None
 
             # the app's sender delivers the queued mail to the SMTP server
             assert run_sender(settings, store, once=True).sent == 1
@@ -92,11 +92,11 @@ def test_magic_link_signin_from_a_paper_page_and_sign_out(signin_server):
             page.goto(link)
             button = page.get_by_role("button", name=f"Sign in as {EMAIL}")
             button.wait_for()
-            assert store.get_account_by_email(EMAIL) is None  # opening the link alone signs nobody in
+            assert store.accounts.by_email(EMAIL) is None  # opening the link alone signs nobody in
             button.click()
             page.wait_for_url(f"{base}/papers/{ARXIV_ID}")
             expect(account_nav.get_by_role("button", name="Sign out")).to_be_visible()
-            assert store.get_account_by_email(EMAIL).last_signin_at is not None
+            assert store.accounts.by_email(EMAIL).last_signin_at is not None
             [cookie] = [c for c in context.cookies() if c["name"] == "pw_session"]
             assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 

@@ -51,7 +51,7 @@ def test_subscribe_confirm_manage_unsubscribe(sub_server):
             page.get_by_label("Time zone").fill("Europe/Berlin")
             page.get_by_role("button", name="Subscribe").click()
             page.get_by_role("heading", name="Check your inbox").wait_for()
-            sub = store.get_subscriber_by_email("browser@example.org")
+            sub = store.subscribers.by_email("browser@example.org")
             assert sub.status == "pending" and sub.frequency == "weekly" and sub.send_weekday == 4
             assert sub.timezone == "Europe/Berlin"
 
@@ -59,7 +59,7 @@ def test_subscribe_confirm_manage_unsubscribe(sub_server):
             page.goto(link_in(parse_mail(row), "/subscribe/confirm"))
             page.get_by_role("button", name="Confirm my subscription").click()
             page.get_by_role("heading", name="You are subscribed").wait_for()
-            assert store.get_subscriber(sub.id).status == "confirmed"
+            assert store.subscribers.get(sub.id).status == "confirmed"
 
             page.get_by_role("link", name="Manage your preferences and saved searches").click()
             page.wait_for_url(re.compile(r"/preferences\?token="))
@@ -68,11 +68,11 @@ def test_subscribe_confirm_manage_unsubscribe(sub_server):
             page.get_by_role("button", name="Add search").click()
             page.locator("ul.saved-searches li").first.wait_for()
             assert "retrieval augmented generation" in page.locator("ul.saved-searches").inner_text()
-            assert [s.query for s in store.saved_searches(sub.id)] == ["retrieval augmented generation"]
+            assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["retrieval augmented generation"]
 
             page.get_by_role("button", name="Unsubscribe from all digests").click()
             page.get_by_role("heading", name="You are unsubscribed").wait_for()
-            assert store.get_subscriber(sub.id).status == "unsubscribed"
+            assert store.subscribers.get(sub.id).status == "unsubscribed"
             assert len(outbox(store)) == 1  # only the confirmation was ever queued
             assert console_errors == []
         finally:

@@ -50,26 +50,26 @@ def stored_upvotes(store, pk: int) -> int:
 
 def test_one_vote_per_account_and_unvote(store):
     pk = add_papers(store)[ARXIV_ID]
-    a, b = store.ensure_account("a@example.org"), store.ensure_account("b@example.org")
-    assert store.set_vote(a.id, pk, True) == 1
-    assert store.set_vote(a.id, pk, True) == 1  # twice is one vote
-    assert store.set_vote(b.id, pk, True) == 2
-    assert store.community_state([pk], a.id)[pk].voted and store.community_state([pk], a.id)[pk].upvotes == 2
-    assert store.set_vote(a.id, pk, False) == 1
-    assert store.set_vote(a.id, pk, False) == 1  # un-voting without a vote changes nothing
-    state = store.community_state([pk], a.id)[pk]
+    a, b = store.accounts.ensure("a@example.org"), store.accounts.ensure("b@example.org")
+    assert store.community.set_vote(a.id, pk, True) == 1
+    assert store.community.set_vote(a.id, pk, True) == 1  # twice is one vote
+    assert store.community.set_vote(b.id, pk, True) == 2
+    assert store.community.state([pk], a.id)[pk].voted and store.community.state([pk], a.id)[pk].upvotes == 2
+    assert store.community.set_vote(a.id, pk, False) == 1
+    assert store.community.set_vote(a.id, pk, False) == 1  # un-voting without a vote changes nothing
+    state = store.community.state([pk], a.id)[pk]
     assert state.upvotes == 1 and not state.voted
-    assert store.community_state([pk], b.id)[pk].voted
-    assert not store.community_state([pk], None)[pk].voted
+    assert store.community.state([pk], b.id)[pk].voted
+    assert not store.community.state([pk], None)[pk].voted
     assert vote_rows(store, pk) == stored_upvotes(store, pk) == 1
 
 
 def test_vote_on_unknown_paper_writes_nothing(store):
     add_papers(store)
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     before = snapshot(store)
     with pytest.raises(KeyError):
-        store.set_vote(a.id, 999_999, True)
+        store.community.set_vote(a.id, 999_999, True)
     with pytest.raises(community.UnknownPaper):
         community.vote(store, a.id, "2501.99999", up=True)
     assert snapshot(store) == before
@@ -77,10 +77,10 @@ def test_vote_on_unknown_paper_writes_nothing(store):
 
 def test_imported_upvotes_count_in_the_total(store):
     pk = add_papers(store)[ARXIV_ID]
-    a = store.ensure_account("a@example.org")
-    store.set_vote(a.id, pk, True)
+    a = store.accounts.ensure("a@example.org")
+    store.community.set_vote(a.id, pk, True)
     store.conn.execute("UPDATE paper_community SET imported_upvotes=41 WHERE paper_pk=?", (pk,))  # as an import would
-    assert store.community_state([pk], a.id)[pk].upvotes == 42
+    assert store.community.state([pk], a.id)[pk].upvotes == 42
     assert community.vote(store, a.id, ARXIV_ID, up=False).upvotes == 41
     assert stored_upvotes(store, pk) == 0
 
@@ -90,18 +90,18 @@ def test_concurrent_votes_lose_nothing(store):
     change their minds: the stored count always equals the rows, and no vote is lost."""
     pks = add_papers(store, n=2)
     targets = [pks["local:p0"], pks["local:p1"]]
-    accounts = [store.ensure_account(f"voter{i}@example.org") for i in range(40)]
+    accounts = [store.accounts.ensure(f"voter{i}@example.org") for i in range(40)]
     start = threading.Barrier(8)
 
     def work(chunk):
         start.wait()
         for acc in chunk:
             for pk in targets:
-                store.set_vote(acc.id, pk, True)
-                store.set_vote(acc.id, pk, True)
+                store.community.set_vote(acc.id, pk, True)
+                store.community.set_vote(acc.id, pk, True)
                 if acc.id % 4 == 0:  # a quarter take their vote on the second paper back
                     if pk == targets[1]:
-                        store.set_vote(acc.id, pk, False)
+                        store.community.set_vote(acc.id, pk, False)
 
     chunks = [accounts[i::8] for i in range(8)]
     with ThreadPoolExecutor(8) as pool:
@@ -109,24 +109,24 @@ def test_concurrent_votes_lose_nothing(store):
     takers = sum(1 for a in accounts if a.id % 4 == 0)
     assert vote_rows(store, targets[0]) == stored_upvotes(store, targets[0]) == 40
     assert vote_rows(store, targets[1]) == stored_upvotes(store, targets[1]) == 40 - takers
-    assert store.community_state(targets)[targets[0]].upvotes == 40
+    assert store.community.state(targets)[targets[0]].upvotes == 40
 
 
 # -- storage: lists, submissions, curation ----------------------------------------------------
 
 def test_submit_lists_then_merges_with_audit(store):
     pks = add_papers(store)
-    a, b = store.ensure_account("a@example.org"), store.ensure_account("b@example.org")
+    a, b = store.accounts.ensure("a@example.org"), store.accounts.ensure("b@example.org")
     pk = pks[ARXIV_ID]
-    assert store.submit_to_list(a.id, pk, "2026-01-05", "2026-01-05T10:00:00Z") == ("listed", "2026-01-05")
+    assert store.community.submit_to_list(a.id, pk, "2026-01-05", "2026-01-05T10:00:00Z") == ("listed", "2026-01-05")
     # submitted again, a day later, by someone else: merged, not listed twice, b's vote added
-    assert store.submit_to_list(b.id, pk, "2026-01-06", "2026-01-06T10:00:00Z") == ("merged", "2026-01-05")
-    assert store.submit_to_list(a.id, pk, "2026-01-06", "2026-01-06T11:00:00Z") == ("merged", "2026-01-05")
+    assert store.community.submit_to_list(b.id, pk, "2026-01-06", "2026-01-06T10:00:00Z") == ("merged", "2026-01-05")
+    assert store.community.submit_to_list(a.id, pk, "2026-01-06", "2026-01-06T11:00:00Z") == ("merged", "2026-01-05")
     row = store.conn.execute("SELECT listed_day, listed_at, submitted_by, upvotes FROM paper_community "
                              "WHERE paper_pk=?", (pk,)).fetchone()
     assert tuple(row) == ("2026-01-05", "2026-01-05T10:00:00Z", a.id, 2)
-    assert [e.pk for e in store.day_list("2026-01-05")] == [pk] and store.day_list("2026-01-06") == []
-    log = store.audit_log()
+    assert [e.pk for e in store.community.day_list("2026-01-05")] == [pk] and store.community.day_list("2026-01-06") == []
+    log = store.community.audit_log()
     assert [(e.action, e.actor_email, e.paper_id, e.detail) for e in log] == [
         ("merge", "a@example.org", ARXIV_ID, {"day": "2026-01-05"}),
         ("merge", "b@example.org", ARXIV_ID, {"day": "2026-01-05"}),
@@ -136,46 +136,46 @@ def test_submit_lists_then_merges_with_audit(store):
 
 def test_day_list_ranks_by_total_upvotes_then_listing_time(store):
     pks = add_papers(store, n=3)
-    a, b = store.ensure_account("a@example.org"), store.ensure_account("b@example.org")
+    a, b = store.accounts.ensure("a@example.org"), store.accounts.ensure("b@example.org")
     p0, p1, p2 = pks["local:p0"], pks["local:p1"], pks["local:p2"]
-    store.submit_to_list(a.id, p0, "2026-01-05", "2026-01-05T09:00:00Z")
-    store.submit_to_list(a.id, p1, "2026-01-05", "2026-01-05T10:00:00Z")
-    store.submit_to_list(a.id, p2, "2026-01-05", "2026-01-05T11:00:00Z")
-    store.set_vote(b.id, p2, True)
-    assert [(e.pk, e.upvotes) for e in store.day_list("2026-01-05")] == [(p2, 2), (p0, 1), (p1, 1)]
-    assert [e.pk for e in store.day_list("2026-01-05", limit=1, offset=1)] == [p0]
-    assert store.count_day_list("2026-01-05") == 3
+    store.community.submit_to_list(a.id, p0, "2026-01-05", "2026-01-05T09:00:00Z")
+    store.community.submit_to_list(a.id, p1, "2026-01-05", "2026-01-05T10:00:00Z")
+    store.community.submit_to_list(a.id, p2, "2026-01-05", "2026-01-05T11:00:00Z")
+    store.community.set_vote(b.id, p2, True)
+    assert [(e.pk, e.upvotes) for e in store.community.day_list("2026-01-05")] == [(p2, 2), (p0, 1), (p1, 1)]
+    assert [e.pk for e in store.community.day_list("2026-01-05", limit=1, offset=1)] == [p0]
+    assert store.community.count_day_list("2026-01-05") == 3
 
 
 def test_curator_actions_are_audited_and_hidden_papers_leave_the_list(store):
     pks = add_papers(store)
-    curator = store.ensure_account("cur@example.org", "curator")
+    curator = store.accounts.ensure("cur@example.org", "curator")
     pk = pks[OLD_ID]
-    store.submit_to_list(curator.id, pk, "2026-01-05", "2026-01-05T09:00:00Z")
-    assert store.curate(curator.id, pk, "feature", "great read") is True
-    assert store.curate(curator.id, pk, "feature") is False  # nothing to change, nothing written
-    assert store.curate(curator.id, pk, "hide", "spam?") is True
-    state = store.community_state([pk])[pk]
+    store.community.submit_to_list(curator.id, pk, "2026-01-05", "2026-01-05T09:00:00Z")
+    assert store.community.curate(curator.id, pk, "feature", "great read") is True
+    assert store.community.curate(curator.id, pk, "feature") is False  # nothing to change, nothing written
+    assert store.community.curate(curator.id, pk, "hide", "spam?") is True
+    state = store.community.state([pk])[pk]
     assert state.featured and state.hidden
-    assert store.day_list("2026-01-05") == [] and store.count_day_list("2026-01-05") == 0
-    assert [e.pk for e in store.day_list("2026-01-05", include_hidden=True)] == [pk]
-    assert [c.paper_id for c in store.featured_papers()] == [OLD_ID]
-    assert [c.paper_id for c in store.hidden_papers()] == [OLD_ID]
-    assert store.curate(curator.id, pk, "unhide") is True
-    assert [e.pk for e in store.day_list("2026-01-05")] == [pk] and store.hidden_papers() == []
-    log = store.audit_log(paper_pk=pk)
+    assert store.community.day_list("2026-01-05") == [] and store.community.count_day_list("2026-01-05") == 0
+    assert [e.pk for e in store.community.day_list("2026-01-05", include_hidden=True)] == [pk]
+    assert [c.paper_id for c in store.community.featured()] == [OLD_ID]
+    assert [c.paper_id for c in store.community.hidden()] == [OLD_ID]
+    assert store.community.curate(curator.id, pk, "unhide") is True
+    assert [e.pk for e in store.community.day_list("2026-01-05")] == [pk] and store.community.hidden() == []
+    log = store.community.audit_log(paper_pk=pk)
     assert [(e.action, e.detail.get("note")) for e in log] == [
         ("unhide", None), ("hide", "spam?"), ("feature", "great read"), ("submit", None)]
     before = snapshot(store)
     with pytest.raises(ValueError, match="unknown curator action"):
-        store.curate(curator.id, pk, "delete")
+        store.community.curate(curator.id, pk, "delete")
     assert snapshot(store) == before
 
 
 def test_core_curate_checks_role_and_note(store):
     add_papers(store)
-    reader = store.ensure_account("r@example.org")
-    curator = store.ensure_account("c@example.org", "curator")
+    reader = store.accounts.ensure("r@example.org")
+    curator = store.accounts.ensure("c@example.org", "curator")
     before = snapshot(store)
     with pytest.raises(community.CurateError) as e:
         community.curate(store, reader, ARXIV_ID, "hide")
@@ -186,7 +186,7 @@ def test_core_curate_checks_role_and_note(store):
         community.curate(store, curator, "2501.99999", "hide")
     assert snapshot(store) == before
     assert community.curate(store, curator, ARXIV_ID, "hide", "  off   topic ") is True
-    assert store.audit_log()[0].detail == {"note": "off topic"}
+    assert store.community.audit_log()[0].detail == {"note": "off topic"}
 
 
 # -- core: submissions ------------------------------------------------------------------------
@@ -231,19 +231,19 @@ def id_route(req):
 
 def test_submit_known_paper_does_not_ask_arxiv(store, srv, tmp_path, db_url):
     add_papers(store)
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, f"https://arxiv.org/abs/{ARXIV_ID}v2")
     assert (result.status, result.listed_day, result.fetched, result.paper.id) == ("listed", TODAY, False, ARXIV_ID)
     assert srv.requests() == []
     again = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, ARXIV_ID)  # duplicate: merged
     assert (again.status, again.listed_day) == ("merged", TODAY)
-    assert [e.upvotes for e in store.day_list(TODAY)] == [1]
+    assert [e.upvotes for e in store.community.day_list(TODAY)] == [1]
 
 
 @needs_recorded
 def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_url):
     srv.route("/api/query", id_route)
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "https://arxiv.org/pdf/1707.08567v1.pdf")
     assert result.status == "listed" and result.fetched
     [req] = srv.requests("/api/query")
@@ -252,7 +252,7 @@ def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_ur
     assert paper is not None and paper.source == "arxiv-api" and paper.title == result.paper.title
     assert paper.abs_url == "https://arxiv.org/abs/1707.08567" and paper.authors
     pk = store.papers.pks_for(["1707.08567"])["1707.08567"]
-    assert [e.pk for e in store.day_list(TODAY)] == [pk]
+    assert [e.pk for e in store.community.day_list(TODAY)] == [pk]
     assert store.papers.changes_since(0)[-1].pk == pk  # on the change feed: the indexers will pick it up
     # the old-style id, fetched too
     old = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "astro-ph/0601001")
@@ -262,7 +262,7 @@ def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_ur
 @needs_recorded
 def test_submit_id_arxiv_does_not_know_writes_nothing(store, srv, tmp_path, db_url):
     srv.route("/api/query", id_route)
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.PaperNotFound, match="arXiv has no paper 0808.05394") as e:
         community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "0808.05394")
@@ -271,7 +271,7 @@ def test_submit_id_arxiv_does_not_know_writes_nothing(store, srv, tmp_path, db_u
 
 def test_submit_malformed_id_writes_nothing_and_asks_nobody(store, srv, tmp_path, db_url):
     add_papers(store)
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.SubmitError, match="is not an arXiv id"):
         community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "not-an-id")
@@ -280,7 +280,7 @@ def test_submit_malformed_id_writes_nothing_and_asks_nobody(store, srv, tmp_path
 
 def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path, db_url):
     srv.route("/api/query", lambda req: Reply(503, b"busy", content_type="text/plain"))
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     before = snapshot(store)
     with pytest.raises(community.ArxivUnavailable, match=r"arXiv could not be asked about 2501.00001 right now \(HTTP 503\)") as e:
         community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url, http_retries=5), a.id, "2501.00001")
@@ -290,7 +290,7 @@ def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path, db_u
 
 
 def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path, db_url):
-    a = store.ensure_account("a@example.org")
+    a = store.accounts.ensure("a@example.org")
     settings = arxiv_settings(tmp_path, srv, database_url=db_url, arxiv_api_url="http://127.0.0.1:9/api/query")  # discard port: refused
     before = snapshot(store)
     with pytest.raises(community.ArxivUnavailable, match="no answer"):
@@ -333,7 +333,7 @@ def test_vote_form_and_json(web):
     r = client.post(path, data={"csrf": csrf, "action": "up"}, headers={"Referer": "http://testserver/day/2025-03-17?page=1"},
                     follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/day/2025-03-17?page=1"
-    assert store.community_state([pk_of(store, ARXIV_ID)], account.id)[pk_of(store, ARXIV_ID)].voted
+    assert store.community.state([pk_of(store, ARXIV_ID)], account.id)[pk_of(store, ARXIV_ID)].voted
     # a Referer from elsewhere is not followed: back to the paper page
     r = client.post(path, data={"csrf": csrf, "action": "up"}, headers={"Referer": "https://evil.example/x"},
                     follow_redirects=False)
@@ -376,7 +376,7 @@ def test_vote_refusals_change_nothing(web):
     assert r.status_code == 404 and "no paper" in r.json()["error"]
     r = client.post(f"/papers/{ARXIV_ID}/vote", data={"action": "sideways", "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 400
-    assert snapshot(store) == before and store.community_state([pk]) == {}
+    assert snapshot(store) == before and store.community.state([pk]) == {}
 
 
 def test_listing_cards_show_votes_badges_and_forms(web):
@@ -406,7 +406,7 @@ def test_submit_page_lists_merges_and_fetches(web):
     assert r.status_code == 200 and "Already listed:" in r.text
     r = client.post("/submit", data={"paper": "1707.08567", "csrf": csrf})
     assert r.status_code == 200 and "Listed:" in r.text and store.papers.get("1707.08567") is not None
-    listed = [e.pk for e in store.day_list(TODAY)]
+    listed = [e.pk for e in store.community.day_list(TODAY)]
     assert sorted(listed) == sorted([pk_of(store, ARXIV_ID), pk_of(store, "1707.08567")])
     # the list below the form shows both, ranked
     section = r.text.split('id="list-title"', 1)[1]
@@ -462,7 +462,7 @@ def test_curation_through_the_web(web):
     assert audit.count("curator@example.org") == 2 and "&lt;i&gt;nice&lt;/i&gt;" in audit
     hidden = curate.split('id="hidden-title"', 1)[1].split('id="audit-title"', 1)[0]
     assert f"/papers/{XSS_ID}/curate" in hidden and 'value="unhide"' in hidden
-    assert [e.action for e in store.audit_log(paper_pk=pk)] == ["hide", "feature"]
+    assert [e.action for e in store.community.audit_log(paper_pk=pk)] == ["hide", "feature"]
     r = client.post(f"/papers/{XSS_ID}/curate", data={"action": "unhide"},
                     headers={"Accept": "application/json", "X-CSRF-Token": csrf})
     assert r.json() == {"paper_id": XSS_ID, "changed": True}

@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from paperwire.cli import main
 from paperwire.models import Paper
 from paperwire.storage import open_store
+
+from paperwire.subscriptions import lifecycle
 from paperwire.digest.types import DigestRecord
 
 
@@ -37,21 +39,21 @@ def _fill(s) -> dict:
 
     compose = lambda sub, n: ("confirm", f"<c{sub.id}.{n}@t>", f"To: {sub.email}\r\n\r\nconfirm".encode())  # noqa
     for i in range(5):
-        s.request_subscription(email=f"reader{i}@example.org", prefs={"categories": ["cs.CL"], "trending": i % 2 == 0},
+        lifecycle.request(s, email=f"reader{i}@example.org", prefs={"categories": ["cs.CL"], "trending": i % 2 == 0},
                                query=f"query {i}", limits=[("ip:127.0.0.1", 100, 3600.0)], now=1.7e9 + i / 3,
                                compose=compose, max_saved=5)
-    for sub in s.list_subscribers("pending")[:3]:
-        s.confirm_subscriber(sub.id, 0)
-    confirmed = s.list_subscribers()
-    s.record_digests([DigestRecord(confirmed[0].id, "2025-01-02", list(pks.values())[:5], "2025-01-02T07:00:00Z",
+    for sub in s.subscribers.list("pending")[:3]:
+        lifecycle.confirm(s, sub.id, 0)
+    confirmed = s.subscribers.list()
+    s.digests.record([DigestRecord(confirmed[0].id, "2025-01-02", list(pks.values())[:5], "2025-01-02T07:00:00Z",
                                    confirmed[0].email, "<digest-1@t>", b"digest body \x00\xff")])
-    claimed = s.claim_outbox(limit=2, now=time.time() + 1)
-    s.mark_sent(claimed[0].id)
-    s.mark_retry(claimed[1].id, "421 try later", time.time() + 60)
+    claimed = s.outbox.claim(limit=2, now=time.time() + 1)
+    s.outbox.mark_sent(claimed[0].id)
+    s.outbox.mark_retry(claimed[1].id, "421 try later", time.time() + 60)
     s.stars.record("owner/repo", 12, '"etag"', "2026-11-20T00:00:00Z")
     s.stars.record("owner/repo", 20, '"etag2"', "2026-11-24T00:00:00Z")
-    account = s.ensure_account("curator@example.org", "curator")
-    s.create_session(account.id, "hash-1", "2026-12-31T00:00:00Z")
+    account = s.accounts.ensure("curator@example.org", "curator")
+    s.accounts.create_session(account.id, "hash-1", "2026-12-31T00:00:00Z")
     return {"pks": pks, "account": account}
 
 
@@ -94,10 +96,10 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
         assert dst.papers.embeddings(pks) == src.papers.embeddings(pks)
         assert dst.papers.source_state("jsonl:/data/papers.jsonl") == {"offset": 4096}
         assert dst.papers.index_state("embed") == src.papers.index_state("embed")
-        assert [x.email for x in dst.list_subscribers()] == [x.email for x in src.list_subscribers()]
+        assert [x.email for x in dst.subscribers.list()] == [x.email for x in src.subscribers.list()]
         assert dst.stars.gained("owner/repo", "2026-11-21T00:00:00Z") == 8
-        assert dst.session_account("hash-1", "2026-11-25T00:00:00Z").email == "curator@example.org"
-        assert dst.outbox_counts() == src.outbox_counts()
+        assert dst.accounts.session_account("hash-1", "2026-11-25T00:00:00Z").email == "curator@example.org"
+        assert dst.outbox.counts() == src.outbox.counts()
         src.close()
 
         assert dst.integrity_check() == "ok"
@@ -105,12 +107,12 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
         dst.papers.upsert([Paper(id="2502.00001", title="After the move", source="test", announced="2025-02-01")])
         assert dst.papers.max_seq() == max_seq + 1
         assert dst.papers.changes_since(max_seq)[0].paper.id == "2502.00001"
-        assert dst.enqueue_message(kind="confirm", recipient="n@example.org", message_id="<new@t>", message=b"x") \
+        assert dst.outbox.insert(kind="confirm", recipient="n@example.org", message_id="<new@t>", message=b"x") \
             == n_outbox + 1
         assert dst.papers.start_run("again") == 2
-        assert dst.ensure_account("new@example.org").id == made["account"].id + 1
+        assert dst.accounts.ensure("new@example.org").id == made["account"].id + 1
         # the text message arrived as bytes, and the sender can take it
-        sent = dst.claim_outbox(limit=10, now=time.time() + 1)
+        sent = dst.outbox.claim(limit=10, now=time.time() + 1)
         assert b"plain text message" in [m.message for m in sent]
     finally:
         dst.close()

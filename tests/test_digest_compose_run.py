@@ -186,10 +186,10 @@ def test_rerun_same_period_queues_nothing_and_only_due_subscribers_get_one(ctx):
     assert rows(store, "SELECT id, message_id FROM outbox") == before
     assert rows(store, "SELECT count(*) FROM digests WHERE subscriber_id=?", a) == [(1,)]
     # a second run that composed the same period anyway (a concurrent run) records nothing twice
-    sub = next(store.iter_digest_subscribers())[0]
+    sub = next(store.digests.iter_subscribers())[0]
     from paperwire.digest.types import DigestRecord
 
-    assert store.record_digests([DigestRecord(a, DAY2, [1, 2], NOW2, "a@example.org", "<x@y>", b"x")]) == [-1]
+    assert store.digests.record([DigestRecord(a, DAY2, [1, 2], NOW2, "a@example.org", "<x@y>", b"x")]) == [-1]
     assert rows(store, "SELECT count(*) FROM outbox") == [(1,)]
     assert sub.id == a
 
@@ -239,7 +239,7 @@ def test_for_you_section_from_the_readers_library(ctx):
     """A subscriber whose address has an account with a library gets a "For you" section from the
     real recommender, with the saved paper that explains each entry; no paper twice."""
     store, settings, engine = ctx
-    account = store.ensure_account("lib@example.org")
+    account = store.accounts.ensure("lib@example.org")
     saved = [pk for pk, p in store.papers.get_many(list(range(1, 66))).items() if "privacy" in p.title.lower()][:2]
     assert saved
     for pk in saved:

@@ -137,10 +137,10 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
             page.get_by_label("Time zone").fill("Europe/Berlin")
             page.get_by_role("button", name="Subscribe").click()
             page.get_by_role("heading", name="Check your inbox").wait_for()
-            sub = store.get_subscriber_by_email(EMAIL)
+            sub = store.subscribers.by_email(EMAIL)
             assert sub is not None and sub.status == "pending"
             assert (sub.frequency, sub.send_hour, sub.timezone) == ("daily", 8, "Europe/Berlin")
-            assert [s.query for s in store.saved_searches(sub.id)] == [QUERY]
+            assert [s.query for s in store.subscribers.saved_searches(sub.id)] == [QUERY]
             assert sink.count() == 0  # nothing is sent by the web process itself
 
             # 2. the confirmation mail arrives at the SMTP server; confirm in the browser
@@ -157,10 +157,10 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
             # nothing is due before confirming
             assert run_digests(store, settings, engine, now=digest_at, progress=False)["due"] == 0
             page.goto(confirm_link)
-            assert store.get_subscriber(sub.id).status == "pending"  # opening the link is not enough
+            assert store.subscribers.get(sub.id).status == "pending"  # opening the link is not enough
             page.get_by_role("button", name="Confirm my subscription").click()
             page.get_by_role("heading", name="You are subscribed").wait_for()
-            assert store.get_subscriber(sub.id).status == "confirmed"
+            assert store.subscribers.get(sub.id).status == "confirmed"
 
             # 3. a digest run after the send hour + the sender -> the digest at the SMTP server
             counts = run_digests(store, settings, engine, now=digest_at, progress=False)
@@ -208,7 +208,7 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
             page.get_by_label("arXiv categories").fill("cs.LG")
             page.get_by_role("button", name="Save preferences").click()
             page.get_by_text("Your preferences are saved.").wait_for()
-            changed = store.get_subscriber(sub.id)
+            changed = store.subscribers.get(sub.id)
             assert changed.frequency == "weekly" and list(changed.categories) == ["cs.LG"]
             assert changed.status == "confirmed"
             page.reload()
@@ -223,7 +223,7 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
     r = httpx.post(one_click_url, content=b"List-Unsubscribe=One-Click", timeout=10,
                    headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200, r.text
-    assert store.get_subscriber(sub.id).status == "unsubscribed"
+    assert store.subscribers.get(sub.id).status == "unsubscribed"
     # the links in mails sent before stop working
     assert httpx.get(_link(html, "/preferences"), timeout=10).status_code == 400
 
@@ -252,7 +252,7 @@ def test_one_click_as_multipart_form_data(sub_env):
 
     settings, store, client = sub_env
     _prefs_page(client, store)
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     assert sub.status == "confirmed"
     u = urlsplit(subs.one_click_url(settings, sub))
     req = httpx.Request("POST", "http://x/", files={"List-Unsubscribe": (None, "One-Click")})
@@ -260,7 +260,7 @@ def test_one_click_as_multipart_form_data(sub_env):
     assert ctype.startswith("multipart/form-data") and b"List-Unsubscribe=One-Click" not in body
     r = client.post(f"{u.path}?{u.query}", content=body, headers={"Content-Type": ctype})
     assert r.status_code == 200, r.text
-    assert store.get_subscriber(sub.id).status == "unsubscribed"
+    assert store.subscribers.get(sub.id).status == "unsubscribed"
     # a multipart body without the pair is still refused
     bad = httpx.Request("POST", "http://x/", files={"List-Unsubscribe": (None, "Maybe")})
     r = client.post(f"{u.path}?{u.query}", content=bad.read(), headers={"Content-Type": bad.headers["Content-Type"]})

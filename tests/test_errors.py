@@ -88,7 +88,7 @@ def test_errors_the_user_must_act_on_are_paperwire_errors():
     from paperwire.sources.http import HarvestError
     from paperwire.storage import DatabaseUnreachable, DatabaseURLError
     from paperwire.library.core import LibraryError
-    from paperwire.storage.base_subscribers import RateLimited
+    from paperwire.subscriptions.types import RateLimited
     from paperwire.storage.copy_db import CopyError
 
     for cls in (SigninRefused, GitHubRateLimited, HarvestError, DatabaseUnreachable, DatabaseURLError,

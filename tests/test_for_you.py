@@ -57,7 +57,7 @@ def reader(demo):
     """A reader with two interests: 4 medical-imaging papers under 'medical', 4 robot grasping and
     manipulation papers under 'robots'."""
     _, store, _ = demo
-    account = store.ensure_account("two-interests@example.org")
+    account = store.accounts.ensure("two-interests@example.org")
     medical = _ids(store, MEDICAL_SQL, 4)
     robots = _ids(store, ROBOTS_SQL, 4)
     assert len(medical) == len(robots) == 4
@@ -98,7 +98,7 @@ def test_because_names_a_saved_paper_of_that_feed(demo, reader):
 
 def test_feed_changes_at_once_after_saving_and_is_cached_otherwise(demo):
     _, store, _ = demo
-    account = store.ensure_account("changes@example.org")
+    account = store.accounts.ensure("changes@example.org")
     lib.save(store, account.id, _ids(store, MEDICAL_SQL, 1)[0], ["t"])
     first = feed_for_account(store, account.id, tag="t", limit=50)
     computed = feed_mod.stats["computed"]
@@ -142,10 +142,10 @@ def test_not_relevant_removes_and_is_remembered(demo, reader):
 
 def test_upvotes_feed_the_merged_feed(demo):
     _, store, app = demo
-    account = store.ensure_account("voter@example.org")
+    account = store.accounts.ensure("voter@example.org")
     assert feed_for_account(store, account.id) == []
     [pk] = store.papers.pks_for(_ids(store, ROBOTS_SQL, 1)).values()
-    store.set_vote(account.id, pk, True)
+    store.community.set_vote(account.id, pk, True)
     recs = feed_for_account(store, account.id, limit=10)
     # one positive only: fewer on-topic picks than with four, but far above the corpus' ~2% of robotics papers
     assert recs and sum(bool(ROBOTS.search(_text(r))) for r in recs) >= 3, [r.paper.title for r in recs]

@@ -182,13 +182,13 @@ def test_local_votes_survive_and_upvotes_are_set_not_added(store, tmp_path):
     import_hf(store, day, progress=False)
     account, _ = sign_in(store, "voter@example.org")
     pk = store.papers.pks_for(["2608.00001"])["2608.00001"]
-    assert store.set_vote(account.id, pk, True) == 1
+    assert store.community.set_vote(account.id, pk, True) == 1
     write_day(day, [item(upvotes=40)])  # HF's count grew
     import_hf(store, day, progress=False)
     import_hf(store, day, progress=False)
     row = community(store, "2608.00001")
     assert (row["upvotes"], row["imported_upvotes"]) == (1, 40)
-    assert store.community_state([pk])[pk].upvotes == 41
+    assert store.community.state([pk])[pk].upvotes == 41
 
 
 def test_listing_is_not_moved_by_a_later_import(store, tmp_path):

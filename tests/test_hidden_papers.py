@@ -54,8 +54,8 @@ def site(tmp_path_factory, db_urls, seed_path):
     engine = SearchEngine(store, settings)
     app = create_app(settings, store=store, engine=engine, indexer=indexer, background=False)
     pk = store.papers.pks_for([TARGET])[TARGET]
-    voter = store.ensure_account("voter@example.org")
-    store.set_vote(voter.id, pk, True)
+    voter = store.accounts.ensure("voter@example.org")
+    store.community.set_vote(voter.id, pk, True)
     reader, reader_session = sign_in(store, READER)
     lib.save(store, reader.id, twin.id)
     token = feed_token(store, settings, reader.id)
@@ -181,10 +181,10 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
     assert showing_target(site) == EVERY_PATH  # the target is everywhere, and every cache holds it
     assert set(direct_visits(site).values()) == {200}
 
-    assert store.curate(curator.id, pk, "hide", "off topic")
+    assert store.community.curate(curator.id, pk, "hide", "off topic")
     try:
         assert showing_target(site) == set()
-        assert store.hidden_pks() == {pk} and store.hidden_pks() is store.hidden_pks()  # one copy for the cache keys
+        assert store.community.hidden_pks() == {pk} and store.community.hidden_pks() is store.community.hidden_pks()  # one copy for the cache keys
         assert store.papers.count_on_day(day) == count - 1
         assert anon_day_total(site, day) == count - 1
         visits = direct_visits(site)
@@ -198,7 +198,7 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
         page = site["curator_client"].get(f"/papers/{TARGET}").text
         assert "A curator has hidden this paper" in page and 'value="unhide"' in page
     finally:
-        assert store.curate(curator.id, pk, "unhide")
+        assert store.community.curate(curator.id, pk, "unhide")
     assert showing_target(site) == EVERY_PATH
     assert store.papers.count_on_day(day) == count
     assert set(direct_visits(site).values()) == {200}
@@ -214,7 +214,7 @@ def test_similar_and_search_stay_full_length_without_the_hidden_paper(site):
     before = [h.paper.id for h in engine.similar(site["twin"], k=5)]
     hits = [h.paper.id for h in engine.search(f"{WORD} stochastic optimization", limit=5).hits]
     assert TARGET in before and TARGET in hits
-    assert store.curate(curator.id, pk, "hide")
+    assert store.community.curate(curator.id, pk, "hide")
     try:
         after = [h.paper.id for h in engine.similar(site["twin"], k=5)]
         hits_after = [h.paper.id for h in engine.search(f"{WORD} stochastic optimization", limit=5).hits]
@@ -225,7 +225,7 @@ def test_similar_and_search_stay_full_length_without_the_hidden_paper(site):
         assert engine.search(f"cat:{CATEGORY}").total == 0
         assert engine.search(f"cat:{CATEGORY}").hits == []
     finally:
-        assert store.curate(curator.id, pk, "unhide")
+        assert store.community.curate(curator.id, pk, "unhide")
     assert [h.paper.id for h in engine.search(f"cat:{CATEGORY}").hits] == [TARGET]
 
 
@@ -289,16 +289,16 @@ def test_day_listings_skip_hidden_papers_and_days_left_with_none(store):
     store.papers.upsert([validated(Paper(id=f"local:d{i}-{j}", source="test", title=f"Paper {i}-{j}",
                                          submitted=f"{d}T0{j}:00:00Z", announced=d))
                          for i, d in enumerate(days) for j in range(1 if i == 1 else 2)])
-    curator = store.ensure_account("curator@example.org", "curator")
+    curator = store.accounts.ensure("curator@example.org", "curator")
     pks = store.papers.pks_for(["local:d1-0", "local:d2-1"])
     assert store.papers.neighbor_days(days[2]) == (days[1], None) and store.papers.neighbor_days(days[0]) == (None, days[1])
     for pk in pks.values():
-        assert store.curate(curator.id, pk, "hide")
+        assert store.community.curate(curator.id, pk, "hide")
     assert store.papers.count_on_day(days[1]) == 0 and store.papers.on_day(days[1]) == []
     assert [p.id for p in store.papers.on_day(days[2])] == ["local:d2-0"] and store.papers.count_on_day(days[2]) == 1
     assert store.papers.neighbor_days(days[2]) == (days[0], None) and store.papers.neighbor_days(days[0]) == (None, days[2])
     for pk in pks.values():
-        assert store.curate(curator.id, pk, "unhide")
+        assert store.community.curate(curator.id, pk, "unhide")
     assert store.papers.count_on_day(days[1]) == 1 and store.papers.count_on_day(days[2]) == 2
     assert [p.id for p in store.papers.on_day(days[2])] == ["local:d2-1", "local:d2-0"]
     assert store.papers.neighbor_days(days[2]) == (days[1], None)

@@ -66,8 +66,8 @@ def snapshot(store) -> dict:
 # -- store and core ---------------------------------------------------------------------------
 def test_save_tags_remove_and_version_bumps(lib_env):
     store, pks, _ = lib_env
-    acc = store.ensure_account("a@example.org")
-    v0 = store.get_account(acc.id).library_version
+    acc = store.accounts.ensure("a@example.org")
+    v0 = store.accounts.get(acc.id).library_version
     assert lib.save(store, acc.id, ARXIV_ID, "  reading   group , RL ,") is True
     assert lib.save(store, acc.id, ARXIV_ID) is False  # saving twice is one entry
     [entry] = store.library.entries(acc.id)
@@ -81,7 +81,7 @@ def test_save_tags_remove_and_version_bumps(lib_env):
     assert store.library.entries(acc.id)[0].tags == ["extra", "privacy.v2"]
     assert lib.remove(store, acc.id, ARXIV_ID) is True
     assert store.library.entries(acc.id) == [] and store.library.tags(acc.id) == []
-    assert store.get_account(acc.id).library_version == v0 + 6  # one bump per change
+    assert store.accounts.get(acc.id).library_version == v0 + 6  # one bump per change
 
 
 @pytest.mark.parametrize("bad, why", [
@@ -90,7 +90,7 @@ def test_save_tags_remove_and_version_bumps(lib_env):
 ])
 def test_bad_tag_names_are_refused_and_change_nothing(lib_env, bad, why):
     store, _, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     lib.save(store, acc.id, ARXIV_ID, "ok")
     before = snapshot(store)
     with pytest.raises(LibraryError, match=why):
@@ -102,7 +102,7 @@ def test_bad_tag_names_are_refused_and_change_nothing(lib_env, bad, why):
 
 def test_at_most_50_tags_per_account(lib_env):
     store, pks, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     lib.save(store, acc.id, ARXIV_ID, [f"t{i}" for i in range(20)])
     lib.save(store, acc.id, XSS_ID, [f"t{i}" for i in range(20, 40)])
     lib.save(store, acc.id, FORMULA_ID, [f"t{i}" for i in range(40, 50)])
@@ -119,7 +119,7 @@ def test_at_most_50_tags_per_account(lib_env):
 
 def test_unknown_paper_and_unsaved_paper(lib_env):
     store, _, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     before = snapshot(store)
     with pytest.raises(lib.NotFound):
         lib.save(store, acc.id, "9999.99999")
@@ -132,7 +132,7 @@ def test_unknown_paper_and_unsaved_paper(lib_env):
 
 def test_not_relevant_marks_per_feed(lib_env):
     store, pks, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     assert lib.mark_not_relevant(store, acc.id, ARXIV_ID) is True
     assert lib.mark_not_relevant(store, acc.id, ARXIV_ID) is False
     lib.mark_not_relevant(store, acc.id, XSS_ID, "RL")
@@ -146,7 +146,7 @@ def test_not_relevant_marks_per_feed(lib_env):
 def test_bibtex_export_parses(lib_env):
     bibtexparser = pytest.importorskip("bibtexparser", reason="the BibTeX check needs bibtexparser (test extra)")
     store, _, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     for pid in (ARXIV_ID, XSS_ID, "2503.00001", "2503.00002"):
         lib.save(store, acc.id, pid, ["all"])
     text = export.to_bibtex(export.all_entries(store, acc.id, "all"), url_for=lambda p: "https://pw.example/papers/" + p.id)
@@ -166,7 +166,7 @@ def test_bibtex_export_parses(lib_env):
 
 def test_csv_export_round_trips_and_guards_formulas(lib_env):
     store, _, _ = lib_env
-    acc = store.ensure_account("a@example.org")
+    acc = store.accounts.ensure("a@example.org")
     lib.save(store, acc.id, FORMULA_ID, ["-2 weeks", "x"])
     lib.save(store, acc.id, XSS_ID)
     rows = list(csv.reader(io.StringIO(export.to_csv(export.all_entries(store, acc.id)))))

@@ -40,7 +40,7 @@ def child(database_url: str, root: str, port: int, lease: float, rate: float) ->
     while True:
         counts = sender.run_once()
         mine += counts.sent
-        left = store.outbox_counts()
+        left = store.outbox.counts()
         if left["queued"] + left["sending"] == 0:
             break
         if not counts.sent:
@@ -64,7 +64,7 @@ def queue_digests(store, settings, n: int) -> dict[str, str]:
                             text=f"Dear reader {i},\n\nthree new papers match your searches.\n",
                             html=f"<p>Dear reader {i},</p><p>three new papers match your searches.</p>",
                             message_id=mid)
-        assert store.enqueue_message(kind="digest", recipient=rcpt, message_id=mid, message=msg) is not None
+        assert store.outbox.insert(kind="digest", recipient=rcpt, message_id=mid, message=msg) is not None
         expected[rcpt] = mid
     return expected
 
@@ -106,7 +106,7 @@ def test_kill_9_in_the_middle_of_1000(setup):
     proc.wait()
     proc.stdout.close()
     crashes = 1
-    counts = store.outbox_counts()
+    counts = store.outbox.counts()
     assert counts["sending"] == 1 and counts["sent"] == 299  # exactly one message was in flight
 
     # restart; kill it again wherever it happens to be, after some hundreds more
@@ -132,7 +132,7 @@ def test_kill_9_in_the_middle_of_1000(setup):
     for rcpt, mids in by_rcpt.items():
         assert set(mids) == {expected[rcpt]}, "every copy carries the recipient's own, stable Message-ID"
     assert "reader0299@example.org" in twice  # the message in flight at the first kill
-    assert store.outbox_counts() == {"queued": 0, "sending": 0, "sent": 1000, "failed": 0, "cancelled": 0}
+    assert store.outbox.counts() == {"queued": 0, "sending": 0, "sent": 1000, "failed": 0, "cancelled": 0}
     assert elapsed < 60, elapsed
     print(f"1000 digests, {crashes} kills, {len(twice)} sent twice ({sorted(twice)}), {elapsed:.1f} s")
 
@@ -146,7 +146,7 @@ def test_two_senders_never_send_twice(setup):
     received = sink.received()
     assert len(received) == 400, collections.Counter(r for r, _ in received).most_common(3)
     assert dict(received) == expected
-    assert store.outbox_counts()["sent"] == 400
+    assert store.outbox.counts()["sent"] == 400
     mine = [int(o.split("DONE sent=")[1].split()[0]) for o in outs]
     assert sum(mine) == 400
     print("sent by each sender:", mine)

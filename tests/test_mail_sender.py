@@ -50,7 +50,7 @@ def queue(store, settings, recipient, n=0, subscriber_id=None, text="Hello"):
     mid = make_message_id(settings, "digest", f"{recipient} period {n}")
     msg = build_message(settings, to=recipient, subject=f"Digest {n}", text=f"{text} {recipient}",
                         html=f"<p>{text} {recipient}</p>", message_id=mid)
-    oid = store.enqueue_message(kind="digest", recipient=recipient, message_id=mid, message=msg,
+    oid = store.outbox.insert(kind="digest", recipient=recipient, message_id=mid, message=msg,
                                 subscriber_id=subscriber_id)
     return oid, mid, msg
 
@@ -100,7 +100,7 @@ def test_delivers_with_same_message_id_and_content(env, sink):
         assert "Grüße " + rcpt in m.get_body(("plain",)).get_content()
         r = row(store, oid)
         assert (r["status"], r["attempts"], r["lease_until"]) == ("sent", 1, None) and r["sent_at"]
-    assert store.outbox_counts()["sent"] == 5
+    assert store.outbox.counts()["sent"] == 5
     assert once(store, settings).sent == 0  # nothing is sent twice
 
 
@@ -123,7 +123,7 @@ def test_server_down_then_back(env, sink, caplog, make_sender):
     sender = make_sender(store, settings, clock=clock)
     counts = sender.run_once()  # nobody listens on the port
     assert counts.server_down and counts.sent == 0 and counts.retry_in > 0
-    assert store.outbox_counts()["queued"] == 4
+    assert store.outbox.counts()["queued"] == 4
     assert all(row(store, i)["attempts"] == 0 for i in ids)  # an unreachable server costs no attempt
     said = caplog.text
     assert "refused the connection" in said and "retrying in" in said and "PAPERWIRE_SMTP_HOST/PORT" in said
@@ -134,7 +134,7 @@ def test_server_down_then_back(env, sink, caplog, make_sender):
     sink.stop()  # the server goes away while the sender holds an open connection
     counts = sender.run_once()
     assert counts.server_down and counts.sent == 0
-    assert store.outbox_counts() == {"queued": 2, "sending": 0, "sent": 2, "failed": 0, "cancelled": 0}
+    assert store.outbox.counts() == {"queued": 2, "sending": 0, "sent": 2, "failed": 0, "cancelled": 0}
 
     sink.start()
     clock.advance(10)
@@ -208,7 +208,7 @@ def test_550_bounces_once_and_suppresses(env, sink, make_sender):
         sender.run_once()
     assert len([e for e in sink.events() if "gone@" in e.lower()]) == 1
     assert sink.received() == [("fine@example.org", gmid)]
-    assert store.outbox_counts() == {"queued": 0, "sending": 0, "sent": 1, "failed": 1, "cancelled": 2}
+    assert store.outbox.counts() == {"queued": 0, "sending": 0, "sent": 1, "failed": 1, "cancelled": 2}
 
 
 def test_554_on_data_fails_message_but_keeps_address(env, sink):
@@ -240,17 +240,17 @@ def test_leases(env):
     for i in range(3):
         queue(store, settings, f"l{i}@example.org", i)
     now = time.time()
-    first = store.claim_outbox(limit=2, lease_seconds=60, now=now)
+    first = store.outbox.claim(limit=2, lease_seconds=60, now=now)
     assert len(first) == 2
-    second = store.claim_outbox(limit=5, lease_seconds=60, now=now)
+    second = store.outbox.claim(limit=5, lease_seconds=60, now=now)
     assert [m.recipient for m in second] == ["l2@example.org"]  # leased rows are not taken again
-    assert store.claim_outbox(limit=5, lease_seconds=60, now=now + 30) == []
-    assert store.has_due_outbox(now=now + 30) is False
-    again = store.claim_outbox(limit=5, lease_seconds=60, now=now + 62)  # the leases ran out
+    assert store.outbox.claim(limit=5, lease_seconds=60, now=now + 30) == []
+    assert store.outbox.has_due(now=now + 30) is False
+    again = store.outbox.claim(limit=5, lease_seconds=60, now=now + 62)  # the leases ran out
     assert sorted(m.id for m in again) == sorted(m.id for m in first + second)
-    store.mark_sent(again[0].id)
-    assert store.mark_retry(again[1].id, "x", now, max_attempts=1) == "failed"
-    assert store.outbox_counts()["sending"] == 1
+    store.outbox.mark_sent(again[0].id)
+    assert store.outbox.mark_retry(again[1].id, "x", now, max_attempts=1) == "failed"
+    assert store.outbox.counts()["sending"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +330,7 @@ def test_suppressed_and_unsubscribed_are_never_sent(env, sink):
     assert sink.received() == [("ok@example.org", mid)]
     assert [row(store, i)["status"] for i in blocked + [left]] == ["cancelled"] * 4
     queue(store, settings, "blocked@example.org", 9)
-    assert store.cancel_suppressed() == 1
+    assert store.outbox.cancel_suppressed() == 1
 
 
 def test_connection_lost_mid_message_and_idle_421(env, sink, make_sender):

@@ -137,7 +137,7 @@ def test_subscriptions_can_be_called_with_what_the_document_describes(sub_env):
     r = client.post("/api/subscriptions", json=body)
     assert r.status_code == 202, r.text
     assert_documented(doc, "/api/subscriptions", "post", r)
-    sub = store.get_subscriber_by_email("generated-client@example.org")
+    sub = store.subscribers.by_email("generated-client@example.org")
     assert sub.status == "pending" and sub.frequency == body["frequency"] and sub.timezone == body["timezone"]
     # and every property the document names can be set
     other = {**body, "email": "other-client@example.org", "frequency": "weekly", "send_hour": 18,
@@ -145,10 +145,10 @@ def test_subscriptions_can_be_called_with_what_the_document_describes(sub_env):
              "query": "graph neural networks"}
     r = client.post("/api/subscriptions", json=other)
     assert r.status_code == 202, r.text
-    sub = store.get_subscriber_by_email("other-client@example.org")
+    sub = store.subscribers.by_email("other-client@example.org")
     assert (sub.frequency, sub.send_hour, sub.send_weekday, sub.timezone, sub.trending, sub.categories) == (
         "weekly", 18, 4, "Europe/Berlin", False, ["cs.CL", "hep-th"])
-    assert [s.query for s in store.saved_searches(sub.id)] == ["graph neural networks"]
+    assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["graph neural networks"]
 
 
 def test_subscription_errors_match_the_document(sub_env):

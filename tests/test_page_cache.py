@@ -87,8 +87,8 @@ def test_a_new_paper_and_a_hidden_one_show_on_the_next_request(env):
     store.papers.upsert([paper(9, "Fresh caching result")])
     html, _ = anon_get(app, "/")
     assert "Fresh caching result" in html
-    curator = store.ensure_account("curator@example.org", "curator")
-    assert store.curate(curator.id, store.papers.pks_for(["local:c9"])["local:c9"], "hide")
+    curator = store.accounts.ensure("curator@example.org", "curator")
+    assert store.community.curate(curator.id, store.papers.pks_for(["local:c9"])["local:c9"], "hide")
     html, _ = anon_get(app, "/")
     assert "Fresh caching result" not in html
 

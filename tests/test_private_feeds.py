@@ -130,11 +130,11 @@ def test_unknown_malformed_and_disabled_tokens_404(reader):
     for bad in ("x" * 43, token[:-1], token + "A", "..", "%00" * 10, "a" * 5000):
         assert _private(client, f"/feeds/private/{bad}/library.atom").status_code == 404, bad
     assert _private(client, f"/feeds/private/{token}/nothing.atom").status_code == 404
-    store.set_account_status(account.email, "disabled")
+    store.accounts.set_status(account.email, "disabled")
     try:
         assert _private(client, url).status_code == 404
     finally:
-        store.set_account_status(account.email, "active")
+        store.accounts.set_status(account.email, "active")
     assert _private(client, url).status_code == 200
 
 

@@ -44,7 +44,7 @@ def queue_message(store, settings, n: int, status: str, age_days: float) -> int:
                      for i in range(250))
     msg = build_message(settings, to=f"r{n}@example.org", subject=f"Digest {n}", text=body, html=f"<pre>{body}</pre>",
                         message_id=f"<digest.{n}@papers.example.org>")
-    oid = store.enqueue_message(kind="digest", recipient=f"r{n}@example.org",
+    oid = store.outbox.insert(kind="digest", recipient=f"r{n}@example.org",
                                 message_id=f"<digest.{n}@papers.example.org>", message=msg)
     at = days_ago(age_days)
     with store.transaction() as c:
@@ -78,7 +78,7 @@ def test_old_outbox_bodies_are_dropped_and_their_metadata_kept(store, settings):
             assert (meta[7], meta[8]) == (0, iso(NOW)), what
         else:
             assert (meta[7], meta[8]) == (before[oid][7], None), what
-    assert store.outbox_counts()["sent"] == 2
+    assert store.outbox.counts()["sent"] == 2
     assert prune(store, settings, now=NOW)["outbox_bodies"] == 0  # nothing twice
     # a longer PAPERWIRE_OUTBOX_KEEP_DAYS keeps more; the recent one goes once it is old enough
     assert prune(store, settings.with_(outbox_keep_days=60), now=NOW + timedelta(days=1))["outbox_bodies"] == 0
@@ -103,14 +103,14 @@ def test_pending_subscribers_who_never_confirm_are_removed_after_their_link_expi
     def sub(email, **kw):
         assert subscriptions.subscribe(store, settings, {"email": email, "query": "graph neural networks"},
                                        client=None, now=NOW.timestamp() - 10, **kw) in ("created", "resubscribed")
-        return store.get_subscriber_by_email(email)
+        return store.subscribers.by_email(email)
 
     stale, fresh, kept, back = (sub(e) for e in ("stale@example.org", "fresh@example.org", "kept@example.org",
                                                  "back@example.org"))
     for s in (kept, back):
         subscriptions.confirm(store, settings, subscriptions.make_token(settings, "confirm", s))
     assert subscriptions.unsubscribe_token(store, settings, subscriptions.make_token(
-        settings, "unsubscribe", store.get_subscriber(back.id)))
+        settings, "unsubscribe", store.subscribers.get(back.id)))
     sub("back@example.org")  # asked again, never confirmed this time: pending, but was a subscriber
     expired = iso(NOW - timedelta(seconds=CONFIRM_MAX_AGE + 60))
     with store.transaction() as c:
@@ -120,12 +120,12 @@ def test_pending_subscribers_who_never_confirm_are_removed_after_their_link_expi
     counts = prune(store, settings, now=NOW)
 
     assert counts["pending_subscribers"] == 1
-    assert store.get_subscriber_by_email("stale@example.org") is None
+    assert store.subscribers.by_email("stale@example.org") is None
     assert rows(store, "SELECT count(*) FROM outbox WHERE subscriber_id=?", stale.id) == [(0,)]
     assert rows(store, "SELECT count(*) FROM saved_searches WHERE subscriber_id=?", stale.id) == [(0,)]
-    assert store.get_subscriber_by_email("fresh@example.org").status == "pending"  # its link still works
-    assert store.get_subscriber_by_email("kept@example.org").status == "confirmed"
-    assert store.get_subscriber_by_email("back@example.org").status == "pending"  # has a history: kept
+    assert store.subscribers.by_email("fresh@example.org").status == "pending"  # its link still works
+    assert store.subscribers.by_email("kept@example.org").status == "confirmed"
+    assert store.subscribers.by_email("back@example.org").status == "pending"  # has a history: kept
     assert prune(store, settings, now=NOW)["pending_subscribers"] == 0
     # the address can subscribe again, and the answer is the same as for any new address
     assert subscriptions.subscribe(store, settings, {"email": "stale@example.org"}, client=None) == "created"
@@ -142,7 +142,7 @@ def test_expired_signin_tokens_and_sessions_are_removed(store, settings):
         c.execute("UPDATE signin_tokens SET created_at=? WHERE email='old@example.org'",
                   (iso(NOW - timedelta(seconds=keep + 1)),))
         c.execute("UPDATE signin_tokens SET created_at=? WHERE email='new@example.org'", (iso(NOW),))
-    account = store.ensure_account("reader@example.org")
+    account = store.accounts.ensure("reader@example.org")
     live, dead = new_session(store, account.id), new_session(store, account.id)
     with store.transaction() as c:
         c.execute("UPDATE sessions SET expires_at=? WHERE token_hash=?", (days_ago(1), hash_token(dead)))
@@ -153,14 +153,14 @@ def test_expired_signin_tokens_and_sessions_are_removed(store, settings):
     assert (counts["signin_tokens"], counts["sessions"]) == (1, 1)
     assert rows(store, "SELECT email FROM signin_tokens") == [("new@example.org",)]
     assert rows(store, "SELECT token_hash FROM sessions") == [(hash_token(live),)]
-    assert store.session_account(hash_token(live), iso(NOW)).email == "reader@example.org"
+    assert store.accounts.session_account(hash_token(live), iso(NOW)).email == "reader@example.org"
 
 
 def test_the_prune_job_and_command_report_what_they_removed(store, settings, tmp_path, db_url):
     from paperwire.jobs.handlers import Context, run_prune
 
     queue_message(store, settings, 1, "sent", 400)
-    account_id = store.ensure_account("a@example.org").id
+    account_id = store.accounts.ensure("a@example.org").id
     with store.transaction() as c:
         c.execute("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES "
                   "('h', ?, ?, ?, ?)", (account_id, days_ago(400), days_ago(370), days_ago(370)))

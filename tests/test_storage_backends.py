@@ -13,7 +13,8 @@ import pytest
 
 from paperwire.models import Paper
 from paperwire.digest.types import DigestRecord
-from paperwire.storage.base_subscribers import RateLimited, TooManySavedSearches
+from paperwire.subscriptions import lifecycle
+from paperwire.subscriptions.types import RateLimited, TooManySavedSearches
 
 T0 = 1_764_000_000.0  # a fixed "now" (2025-11-24T16:00:00Z) for outbox times
 
@@ -147,7 +148,7 @@ def _compose(sub, n):
 
 
 def _subscribe(s, email, *, query=None, limits=(), now=T0, **prefs):
-    return s.request_subscription(email=email, prefs=prefs, query=query, limits=list(limits), now=now,
+    return lifecycle.request(s, email=email, prefs=prefs, query=query, limits=list(limits), now=now,
                                   compose=_compose, max_saved=2)
 
 
@@ -156,32 +157,32 @@ def test_subscriber_flow(any_store):
     outcome, oid = _subscribe(s, "ann@example.org", query="graph neural networks", frequency="weekly",
                               categories=["cs.LG"], trending=False)
     assert outcome == "created" and oid is not None
-    sub = s.get_subscriber_by_email("ann@example.org")
+    sub = s.subscribers.by_email("ann@example.org")
     assert (sub.status, sub.frequency, sub.categories, sub.trending) == ("pending", "weekly", ["cs.LG"], False)
-    assert [q.query for q in s.saved_searches(sub.id)] == ["graph neural networks"]
+    assert [q.query for q in s.subscribers.saved_searches(sub.id)] == ["graph neural networks"]
     assert _subscribe(s, "ann@example.org")[0] == "pending"
-    assert s.confirm_subscriber(sub.id, sub.token_version + 1) is None  # stale link
-    assert s.confirm_subscriber(sub.id, sub.token_version).status == "confirmed"
+    assert lifecycle.confirm(s, sub.id, sub.token_version + 1) is None  # stale link
+    assert lifecycle.confirm(s, sub.id, sub.token_version).status == "confirmed"
     assert _subscribe(s, "ann@example.org", frequency="daily")[0] == "confirmed"
-    assert s.get_subscriber(sub.id).frequency == "weekly"  # a third party changed nothing
-    assert [x.id for x in s.list_subscribers()] == [sub.id]
+    assert s.subscribers.get(sub.id).frequency == "weekly"  # a third party changed nothing
+    assert [x.id for x in s.subscribers.list()] == [sub.id]
 
-    assert s.update_preferences(sub.id, 0, {"send_hour": 9, "timezone": "Europe/Berlin"}).send_hour == 9
-    extra = s.add_saved_search(sub.id, 0, "diffusion", max_saved=2)
-    assert s.add_saved_search(sub.id, 0, "diffusion", max_saved=2) == extra  # identical: unchanged
+    assert lifecycle.update_preferences(s, sub.id, 0, {"send_hour": 9, "timezone": "Europe/Berlin"}).send_hour == 9
+    extra = lifecycle.add_saved_search(s, sub.id, 0, "diffusion", max_saved=2)
+    assert lifecycle.add_saved_search(s, sub.id, 0, "diffusion", max_saved=2) == extra  # identical: unchanged
     with pytest.raises(TooManySavedSearches):
-        s.add_saved_search(sub.id, 0, "third", max_saved=2)
-    assert s.count_saved_searches(sub.id) == 2
-    assert s.remove_saved_search(sub.id, 0, extra.id) is True
-    assert s.remove_saved_search(sub.id, 0, extra.id) is False
+        lifecycle.add_saved_search(s, sub.id, 0, "third", max_saved=2)
+    assert s.subscribers.count_saved(sub.id) == 2
+    assert lifecycle.remove_saved_search(s, sub.id, 0, extra.id) is True
+    assert lifecycle.remove_saved_search(s, sub.id, 0, extra.id) is False
 
-    queued = s.enqueue_message(kind="digest", recipient=sub.email, message_id="<d1@test>", message=b"x",
+    queued = s.outbox.insert(kind="digest", recipient=sub.email, message_id="<d1@test>", message=b"x",
                                subscriber_id=sub.id)
-    assert s.unsubscribe(sub.id, 0) is True
-    after = s.get_subscriber(sub.id)
+    assert lifecycle.unsubscribe(s, sub.id, 0) is True
+    after = s.subscribers.get(sub.id)
     assert (after.status, after.token_version) == ("unsubscribed", 1)
-    assert s.unsubscribe(sub.id, 0) is False  # every earlier link stopped working
-    assert s.outbox_counts()["cancelled"] >= 1 and queued is not None
+    assert lifecycle.unsubscribe(s, sub.id, 0) is False  # every earlier link stopped working
+    assert s.outbox.counts()["cancelled"] >= 1 and queued is not None
     assert _subscribe(s, "ann@example.org")[0] == "resubscribed"
 
 
@@ -192,63 +193,63 @@ def test_subscribe_rate_limit_and_suppression_change_nothing(any_store):
     _subscribe(s, "b@example.org", limits=limits, now=T0 + 1)
     with pytest.raises(RateLimited):
         _subscribe(s, "c@example.org", limits=limits, now=T0 + 2)
-    assert s.get_subscriber_by_email("c@example.org") is None
+    assert s.subscribers.by_email("c@example.org") is None
     assert _subscribe(s, "c@example.org", limits=limits, now=T0 + 3601)[0] == "created"  # window passed
 
-    oid = s.enqueue_message(kind="confirm", recipient="Bounce@Example.org", message_id="<b@test>", message=b"x")
-    s.mark_bounced(oid, "550 no such user")
+    oid = s.outbox.insert(kind="confirm", recipient="Bounce@Example.org", message_id="<b@test>", message=b"x")
+    s.outbox.mark_bounced(oid, "550 no such user")
     assert _subscribe(s, "Bounce@example.org") == ("blocked", None)  # domain case: same address
-    assert s.get_subscriber_by_email("Bounce@example.org") is None
+    assert s.subscribers.by_email("Bounce@example.org") is None
 
 
 # -- outbox -----------------------------------------------------------------------------------
 def _queue(s, n, recipient="r{}@example.org"):
-    return [s.enqueue_message(kind="confirm", recipient=recipient.format(i), message_id=f"<m{i}@test>",
+    return [s.outbox.insert(kind="confirm", recipient=recipient.format(i), message_id=f"<m{i}@test>",
                               message=f"message {i}".encode()) for i in range(n)]
 
 
 def test_outbox_claim_lease_retry(any_store):
     s = any_store
     ids = _queue(s, 4)
-    assert s.enqueue_message(kind="confirm", recipient="x@example.org", message_id="<m0@test>",
+    assert s.outbox.insert(kind="confirm", recipient="x@example.org", message_id="<m0@test>",
                              message=b"dup") is None
-    assert s.has_due_outbox(now=T0 + 10**9) and not s.has_due_outbox(now=0)
+    assert s.outbox.has_due(now=T0 + 10**9) and not s.outbox.has_due(now=0)
     now = time.time() + 1
-    first = s.claim_outbox(limit=3, lease_seconds=60, now=now)
+    first = s.outbox.claim(limit=3, lease_seconds=60, now=now)
     assert [m.id for m in first] == ids[:3] and first[0].message == b"message 0"
-    assert [m.id for m in s.claim_outbox(limit=5, lease_seconds=60, now=now)] == [ids[3]]
-    assert s.claim_outbox(limit=5, lease_seconds=60, now=now + 30) == []
-    assert s.outbox_counts()["sending"] == 4
-    s.mark_sent(ids[0], now=now)
-    assert s.mark_retry(ids[1], "421 busy", now + 100) == "queued"
-    assert s.mark_retry(ids[2], "421 busy", now + 100, max_attempts=1) == "failed"
-    s.release_outbox(ids[3], "shutting down")
-    assert s.claim_outbox(limit=5, lease_seconds=60, now=now + 50)[0].id == ids[3]
-    again = s.claim_outbox(limit=5, lease_seconds=60, now=now + 111)  # lease of ids[3] ran out, ids[1] due
+    assert [m.id for m in s.outbox.claim(limit=5, lease_seconds=60, now=now)] == [ids[3]]
+    assert s.outbox.claim(limit=5, lease_seconds=60, now=now + 30) == []
+    assert s.outbox.counts()["sending"] == 4
+    s.outbox.mark_sent(ids[0], now=now)
+    assert s.outbox.mark_retry(ids[1], "421 busy", now + 100) == "queued"
+    assert s.outbox.mark_retry(ids[2], "421 busy", now + 100, max_attempts=1) == "failed"
+    s.outbox.release(ids[3], "shutting down")
+    assert s.outbox.claim(limit=5, lease_seconds=60, now=now + 50)[0].id == ids[3]
+    again = s.outbox.claim(limit=5, lease_seconds=60, now=now + 111)  # lease of ids[3] ran out, ids[1] due
     assert sorted(m.id for m in again) == sorted([ids[1], ids[3]])
     assert next(m for m in again if m.id == ids[1]).attempts == 1
-    assert s.outbox_counts() == {"queued": 0, "sending": 2, "sent": 1, "failed": 1, "cancelled": 0}
-    assert s.mark_retry(ids[0], "late", now) == "sent"  # a sent message stays sent
-    due = s.next_outbox_due()
+    assert s.outbox.counts() == {"queued": 0, "sending": 2, "sent": 1, "failed": 1, "cancelled": 0}
+    assert s.outbox.mark_retry(ids[0], "late", now) == "sent"  # a sent message stays sent
+    due = s.outbox.next_due()
     assert due is not None and abs(due - (now + 111 + 60)) < 2  # when both leases end
 
 
 def test_outbox_bounce_suppresses_and_cancels(any_store):
     s = any_store
     _subscribe(s, "sub@example.org")
-    sub = s.get_subscriber_by_email("sub@example.org")
-    s.confirm_subscriber(sub.id, 0)
-    ids = [s.enqueue_message(kind="digest", recipient="sub@example.org", message_id=f"<s{i}@test>",
+    sub = s.subscribers.by_email("sub@example.org")
+    lifecycle.confirm(s, sub.id, 0)
+    ids = [s.outbox.insert(kind="digest", recipient="sub@example.org", message_id=f"<s{i}@test>",
                              message=b"x", subscriber_id=sub.id) for i in range(2)]
-    other = s.enqueue_message(kind="confirm", recipient="other@example.org", message_id="<o@test>", message=b"x")
-    s.mark_bounced(ids[0], "550 unknown")
-    assert s.get_subscriber(sub.id).status == "bounced"
-    counts = s.outbox_counts()
+    other = s.outbox.insert(kind="confirm", recipient="other@example.org", message_id="<o@test>", message=b"x")
+    s.outbox.mark_bounced(ids[0], "550 unknown")
+    assert s.subscribers.get(sub.id).status == "bounced"
+    counts = s.outbox.counts()
     assert counts["failed"] == 1 and counts["cancelled"] >= 2  # ids[1] and the confirmation mail
-    assert [m.id for m in s.claim_outbox(limit=10, now=time.time() + 1)] == [other]
-    s.enqueue_message(kind="confirm", recipient="SUB@example.org", message_id="<late@test>", message=b"x")
-    assert s.claim_outbox(limit=10, now=time.time() + 1) == []  # suppressed in any letter case
-    assert s.cancel_suppressed() == 0
+    assert [m.id for m in s.outbox.claim(limit=10, now=time.time() + 1)] == [other]
+    s.outbox.insert(kind="confirm", recipient="SUB@example.org", message_id="<late@test>", message=b"x")
+    assert s.outbox.claim(limit=10, now=time.time() + 1) == []  # suppressed in any letter case
+    assert s.outbox.cancel_suppressed() == 0
 
 
 def test_two_concurrent_claimers_never_share_a_row(any_store):
@@ -262,7 +263,7 @@ def test_two_concurrent_claimers_never_share_a_row(any_store):
         try:
             start.wait()
             while True:
-                batch = s.claim_outbox(limit=3, lease_seconds=600)
+                batch = s.outbox.claim(limit=3, lease_seconds=600)
                 if not batch:
                     return
                 got[name] += [m.id for m in batch]
@@ -286,11 +287,11 @@ def test_postgres_claim_skips_locked_rows_without_waiting(pg_store, pg_url):
     with psycopg.connect(pg_url) as other:  # another sender, mid-claim: holds the first row's lock
         other.execute("SELECT id FROM outbox WHERE id=%s FOR UPDATE", (ids[0],))
         t = time.monotonic()
-        claimed = pg_store.claim_outbox(limit=3, now=time.time() + 1)
+        claimed = pg_store.outbox.claim(limit=3, now=time.time() + 1)
         assert time.monotonic() - t < 2
         assert [m.id for m in claimed] == ids[1:]
         other.rollback()
-    assert [m.id for m in pg_store.claim_outbox(limit=3, now=time.time() + 1)] == [ids[0]]
+    assert [m.id for m in pg_store.outbox.claim(limit=3, now=time.time() + 1)] == [ids[0]]
 
 
 # -- digests ----------------------------------------------------------------------------------
@@ -301,31 +302,31 @@ def test_digests(any_store):
     subs = []
     for email in ("d1@example.org", "d2@example.org"):
         _subscribe(s, email, query="q " + email)
-        sub = s.get_subscriber_by_email(email)
-        s.confirm_subscriber(sub.id, 0)
+        sub = s.subscribers.by_email(email)
+        lifecycle.confirm(s, sub.id, 0)
         subs.append(sub.id)
-    assert s.count_confirmed_subscribers() == 2
+    assert s.digests.count_confirmed() == 2
     recs = [DigestRecord(subs[0], "2025-01-02", [pk["2501.00001"], pk["2501.00002"]], "2025-01-02T07:00:00Z",
                          "d1@example.org", "<dg1@test>", b"digest"),
             DigestRecord(subs[1], "2025-01-02", [], "2025-01-02T07:00:00Z")]
-    out = s.record_digests(recs)
+    out = s.digests.record(recs)
     assert out[0] is not None and out[1] is None
-    assert s.record_digests(recs[:1]) == [-1]  # recorded already: skipped whole
-    assert s.recorded_digests([(subs[0], "2025-01-02"), (subs[0], "2025-01-03"), (subs[1], "2025-01-02")]) \
+    assert s.digests.record(recs[:1]) == [-1]  # recorded already: skipped whole
+    assert s.digests.recorded([(subs[0], "2025-01-02"), (subs[0], "2025-01-03"), (subs[1], "2025-01-02")]) \
         == {(subs[0], "2025-01-02"), (subs[1], "2025-01-02")}
-    assert s.sent_paper_pks(subs) == {subs[0]: {pk["2501.00001"], pk["2501.00002"]}}
-    assert s.sent_paper_pks(subs, min_pk=max(pk["2501.00001"], pk["2501.00002"])) == \
+    assert s.digests.sent_paper_pks(subs) == {subs[0]: {pk["2501.00001"], pk["2501.00002"]}}
+    assert s.digests.sent_paper_pks(subs, min_pk=max(pk["2501.00001"], pk["2501.00002"])) == \
         {subs[0]: {max(pk["2501.00001"], pk["2501.00002"])}}
-    batches = list(s.iter_digest_subscribers(batch=1))
+    batches = list(s.digests.iter_subscribers(batch=1))
     assert [[d.id for d in b] for b in batches] == [[subs[0]], [subs[1]]]
     assert batches[0][0].last_digest_at == "2025-01-02T07:00:00Z"
-    assert s.saved_search_queries(subs) == {subs[0]: ["q d1@example.org"], subs[1]: ["q d2@example.org"]}
-    assert s.min_pk_since("2025-01-03") == pk["2501.00002"]
-    assert s.min_pk_since("2030-01-01") == 1 << 62
-    assert [p.id for _, p in s.latest_listed_papers("2025-01-01", [], 10)] == ["2501.00027"]
-    assert [p.id for _, p in s.latest_listed_papers("2025-01-01", ["math"], 10)] == ["2501.00002"]
-    assert [p.id for _, p in s.latest_listed_papers("2025-01-01", ["CS"], 10)] == ["2501.00027"]
-    assert s.latest_listed_papers("2025-02-01", [], 10) == []
+    assert s.digests.saved_search_queries(subs) == {subs[0]: ["q d1@example.org"], subs[1]: ["q d2@example.org"]}
+    assert s.digests.min_pk_since("2025-01-03") == pk["2501.00002"]
+    assert s.digests.min_pk_since("2030-01-01") == 1 << 62
+    assert [p.id for _, p in s.digests.latest_listed_papers("2025-01-01", [], 10)] == ["2501.00027"]
+    assert [p.id for _, p in s.digests.latest_listed_papers("2025-01-01", ["math"], 10)] == ["2501.00002"]
+    assert [p.id for _, p in s.digests.latest_listed_papers("2025-01-01", ["CS"], 10)] == ["2501.00027"]
+    assert s.digests.latest_listed_papers("2025-02-01", [], 10) == []
 
 
 # -- stars ------------------------------------------------------------------------------------
@@ -351,20 +352,20 @@ def test_stars(any_store):
 # -- accounts ---------------------------------------------------------------------------------
 def test_accounts_and_sessions(any_store):
     s = any_store
-    a = s.ensure_account("reader@example.org")
+    a = s.accounts.ensure("reader@example.org")
     assert (a.role, a.status, a.is_curator) == ("reader", "active", False)
-    assert s.ensure_account("reader@example.org").id == a.id
-    assert s.ensure_account("reader@example.org", "curator").is_curator
+    assert s.accounts.ensure("reader@example.org").id == a.id
+    assert s.accounts.ensure("reader@example.org", "curator").is_curator
     with pytest.raises(ValueError):
-        s.ensure_account("x@example.org", "admin")
-    assert s.get_account_by_email("x@example.org") is None
-    assert s.get_account(a.id).email == "reader@example.org"
-    s.create_session(a.id, "h1", "2026-12-01T00:00:00Z")
-    assert s.session_account("h1", "2026-11-30T00:00:00Z").id == a.id
-    assert s.session_account("h1", "2026-12-01T00:00:00Z") is None  # expired
-    assert s.session_account("nope", "2026-11-30T00:00:00Z") is None
-    s.delete_session("h1")
-    assert s.session_account("h1", "2026-11-30T00:00:00Z") is None
+        s.accounts.ensure("x@example.org", "admin")
+    assert s.accounts.by_email("x@example.org") is None
+    assert s.accounts.get(a.id).email == "reader@example.org"
+    s.accounts.create_session(a.id, "h1", "2026-12-01T00:00:00Z")
+    assert s.accounts.session_account("h1", "2026-11-30T00:00:00Z").id == a.id
+    assert s.accounts.session_account("h1", "2026-12-01T00:00:00Z") is None  # expired
+    assert s.accounts.session_account("nope", "2026-11-30T00:00:00Z") is None
+    s.accounts.delete_session("h1")
+    assert s.accounts.session_account("h1", "2026-11-30T00:00:00Z") is None
 
 
 def test_signin_links_and_account_admin(any_store):
@@ -372,17 +373,17 @@ def test_signin_links_and_account_admin(any_store):
 
     s = any_store
     mail = lambda account: ("signin", f"<s-{time.monotonic_ns()}@t>", b"link")  # noqa: E731
-    assert s.queue_signin(email="new@example.org", nonce="n1", limits=[("ip:1", 5, 60.0)], now=T0,
+    assert s.accounts.queue_signin(email="new@example.org", nonce="n1", limits=[("ip:1", 5, 60.0)], now=T0,
                           compose=mail, prune_before="2000-01-01T00:00:00Z") == "new"
-    assert s.signin_token("n1").email == "new@example.org" and s.outbox_counts()["queued"] == 1
+    assert s.accounts.signin_token("n1").email == "new@example.org" and s.outbox.counts()["queued"] == 1
     with pytest.raises(SigninRefused, match="unknown"):
-        s.use_signin_token("n1", "other@example.org")
+        s.accounts.use_signin_token("n1", "other@example.org")
     results, start = [], threading.Barrier(2)
 
     def use(i):
         start.wait()
         try:
-            results.append(s.use_signin_token("n1", "new@example.org", session_hash=f"sh{i}",
+            results.append(s.accounts.use_signin_token("n1", "new@example.org", session_hash=f"sh{i}",
                                               session_expires="2099-01-01T00:00:00Z"))
         except SigninRefused as e:
             results.append(e.reason)
@@ -393,21 +394,21 @@ def test_signin_links_and_account_admin(any_store):
     # the link raced itself: exactly one use won
     assert len(results) == 2 and results.count("used") == 1
     assert [r.email for r in results if r != "used"] == ["new@example.org"]
-    account = s.get_account_by_email("new@example.org")
+    account = s.accounts.by_email("new@example.org")
     assert account.last_signin_at is not None
-    assert sum(s.session_account(f"sh{i}", "2026-01-01T00:00:00Z") is not None for i in range(2)) == 1
+    assert sum(s.accounts.session_account(f"sh{i}", "2026-01-01T00:00:00Z") is not None for i in range(2)) == 1
 
-    assert s.set_account_role("new@example.org", "curator", actor_id=None)[1] == "reader"
-    assert s.set_account_role("made@example.org", "curator")[1] is None  # created
-    assert s.set_account_role("none@example.org", "curator", create=False) == (None, None)
-    assert [a.email for a in s.list_accounts("curator")] == ["new@example.org", "made@example.org"]
-    acc, deleted = s.set_account_status("new@example.org", "disabled")
+    assert s.accounts.set_role("new@example.org", "curator", actor_id=None)[1] == "reader"
+    assert s.accounts.set_role("made@example.org", "curator")[1] is None  # created
+    assert s.accounts.set_role("none@example.org", "curator", create=False) == (None, None)
+    assert [a.email for a in s.accounts.list("curator")] == ["new@example.org", "made@example.org"]
+    acc, deleted = s.accounts.set_status("new@example.org", "disabled")
     assert acc.status == "disabled" and deleted == 1
-    assert s.queue_signin(email="new@example.org", nonce="n2", limits=[], now=T0, compose=mail,
+    assert s.accounts.queue_signin(email="new@example.org", nonce="n2", limits=[], now=T0, compose=mail,
                           prune_before="2000-01-01T00:00:00Z") == "blocked"
-    assert s.signin_token("n2") is None
+    assert s.accounts.signin_token("n2") is None
     with pytest.raises(ValueError):
-        s.set_account_status("new@example.org", "gone")
+        s.accounts.set_status("new@example.org", "gone")
 
 
 # -- PostgreSQL: concurrency and schema ------------------------------------------------------
@@ -457,13 +458,13 @@ def test_concurrent_votes_are_all_counted(any_store):
     s = any_store
     s.papers.upsert([paper(1)])
     pk = s.papers.pks_for(["2501.00001"])["2501.00001"]
-    accounts = [s.ensure_account(f"voter{i}@example.org").id for i in range(8)]
+    accounts = [s.accounts.ensure(f"voter{i}@example.org").id for i in range(8)]
     start, errors = threading.Barrier(len(accounts)), []
 
     def vote(account_id):
         try:
             start.wait()
-            s.set_vote(account_id, pk, True)
+            s.community.set_vote(account_id, pk, True)
         except Exception as e:  # noqa: BLE001
             errors.append(e)
 
@@ -471,9 +472,9 @@ def test_concurrent_votes_are_all_counted(any_store):
     [t.start() for t in threads]
     [t.join(60) for t in threads]
     assert not errors
-    assert s.community_state([pk])[pk].upvotes == 8
-    assert s.community_state([pk], accounts[3])[pk].voted
-    assert s.set_vote(accounts[0], pk, False) == 7
+    assert s.community.state([pk])[pk].upvotes == 8
+    assert s.community.state([pk], accounts[3])[pk].voted
+    assert s.community.set_vote(accounts[0], pk, False) == 7
 
 
 def test_postgres_paper_writers_wait_for_each_other(pg_store, pg_url):

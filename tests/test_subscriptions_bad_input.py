@@ -108,7 +108,7 @@ def test_a_thousand_saved_searches(sub_env):
     from paperwire import subscriptions as subs
     from test_subscriptions_web import _prefs_page
     token, page = _prefs_page(client, store)
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     csrf = csrf_of(page.text)
     for i in range(subs.MAX_SAVED_SEARCHES):
         subs.add_saved_search(store, sub, f"topic number {i}")
@@ -121,7 +121,7 @@ def test_a_thousand_saved_searches(sub_env):
             subs.add_saved_search(store, sub, f"topic number {i}")
         refused += 1
     assert refused == 1000 - subs.MAX_SAVED_SEARCHES - 1
-    assert store.count_saved_searches(sub.id) == subs.MAX_SAVED_SEARCHES
+    assert store.subscribers.count_saved(sub.id) == subs.MAX_SAVED_SEARCHES
     assert snapshot(store) == before
     # an existing query is not a new one
     assert subs.add_saved_search(store, sub, "topic number 3").query == "topic number 3"
@@ -163,7 +163,7 @@ def test_forged_and_tampered_tokens(sub_env):
     token, page = _prefs_page(client, store)
     before = snapshot(store)
     other = settings.with_(secret_key="another-secret")
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     forged = security.sign(other, "preferences", [sub.id, sub.token_version])
     for t in (forged, token + "x", "", "a" * 5000, security.sign(settings, "preferences", {"s": 1})):
         r = client.get("/preferences", params={"token": t})
@@ -194,10 +194,10 @@ def test_subscribe_with_query_at_the_saved_search_limit_reveals_nothing(sub_env)
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
     assert client.post("/api/subscriptions", json={"email": "full@example.org"}).status_code == 202
-    sub = store.get_subscriber_by_email("full@example.org")
+    sub = store.subscribers.by_email("full@example.org")
     for i in range(subs.MAX_SAVED_SEARCHES):
         subs.add_saved_search(store, sub, f"topic {i}")
     full = client.post("/api/subscriptions", json={"email": "full@example.org", "query": "one more"})
     new = client.post("/api/subscriptions", json={"email": "new@example.org", "query": "one more"})
     assert full.status_code == new.status_code == 202 and full.content == new.content
-    assert store.count_saved_searches(sub.id) == subs.MAX_SAVED_SEARCHES
+    assert store.subscribers.count_saved(sub.id) == subs.MAX_SAVED_SEARCHES

@@ -85,7 +85,7 @@ def test_csrf_token_tied_to_cookie(tmp_path):
 def test_links_for_the_digest_use_base_url(tmp_path):
     from conftest import make_settings
     from paperwire import subscriptions as subs
-    from paperwire.storage.base_subscribers import Subscriber
+    from paperwire.subscriptions.types import Subscriber
     settings = make_settings(tmp_path).with_(base_url="https://papers.example.org/", mail_from="Paperwire <news@example.org>")
     sub = Subscriber(id=7, email="r@example.org", status="confirmed", token_version=3)
     h = subs.list_unsubscribe_headers(settings, sub)

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from paperwire.subscriptions import lifecycle
+
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 # every CSRF token on a page (form fields and the meta tag): timestamped to the second, so two
@@ -93,11 +95,11 @@ def test_subscribe_page_queues_one_confirmation_and_nothing_else(sub_env):
     r = web_subscribe(client, "Reader@Example.ORG", frequency="weekly", send_weekday="2", send_hour="18",
                       timezone="Europe/Berlin", categories="cs.CL, hep-th", query="self-refine feedback")
     assert r.status_code == 200 and "Check your inbox" in r.text
-    sub = store.get_subscriber_by_email("Reader@example.org")  # domain lower-cased
+    sub = store.subscribers.by_email("Reader@example.org")  # domain lower-cased
     assert sub.status == "pending"
     assert (sub.frequency, sub.send_weekday, sub.send_hour, sub.timezone) == ("weekly", 2, 18, "Europe/Berlin")
     assert sub.categories == ["cs.CL", "hep-th"] and sub.trending is True
-    assert [s.query for s in store.saved_searches(sub.id)] == ["self-refine feedback"]
+    assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["self-refine feedback"]
     rows = outbox(store)
     assert len(rows) == 1 and rows[0]["kind"] == "confirm" and rows[0]["recipient"] == "Reader@example.org"
     msg = parse_mail(rows[0])
@@ -112,13 +114,13 @@ def test_subscribe_page_queues_one_confirmation_and_nothing_else(sub_env):
 def test_confirm_flow_and_preferences_link(sub_env):
     settings, store, client = sub_env
     web_subscribe(client)
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     # opening the link alone (a mail scanner) confirms nothing
     path = link_in(parse_mail(outbox(store)[0]), "/subscribe/confirm")
     client.get(path)
-    assert store.get_subscriber(sub.id).status == "pending"
+    assert store.subscribers.get(sub.id).status == "pending"
     prefs = confirm_via_link(client, store)
-    sub = store.get_subscriber(sub.id)
+    sub = store.subscribers.get(sub.id)
     assert sub.status == "confirmed" and sub.confirmed_at
     page = client.get(prefs)
     assert page.status_code == 200 and "reader@example.org" in page.text
@@ -137,13 +139,13 @@ def test_confirm_rejects_bad_expired_and_csrfless(sub_env, monkeypatch):
     assert r.status_code == 403
     r = client.post("/subscribe/confirm", data={"token": token, "csrf": csrf_of(page.text) + "x"})
     assert r.status_code == 403
-    assert store.get_subscriber_by_email("reader@example.org").status == "pending"
+    assert store.subscribers.by_email("reader@example.org").status == "pending"
     # a preferences token is not a confirmation token
     from paperwire import subscriptions as subs
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     r = client.post("/subscribe/confirm", data={"token": subs.make_token(settings, "preferences", sub),
                                                 "csrf": csrf_of(page.text)})
-    assert r.status_code == 400 and store.get_subscriber(sub.id).status == "pending"
+    assert r.status_code == 400 and store.subscribers.get(sub.id).status == "pending"
     # 49 hours later the link has expired
     import itsdangerous.timed
     real = itsdangerous.timed.time.time
@@ -152,7 +154,7 @@ def test_confirm_rejects_bad_expired_and_csrfless(sub_env, monkeypatch):
     assert expired.status_code == 400 and "expired" in expired.text and "Subscribe again" in expired.text
     r = client.post("/subscribe/confirm", data={"token": token, "csrf": csrf_of(page.text)})
     assert r.status_code in (400, 403)
-    assert store.get_subscriber(sub.id).status == "pending"
+    assert store.subscribers.get(sub.id).status == "pending"
 
 
 def test_api_subscribe(sub_env):
@@ -160,7 +162,7 @@ def test_api_subscribe(sub_env):
     r = client.post("/api/subscriptions", json={"email": "api@example.org", "frequency": "weekly",
                                                 "categories": ["cs.LG"], "query": "graph neural networks"})
     assert r.status_code == 202 and r.json()["status"] == "accepted"
-    sub = store.get_subscriber_by_email("api@example.org")
+    sub = store.subscribers.by_email("api@example.org")
     assert sub.status == "pending" and sub.categories == ["cs.LG"] and sub.frequency == "weekly"
     assert [r["kind"] for r in outbox(store)] == ["confirm"]
     # a cross-site form cannot post JSON: other content types are refused, nothing changes
@@ -178,8 +180,8 @@ def _make_states(store, client):
     web_subscribe(client, "confirmed@example.org")
     confirm_via_link(client, store, "confirmed@example.org")
     web_subscribe(client, "gone@example.org")
-    gone = store.get_subscriber_by_email("gone@example.org")
-    assert store.unsubscribe(gone.id, gone.token_version)
+    gone = store.subscribers.by_email("gone@example.org")
+    assert lifecycle.unsubscribe(store, gone.id, gone.token_version)
     web_subscribe(client, "bounced@example.org")
     with store.transaction() as c:
         c.execute("UPDATE subscribers SET status='bounced' WHERE email='bounced@example.org'")
@@ -204,8 +206,8 @@ def test_responses_do_not_reveal_the_address_state(sub_env):
     sent = {r["recipient"]: r["kind"] for r in outbox(store) if r["id"] > 4}
     assert sent["new@example.org"] == "confirm" and sent["confirmed@example.org"] == "manage"
     assert "bounced@example.org" not in sent and "blocked@example.org" not in sent
-    assert store.get_subscriber_by_email("confirmed@example.org").status == "confirmed"
-    assert store.get_subscriber_by_email("gone@example.org").status == "pending"  # re-confirm needed
+    assert store.subscribers.by_email("confirmed@example.org").status == "confirmed"
+    assert store.subscribers.by_email("gone@example.org").status == "pending"  # re-confirm needed
 
 
 def test_already_subscribed_mail_has_working_links(sub_env):
@@ -213,7 +215,7 @@ def test_already_subscribed_mail_has_working_links(sub_env):
     web_subscribe(client)
     confirm_via_link(client, store)
     web_subscribe(client, frequency="weekly")
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     assert sub.frequency == "daily"  # a third party cannot change a confirmed subscription
     msg = parse_mail(outbox(store, "manage")[-1])
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -238,15 +240,15 @@ def test_preferences_update_add_remove_search(sub_env):
                                           "send_weekday": "4", "timezone": "America/New_York",
                                           "categories": "cs.CL math.AG"})  # trending box unticked
     assert r.status_code == 200 and "preferences are saved" in r.text
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     assert (sub.frequency, sub.send_hour, sub.send_weekday, sub.timezone, sub.trending, sub.categories) == \
         ("weekly", 21, 4, "America/New_York", False, ["cs.CL", "math.AG"])
     r = client.post("/preferences/searches/add", data={"csrf": csrf, "token": token, "query": "  diffusion   models "})
     assert r.status_code == 200 and "diffusion models" in r.text
-    [saved] = store.saved_searches(sub.id)
+    [saved] = store.subscribers.saved_searches(sub.id)
     assert saved.query == "diffusion models"
     r = client.post("/preferences/searches/remove", data={"csrf": csrf, "token": token, "search": str(saved.id)})
-    assert r.status_code == 200 and store.saved_searches(sub.id) == []
+    assert r.status_code == 200 and store.subscribers.saved_searches(sub.id) == []
     # without the CSRF token nothing changes
     before = snapshot(store)
     r = client.post("/preferences", data={"token": token, "frequency": "daily"})
@@ -275,8 +277,8 @@ def test_subscribe_to_this_search_buttons(sub_env):
     r = client.post("/preferences/searches/add", data={"csrf": csrf_of(r.text), "token": token,
                                                        "query": "protein folding"})
     assert r.status_code == 200
-    sub = store.get_subscriber_by_email("reader@example.org")
-    assert [s.query for s in store.saved_searches(sub.id)] == ["protein folding"]
+    sub = store.subscribers.by_email("reader@example.org")
+    assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["protein folding"]
 
 
 # -- unsubscribe -----------------------------------------------------------------------------------
@@ -285,8 +287,8 @@ def test_one_click_unsubscribe_rfc8058(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
     token, _ = _prefs_page(client, store)
-    sub = store.get_subscriber_by_email("reader@example.org")
-    store.enqueue_message(kind="digest", recipient=sub.email, message_id="<d1@x>", message=b"x", subscriber_id=sub.id)
+    sub = store.subscribers.by_email("reader@example.org")
+    store.outbox.insert(kind="digest", recipient=sub.email, message_id="<d1@x>", message=b"x", subscriber_id=sub.id)
     headers = subs.list_unsubscribe_headers(settings, sub)
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     m = re.fullmatch(r"<(https?://[^>]+/unsubscribe/one-click\?token=[^>]+)>", headers["List-Unsubscribe"])
@@ -295,7 +297,7 @@ def test_one_click_unsubscribe_rfc8058(sub_env):
     r = client.post(f"{u.path}?{u.query}", content=b"List-Unsubscribe=One-Click",
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 200
-    after = store.get_subscriber(sub.id)
+    after = store.subscribers.get(sub.id)
     assert after.status == "unsubscribed" and after.token_version == sub.token_version + 1
     assert [r["status"] for r in outbox(store, "digest")] == ["cancelled"]  # effective immediately
     again = client.post(f"{u.path}?{u.query}", content=b"List-Unsubscribe=One-Click",
@@ -303,7 +305,7 @@ def test_one_click_unsubscribe_rfc8058(sub_env):
     forged = client.post("/unsubscribe/one-click?token=nonsense", content=b"List-Unsubscribe=One-Click",
                          headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert again.status_code == forged.status_code == 200 and again.content == forged.content == r.content
-    assert store.get_subscriber(sub.id).token_version == after.token_version  # idempotent
+    assert store.subscribers.get(sub.id).token_version == after.token_version  # idempotent
     # every link sent before stops working
     assert client.get("/preferences?token=" + token).status_code == 400
 
@@ -313,15 +315,15 @@ def test_unsubscribe_page_needs_button_and_csrf(sub_env):
     from paperwire import subscriptions as subs
     web_subscribe(client)
     confirm_via_link(client, store)
-    sub = store.get_subscriber_by_email("reader@example.org")
+    sub = store.subscribers.by_email("reader@example.org")
     url = urlsplit(subs.unsubscribe_url(settings, sub))
     page = client.get(f"{url.path}?{url.query}")
-    assert page.status_code == 200 and store.get_subscriber(sub.id).status == "confirmed"
+    assert page.status_code == 200 and store.subscribers.get(sub.id).status == "confirmed"
     token = parse_qs(url.query)["token"][0]
     assert client.post("/unsubscribe", data={"token": token}).status_code == 403
-    assert store.get_subscriber(sub.id).status == "confirmed"
+    assert store.subscribers.get(sub.id).status == "confirmed"
     r = client.post("/unsubscribe", data={"token": token, "csrf": csrf_of(page.text)})
     assert r.status_code == 200 and "You are unsubscribed" in r.text
-    assert store.get_subscriber(sub.id).status == "unsubscribed"
+    assert store.subscribers.get(sub.id).status == "unsubscribed"
     used = client.get(f"{url.path}?{url.query}")
     assert used.status_code == 200 and "used already" in used.text

@@ -40,7 +40,7 @@ def test_a_vote_moves_the_ranking(store):
     assert ids(trending(store, "today", now=NOW)) == ["2608.00001", "2608.00002"]
     for n in range(2):
         account, _ = sign_in(store, f"v{n}@example.org")
-        store.set_vote(account.id, b, True)
+        store.community.set_vote(account.id, b, True)
     page = trending(store, "today", now=NOW)
     assert ids(page) == ["2608.00002", "2608.00001"]
     assert [e.upvotes for e in page.entries] == [6, 5]
@@ -93,8 +93,8 @@ def test_hidden_left_out_and_featured_pinned_first(store):
     hidden = add(store, "2608.00002", "2026-08-21T06:00:00Z", upvotes=200)
     featured = add(store, "2608.00003", "2026-08-21T06:00:00Z", upvotes=1)
     assert ids(trending(store, "today", now=NOW))[0] == "2608.00002"
-    store.curate(curator.id, hidden, "hide")
-    store.curate(curator.id, featured, "feature")
+    store.community.curate(curator.id, hidden, "hide")
+    store.community.curate(curator.id, featured, "feature")
     page = trending(store, "today", now=NOW)
     assert ids(page) == ["2608.00003", "2608.00001"] and page.entries[0].featured and page.total == 2
 
@@ -115,7 +115,7 @@ def test_cache_follows_votes(store):
     assert ids(trending(store, "today", now=NOW, cache=cache))[0] == "2608.00001"
     for n in range(3):
         account, _ = sign_in(store, f"c{n}@example.org")
-        store.set_vote(account.id, b, True)
+        store.community.set_vote(account.id, b, True)
     assert ids(trending(store, "today", now=NOW, cache=cache))[0] == "2608.00002"
 
 
@@ -152,7 +152,7 @@ def test_trending_page_moves_with_a_vote(client, store):
     assert first() == ["2608.00001", "2608.00002"]
     for n in range(2):
         account, _ = sign_in(store, f"w{n}@example.org")
-        store.set_vote(account.id, b, True)
+        store.community.set_vote(account.id, b, True)
     assert first() == ["2608.00002", "2608.00001"]  # at once: the cache follows the data
 
 

@@ -27,7 +27,7 @@ def prune(store, settings, *, now: datetime | None = None, jobs_keep_days: float
     and the command's report). Idempotent: a second run removes nothing more."""
     from .accounts.signin import signin_prune_before
     from .jobs.periodic import PRUNE_KEEP_DAYS
-    from .storage.sqlite_subscribers import RATE_EVENTS_KEEP
+    from .storage.subscribers import RATE_EVENTS_KEEP
     from .subscriptions import CONFIRM_MAX_AGE
 
     now = now or datetime.now(timezone.utc)

@@ -10,7 +10,7 @@ the flow.
 
 from __future__ import annotations
 
-from ..storage.base_subscribers import RateLimited
+from ..subscriptions.types import RateLimited
 from ..subscriptions.validate import InvalidInput
 from .signin import (
     REQUESTS_PER_ADDRESS_PER_HOUR, REQUESTS_PER_CLIENT_PER_HOUR, SigninError, SigninLink, account_email,

@@ -30,24 +30,24 @@ def set_role(store, email: Any, role: str, *, create: bool = True, actor_id: int
     unknown role); the account is created when missing and ``create``."""
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    account, previous = store.set_account_role(account_email(email), role, create=create, actor_id=actor_id)
+    account, previous = store.accounts.set_role(account_email(email), role, create=create, actor_id=actor_id)
     return RoleChange(account, previous)
 
 
 def disable(store, email: Any, *, actor_id: int | None = None) -> tuple[Account | None, int]:
     """Disable the account (it cannot sign in; its sessions are deleted): (account or None when
     there is none, sessions deleted)."""
-    return store.set_account_status(account_email(email), "disabled", actor_id=actor_id)
+    return store.accounts.set_status(account_email(email), "disabled", actor_id=actor_id)
 
 
 def enable(store, email: Any, *, actor_id: int | None = None) -> Account | None:
-    return store.set_account_status(account_email(email), "active", actor_id=actor_id)[0]
+    return store.accounts.set_status(account_email(email), "active", actor_id=actor_id)[0]
 
 
 def list_accounts(store, role: str | None = None) -> list[Account]:
     if role is not None and role not in ROLES:
         raise ValueError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
-    return store.list_accounts(role)
+    return store.accounts.list(role)
 
 
 __all__ = ["RoleChange", "disable", "enable", "list_accounts", "set_role"]

@@ -155,7 +155,7 @@ def request_signin(store, settings, email: Any, *, client: str | None, next_url:
         limits.append((f"signin-client:{client[:100]}", REQUESTS_PER_CLIENT_PER_HOUR, HOUR))
     nonce = secrets.token_urlsafe(24)
     url = signin_url(settings, nonce, address, target)
-    return store.queue_signin(
+    return store.accounts.queue_signin(
         email=address, nonce=nonce, limits=limits, now=now,
         compose=lambda account: compose_signin(settings, address, url, nonce, account),
         prune_before=signin_prune_before(settings, now),
@@ -186,12 +186,12 @@ def peek_signin(store, settings, token: str | None) -> SigninLink:
     link can still be used (SigninError otherwise). Changes nothing, so a mail scanner that
     fetches the link does not use it up."""
     link = read_link(settings, token)
-    row = store.signin_token(link.nonce)
+    row = store.accounts.signin_token(link.nonce)
     if row is None or row.email != link.email:
         raise SigninError("invalid")
     if row.used_at is not None:
         raise SigninError("used")
-    account = store.get_account_by_email(link.email)
+    account = store.accounts.by_email(link.email)
     if account is not None and account.status != "active":
         raise SigninError("disabled")
     return link
@@ -205,7 +205,7 @@ def complete_signin(store, settings, token: str | None, *, session_hash: str | N
     account."""
     link = read_link(settings, token)
     try:
-        account = store.use_signin_token(link.nonce, link.email, session_hash=session_hash,
+        account = store.accounts.use_signin_token(link.nonce, link.email, session_hash=session_hash,
                                          session_expires=session_expires)
     except SigninRefused as e:
         raise SigninError({"unknown": "invalid"}.get(e.reason, e.reason)) from None

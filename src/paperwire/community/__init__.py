@@ -1,6 +1,6 @@
 """The community around the papers: upvotes, day lists that readers submit papers to,
 and curation (feature, hide) with an audit log. The web layer (web/community.py) only calls
-these functions; all SQL is in storage/sqlite_community.py. See docs/community.md."""
+these functions; all SQL is in storage/community.py. See docs/community.md."""
 
 from .common import UnknownPaper
 from .curate import CurateError, curate, paper_for

@@ -35,7 +35,7 @@ def curate(store, actor: Account, paper_id: str, action: str, note: str = "") ->
     note = " ".join((note or "").split())
     if len(note) > MAX_NOTE_CHARS:
         raise CurateError(f"The note is too long ({len(note)} characters; at most {MAX_NOTE_CHARS}).")
-    return store.curate(actor.id, pk_of(store, paper_id), action, note)
+    return store.community.curate(actor.id, pk_of(store, paper_id), action, note)
 
 
 def paper_for(store, paper_id: str, viewer: Account | None) -> Paper | None:
@@ -46,4 +46,4 @@ def paper_for(store, paper_id: str, viewer: Account | None) -> Paper | None:
     if paper is None or (viewer is not None and viewer.is_curator):
         return paper
     pk = store.papers.pks_for([paper.id]).get(paper.id)
-    return None if pk in store.hidden_pks() else paper
+    return None if pk in store.community.hidden_pks() else paper

@@ -130,5 +130,5 @@ def submit(store, settings: Settings, account_id: int, text: str, *, day: str | 
         paper = store.papers.get(paper_id)
     pk = store.papers.pks_for([paper_id])[paper_id]
     now = now or utc_now()
-    status, listed_day = store.submit_to_list(account_id, pk, day or now[:10], now)
+    status, listed_day = store.community.submit_to_list(account_id, pk, day or now[:10], now)
     return Submission(status, paper, listed_day, fetched)

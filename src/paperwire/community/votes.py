@@ -19,8 +19,8 @@ def vote(store, account_id: int, paper_id: str, up: bool = True) -> VoteResult:
     un-voting without a vote changes nothing. UnknownPaper for an id not stored here."""
     pk = pk_of(store, paper_id)
     try:
-        store.set_vote(account_id, pk, up)
+        store.community.set_vote(account_id, pk, up)
     except KeyError:  # deleted between the look-up and the vote
         raise UnknownPaper(paper_id) from None
-    state = store.community_state([pk], account_id).get(pk)
+    state = store.community.state([pk], account_id).get(pk)
     return VoteResult(paper_id, state.upvotes if state else 0, bool(state and state.voted))

@@ -87,7 +87,7 @@ def for_you_papers(store, email: str, since: str, limit: int) -> list[tuple[int,
     ``since`` only. Empty when there is no such account, or its feed is empty or fails: the
     section is a bonus and never stops a digest."""
     try:
-        account = store.get_account_by_email(email)
+        account = store.accounts.by_email(email)
         if account is None or getattr(account, "status", "active") != "active":
             return []
         from ..recommend.feed import feed_for_account

@@ -43,7 +43,7 @@ def run_digests(store, settings, engine, now=None, dry_run: bool = False, progre
     out = out or sys.stdout
     counts = dict(subscribers=0, due=0, queued=0, empty=0, skipped=0, errors=0, papers=0, searches=0, seconds=0.0)
     composer = Composer(store, settings, engine)
-    total = store.count_confirmed_subscribers() if progress else None
+    total = store.digests.count_confirmed() if progress else None
     bar = tqdm(total=total, unit="sub", desc="digests", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, mininterval=0.5)
     records: list[DigestRecord] = []
@@ -51,7 +51,7 @@ def run_digests(store, settings, engine, now=None, dry_run: bool = False, progre
     def flush() -> None:
         if not records:
             return
-        for r, outbox_id in zip(records, store.record_digests(records)):
+        for r, outbox_id in zip(records, store.digests.record(records)):
             if outbox_id == -1:
                 counts["skipped"] += 1
             elif outbox_id is None:
@@ -62,18 +62,18 @@ def run_digests(store, settings, engine, now=None, dry_run: bool = False, progre
         records.clear()
 
     try:
-        for subs in store.iter_digest_subscribers(batch=read_batch):
+        for subs in store.digests.iter_subscribers(batch=read_batch):
             counts["subscribers"] += len(subs)
             due = [(s, d) for s in subs if (d := due_period(s, now)) is not None]
-            recorded = store.recorded_digests([(s.id, d.period) for s, d in due])
+            recorded = store.digests.recorded([(s.id, d.period) for s, d in due])
             due = [(s, d) for s, d in due if (s.id, d.period) not in recorded]
             if due:
                 counts["due"] += len(due)
                 ids = [s.id for s, _ in due]
-                saved = store.saved_search_alerts(ids)
+                saved = store.digests.saved_search_alerts(ids)
                 since = {s.id: lookback_since(s, d, now) for s, d in due}
                 composer.prewarm([q for qs in saved.values() for q, _ in qs])
-                sent = store.sent_paper_pks(ids, store.min_pk_since(min(since.values()).isoformat()))
+                sent = store.digests.sent_paper_pks(ids, store.digests.min_pk_since(min(since.values()).isoformat()))
                 for s, d in due:
                     try:
                         digest = composer.compose(s, d, since[s.id], saved.get(s.id, []), sent.get(s.id, set()))

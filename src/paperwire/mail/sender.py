@@ -121,7 +121,7 @@ class Sender:
             if stop is not None and stop.is_set():
                 break
             if not self.conn.is_open:
-                if not self.store.has_due_outbox(now=self.clock()):
+                if not self.store.outbox.has_due(now=self.clock()):
                     break
                 try:
                     self.conn.open()
@@ -130,7 +130,7 @@ class Sender:
                     break
             if not self.bucket.wait(stop):
                 break
-            claimed = self.store.claim_outbox(limit=1, lease_seconds=self.lease_seconds, now=self.clock())
+            claimed = self.store.outbox.claim(limit=1, lease_seconds=self.lease_seconds, now=self.clock())
             if not claimed:
                 break
             msg = claimed[0]
@@ -155,7 +155,7 @@ class Sender:
             self.conn.close()
             self._retry(msg, f"unexpected error: {e!r}", counts)
             return False
-        self.store.mark_sent(msg.id, now=self.clock())
+        self.store.outbox.mark_sent(msg.id, now=self.clock())
         self._drops_in_a_row = 0
         counts.sent += 1
         log.debug("mail: sent %s to %s", msg.message_id, msg.recipient)
@@ -164,7 +164,7 @@ class Sender:
     def _retry(self, msg, error: str, counts: RunCounts) -> str:
         attempt = msg.attempts + 1
         delay = self.backoff(attempt)
-        status = self.store.mark_retry(msg.id, error, self.clock() + delay, max_attempts=self.max_attempts)
+        status = self.store.outbox.mark_retry(msg.id, error, self.clock() + delay, max_attempts=self.max_attempts)
         if status == "failed":
             counts.failed += 1
             log.error("mail: giving up on message %d to %s after %d attempts: %s. It stays in the outbox "
@@ -177,13 +177,13 @@ class Sender:
 
     def _failed(self, msg, e: SendError, counts: RunCounts) -> bool:
         if e.kind == "permanent":
-            self.store.mark_bounced(msg.id, str(e))
+            self.store.outbox.mark_bounced(msg.id, str(e))
             counts.bounced += 1
             log.warning("mail: %s bounced (%s); message %d failed, the address is suppressed and will "
                         "not be mailed again.", msg.recipient, e, msg.id)
             return True
         if e.kind == "rejected":
-            self.store.mark_failed(msg.id, str(e))
+            self.store.outbox.mark_failed(msg.id, str(e))
             counts.failed += 1
             log.error("mail: the server refused message %d to %s for good (%s); not retrying. "
                       "The address is kept.", msg.id, msg.recipient, e)
@@ -200,7 +200,7 @@ class Sender:
             if self._drops_in_a_row < 2:
                 return True
         else:
-            self.store.release_outbox(msg.id, str(e))
+            self.store.outbox.release(msg.id, str(e))
         self._server_unusable(e, counts)
         return False
 
@@ -234,7 +234,7 @@ class Sender:
                     continue
                 wait = self.poll_interval
                 busy = counts.sent or counts.retried or counts.bounced or counts.failed
-                due = self.store.next_outbox_due()
+                due = self.store.outbox.next_due()
                 if due is not None:
                     wait = min(wait, max(0.0 if busy else 0.05, due - self.clock()))
                 if wait > 0:

@@ -204,13 +204,13 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
     ``settings`` is accepted for callers that have them (the digest); nothing reads it yet."""
     from .model import rank_for
 
-    account = store.get_account(account_id)
+    account = store.accounts.get(account_id)
     if account is None or limit <= 0:
         return []
     tag = tag or None
     upvoted = [] if tag else store.library.upvoted_pks(account_id)
     pool = candidate_pool(store)
-    hidden = store.hidden_pks()
+    hidden = store.community.hidden_pks()
     key = (_store_key(store), account_id, tag, account.library_version, tuple(upvoted), pool.seq, len(pool.missing),
            hidden)
     cached = _feeds.get(key)

@@ -111,7 +111,7 @@ class SearchEngine:
         pq = parse_query(q)
         limit = max(1, int(limit))
         offset = max(0, int(offset))
-        hidden = self.store.hidden_pks()  # left out of every candidate list (search/hidden.py)
+        hidden = self.store.community.hidden_pks()  # left out of every candidate list (search/hidden.py)
         if not pq.has_text:
             return self._browse(pq, limit, offset, t0, hidden)
 
@@ -216,7 +216,7 @@ class SearchEngine:
         pk = self.store.papers.pks_for([paper_id]).get(paper_id)
         if pk is None:
             return []
-        hidden = self.store.hidden_pks()
+        hidden = self.store.community.hidden_pks()
         vectors = self._vectors
         blob = self.store.papers.embeddings([pk]).get(pk) if vectors is not None else None
         if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:

@@ -222,18 +222,10 @@ def _redact(url: str) -> str:
 
 
 # -- until every area is converted: the store with the remaining mixins ---------------------
-from .postgres_accounts import PostgresAccountsMixin, PostgresSigninMixin  # noqa: E402
-from .postgres_digests import PostgresDigestMixin  # noqa: E402
-from .postgres_outbox import PostgresOutboxMixin  # noqa: E402
-from .postgres_subscribers import PostgresSubscriberMixin  # noqa: E402
-from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
-class PostgresStore(Store, LegacyMixinHost, PostgresSubscriberMixin, PostgresOutboxMixin, PostgresDigestMixin,
-                    PostgresAccountsMixin, PostgresSigninMixin,
-                    SQLiteCommunityMixin):
-    _ROW_LOCK = DIALECT.row_lock
+class PostgresStore(Store, LegacyMixinHost):
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         super().__init__(PostgresDatabase(url, min_size=min_size, max_size=max_size))

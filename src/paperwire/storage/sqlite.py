@@ -97,16 +97,9 @@ class SQLiteDatabase(Database):
         return self.value("PRAGMA integrity_check")
 
 
-# -- until every area is converted: the store with the remaining mixins ---------------------
-from .sqlite_accounts import SQLiteAccountsMixin, SQLiteSigninMixin  # noqa: E402
-from .sqlite_community import SQLiteCommunityMixin  # noqa: E402
-from .sqlite_digests import SQLiteDigestMixin  # noqa: E402
-from .sqlite_outbox import SQLiteOutboxMixin  # noqa: E402
-from .sqlite_subscribers import SQLiteSubscriberMixin  # noqa: E402
 from .store import LegacyMixinHost, Store  # noqa: E402
 
 
-class SQLiteStore(Store, LegacyMixinHost, SQLiteSubscriberMixin, SQLiteOutboxMixin, SQLiteDigestMixin,
-                  SQLiteAccountsMixin, SQLiteSigninMixin, SQLiteCommunityMixin):
+class SQLiteStore(Store, LegacyMixinHost):
     def __init__(self, path: str | Path):
         super().__init__(SQLiteDatabase(path))

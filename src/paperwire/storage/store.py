@@ -6,12 +6,17 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
+from .accounts import AccountStore
+from .community import CommunityStore
 from .database import Database
+from .digests import DigestStore
 from .jobs import JobStore
 from .library import LibraryStore
+from .outbox import OutboxStore
 from .papers import PaperStore
 from .retention import RetentionStore
 from .stars import StarStore
+from .subscribers import RateLimitStore, SubscriberStore
 from .trending import TrendingStore
 
 
@@ -24,6 +29,12 @@ class Store:
         self.trending = TrendingStore(db)
         self.library = LibraryStore(db, self.papers)
         self.retention = RetentionStore(db)
+        self.subscribers = SubscriberStore(db)
+        self.rate_limits = RateLimitStore(db)
+        self.outbox = OutboxStore(db)
+        self.digests = DigestStore(db)
+        self.accounts = AccountStore(db)
+        self.community = CommunityStore(db)
 
     @property
     def conn(self):

@@ -32,7 +32,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..mail.message import build_message, make_message_id
 from ..security import BadToken, sign, unsign
-from ..storage.base_subscribers import RateLimited, SavedSearch, Subscriber, TooManySavedSearches
+from . import lifecycle
+from .types import RateLimited, SavedSearch, Subscriber, TooManySavedSearches
 from .validate import (
     FREQUENCIES, MAX_QUERY, MAX_SAVED_SEARCHES, WEEKDAYS, InvalidInput, Preferences, normalise_email,
     normalise_query, one_line, parse_categories, parse_preferences, parse_strictness, rate_key,
@@ -122,7 +123,7 @@ def subscriber_for(store, settings, purpose: str, token: str | None, max_age: fl
     """The subscriber a link is for, if the link is current (its token_version) and the
     subscriber in one of ``statuses``; else LinkError."""
     sid, version = read_token(settings, purpose, token, max_age)
-    sub = store.get_subscriber(sid)
+    sub = store.subscribers.get(sid)
     if sub is None or sub.token_version != version or sub.status not in statuses:
         raise LinkError()
     return sub
@@ -222,8 +223,8 @@ def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, cl
             return compose_confirmation(settings, sub, n, saved)
         return None
 
-    outcome, _ = store.request_subscription(
-        email=req.email, prefs=req.prefs.as_dict(), query=req.query, limits=limits, now=now,
+    outcome, _ = lifecycle.request(
+        store, email=req.email, prefs=req.prefs.as_dict(), query=req.query, limits=limits, now=now,
         compose=compose, max_saved=MAX_SAVED_SEARCHES, strictness=req.strictness,
     )
     return outcome
@@ -231,7 +232,7 @@ def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, cl
 
 def confirm(store, settings, token: str | None) -> Subscriber:
     sid, version = read_token(settings, "confirm", token, CONFIRM_MAX_AGE)
-    sub = store.confirm_subscriber(sid, version)
+    sub = lifecycle.confirm(store, sid, version)
     if sub is None:
         raise LinkError()
     return sub
@@ -244,7 +245,7 @@ def preferences_of(sub: Subscriber) -> Preferences:
 
 def update_preferences(store, sub: Subscriber, data: Mapping[str, Any], *, form: bool = False) -> Subscriber:
     prefs = parse_preferences(data, base=preferences_of(sub), checkbox_trending=form)
-    updated = store.update_preferences(sub.id, sub.token_version, prefs.as_dict())
+    updated = lifecycle.update_preferences(store, sub.id, sub.token_version, prefs.as_dict())
     if updated is None:
         raise LinkError()
     return updated
@@ -264,7 +265,7 @@ def add_saved_search(store, sub: Subscriber, query: Any, strictness: Any = None)
     if errors:
         raise InvalidInput(errors)
     try:
-        saved = store.add_saved_search(sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES,
+        saved = lifecycle.add_saved_search(store, sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES,
                                        strictness=level)
     except TooManySavedSearches:
         raise InvalidInput({"query": f"you have {MAX_SAVED_SEARCHES} saved searches already, the most allowed; "
@@ -285,9 +286,9 @@ def set_saved_search_strictness(store, sub: Subscriber, search_id: Any, strictne
     """Change one saved search's strictness; InvalidInput when it is not theirs."""
     sid = _search_id(search_id)
     level = parse_strictness(strictness)
-    saved = store.set_saved_search_strictness(sub.id, sub.token_version, sid, level)
+    saved = lifecycle.set_saved_search_strictness(store, sub.id, sub.token_version, sid, level)
     if saved is None:
-        current = store.get_subscriber(sub.id)
+        current = store.subscribers.get(sub.id)
         if current is None or current.token_version != sub.token_version:
             raise LinkError()
         raise InvalidInput({"search": "is not a saved search"})
@@ -295,7 +296,7 @@ def set_saved_search_strictness(store, sub: Subscriber, search_id: Any, strictne
 
 
 def remove_saved_search(store, sub: Subscriber, search_id: Any) -> bool:
-    return store.remove_saved_search(sub.id, sub.token_version, _search_id(search_id))
+    return lifecycle.remove_saved_search(store, sub.id, sub.token_version, _search_id(search_id))
 
 
 def unsubscribe_token(store, settings, token: str | None) -> bool:
@@ -306,7 +307,7 @@ def unsubscribe_token(store, settings, token: str | None) -> bool:
             sid, version = read_token(settings, purpose, token, age)
         except LinkError:
             continue
-        return store.unsubscribe(sid, version)
+        return lifecycle.unsubscribe(store, sid, version)
     return False
 
 

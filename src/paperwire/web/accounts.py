@@ -114,7 +114,7 @@ async def signin_confirm(request: Request):
         return _problem(request, e)
     old = request.cookies.get(SESSION_COOKIE)
     if old and len(old) <= 200:  # signing in again replaces the session this browser had
-        request.app.state.store.delete_session(hash_token(old))
+        request.app.state.store.accounts.delete_session(hash_token(old))
     resp = RedirectResponse(next_url, status_code=303)
     set_session_cookie(request, resp, cookie)
     return _no_store(resp)
@@ -125,7 +125,7 @@ async def signout(request: Request):
     await checked_form(request)
     token = request.cookies.get(SESSION_COOKIE)
     if token and len(token) <= 200:
-        request.app.state.store.delete_session(hash_token(token))
+        request.app.state.store.accounts.delete_session(hash_token(token))
     resp = RedirectResponse("/", status_code=303)
     clear_session_cookie(request, resp)
     return _no_store(resp)

@@ -47,7 +47,7 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
     account = current_account(request)
     pks = store.papers.pks_for([p.id for p in papers])
     keys = list(pks.values())
-    states = store.community_state(keys, account.id if account else None)
+    states = store.community.state(keys, account.id if account else None)
     saved = store.library.saved_pks(account.id, keys) if account else set()
     repos = {p.id: _repo(states.get(pks.get(p.id)), p) for p in papers}
     stars = store.stars.latest([r for r in repos.values() if r])

@@ -94,7 +94,7 @@ def _submit_page(request: Request, *, text: str = "", error: str | None = None,
                  result: community.Submission | None = None, status_code: int = 200):
     store = _store(request)
     day = _today()
-    entries = store.day_list(day, limit=LIST_SHOWN)
+    entries = store.community.day_list(day, limit=LIST_SHOWN)
     papers = store.papers.get_many([e.pk for e in entries])
     listed = [(papers[e.pk], e) for e in entries if e.pk in papers]
     resp = render(request, "submit.html", {
@@ -149,8 +149,8 @@ def curate_page(request: Request):
     require_curator(request)
     store = _store(request)
     resp = render(request, "curate.html", {
-        "featured": store.featured_papers(), "hidden": store.hidden_papers(),
-        "audit": store.audit_log(AUDIT_SHOWN),
+        "featured": store.community.featured(), "hidden": store.community.hidden(),
+        "audit": store.community.audit_log(AUDIT_SHOWN),
     })
     resp.headers["Cache-Control"] = "no-store"
     return resp

@@ -45,7 +45,7 @@ def new_session_token(days: int = SESSION_DAYS) -> tuple[str, str, str]:
 def new_session(store, account_id: int, days: int = SESSION_DAYS) -> str:
     """Create a session for the account; returns the cookie value (never stored)."""
     token, token_hash, expires_at = new_session_token(days)
-    store.create_session(account_id, token_hash, expires_at)
+    store.accounts.create_session(account_id, token_hash, expires_at)
     return token
 
 
@@ -69,7 +69,7 @@ def current_account(request: Request) -> Account | None:
     token = request.cookies.get(SESSION_COOKIE)
     account = None
     if token and len(token) <= 200:
-        account = request.app.state.store.session_account(hash_token(token), _iso(datetime.now(timezone.utc)))
+        account = request.app.state.store.accounts.session_account(hash_token(token), _iso(datetime.now(timezone.utc)))
     request.state.account = account
     return account
 

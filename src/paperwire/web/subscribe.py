@@ -26,7 +26,7 @@ from ..subscriptions.validate import (
     MAX_CATEGORIES, MAX_EMAIL, MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line,
     parse_strictness,
 )
-from ..storage.base_subscribers import RateLimited
+from ..subscriptions.types import RateLimited
 from .errors import error_response, item, responses
 from .render import render, url_with
 
@@ -116,7 +116,7 @@ def _rate_message(e: RateLimited) -> str:
 
 def _prefs_context(request: Request, sub, token: str, **extra) -> dict:
     return {"sub": sub, "token": token, "prefs": subs.preferences_of(sub),
-            "saved": _store(request).saved_searches(sub.id), "max_saved": subs.MAX_SAVED_SEARCHES,
+            "saved": _store(request).subscribers.saved_searches(sub.id), "max_saved": subs.MAX_SAVED_SEARCHES,
             "errors": {}, "unsubscribe_token": subs.make_token(_settings(request), "unsubscribe", sub), **extra}
 
 
@@ -304,7 +304,7 @@ async def _prefs_post(request: Request, action):
                      status_code=400)
     except subs.LinkError as e:
         return _link_error(request, e, "preferences link")
-    sub = _store(request).get_subscriber(sub.id)
+    sub = _store(request).subscribers.get(sub.id)
     return _page(request, "preferences.html", _prefs_context(request, sub, token, notice=notice))
 
 
