@@ -120,7 +120,7 @@ def main() -> None:
     work = out / "digest"
     corpus_db = out / "digest-corpus"
     work.mkdir(parents=True, exist_ok=True)
-    records = [json.loads(l) for l in CORPUS.read_text().splitlines() if l.strip()]
+    records = [json.loads(line) for line in CORPUS.read_text().splitlines() if l.strip()]
     # the indexed corpus is built once and copied for every run
     if not (corpus_db / "done").exists():
         shutil.rmtree(corpus_db, ignore_errors=True)
@@ -162,7 +162,7 @@ def main() -> None:
           f"created in {time.perf_counter() - t:.1f} s", file=sys.stderr)
 
     engine = SearchEngine(store, settings)
-    engine.embedder  # load the model before timing (a running worker has it loaded)
+    _ = engine.embedder  # load the model before timing (a running worker has it loaded)
     rss_before = peak_rss_mb()
     deliver = not args.no_deliver
     if deliver:

@@ -185,7 +185,7 @@ def step_embed(n: int, args) -> dict:
         ids += [g_ids[i] for i in extra]
         hashes += [g_hashes[i] for i in extra]
         vecs = np.vstack([vecs, g_vecs[extra]])
-    real = {pid: (h, i) for i, (pid, h) in enumerate(zip(ids, hashes))}
+    real = {pid: (h, i) for i, (pid, h) in enumerate(zip(ids, hashes, strict=True))}
     rng = np.random.default_rng(1)
     n_real = n_real_cpu = n_derived = 0
     with Timer() as t:
@@ -480,7 +480,7 @@ def report(sizes: list[int]) -> str:
                 f"{sea['latency_cached_vec_ms']['p50'] / bs['latency_cached_vec_ms']['p50']:.2f}× | "
                 f"{bld['index_bytes'] / bb['index_bytes']:.1f}× |")
     per_kind = []
-    for n, ing, bld, sea in rows:
+    for n, _ing, _bld, sea in rows:
         if sea:
             k = sea["latency_ms"]
             per_kind.append(f"| {n:,} | " + " | ".join(
@@ -494,7 +494,7 @@ def report(sizes: list[int]) -> str:
         lines += ["", f"New papers arriving in a built index ({upd[0][1]['new']:,} papers; Indexer steps timed one by one):", "",
                   "| papers | ingest | findable by words (sync_lexical) | embed on this CPU (embed_pending) | "
                   "vector snapshot (sync_vectors) | new titles found in top 10 |", "|---|---|---|---|---|---|"]
-        for n, u in upd:
+        for _, u in upd:
             lines.append(f"| {u['papers_before']:,} | {fmt_s(u['ingest_s'])} | {fmt_s(u['lexical_s'])} | "
                          f"{fmt_s(u['embed_s'])} for {u['embedded']:,} ({u['embed_docs_per_s']:.1f} docs/s) | {fmt_s(u['vectors_s'])} | "
                          f"{u['new_found_top10']:.0%} |")

@@ -30,7 +30,7 @@ class FakeGitHub:
             srv.route(f"/repos/{full}", self)
 
     def etag(self, full: str) -> str:
-        return 'W/"%s"' % hashlib.sha1(f"{full}:{self.stars[full]}".encode()).hexdigest()
+        return f'W/"{hashlib.sha1(f"{full}:{self.stars[full]}".encode()).hexdigest()}"'
 
     def rate_headers(self) -> dict:
         return {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(self.remaining),

@@ -10,6 +10,7 @@ from arxiv_server import (ABS_0704, SKIP_REASON, OaiRepository, first_submitted,
                           make_settings, recorded_reply)
 from paperwire.sources.harvest import make_api_source, make_oai_source
 from paperwire.sources.harvest_source import Window, choose_window
+from paperwire.sources.http import HttpError
 from paperwire.sources.runner import run_ingest
 
 needs_data = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)
@@ -106,7 +107,7 @@ def interrupted_harvest(srv, tmp_path, store, db_url):
     repo.fail_from_page = 2
     srv.route("/oai", repo)
     settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=0)
-    with pytest.raises(Exception):
+    with pytest.raises(HttpError, match="HTTP 500"):
         run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
                    batch_size=5, progress=False)
     return repo, settings

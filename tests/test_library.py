@@ -171,7 +171,7 @@ def test_csv_export_round_trips_and_guards_formulas(lib_env):
     lib.save(store, acc.id, XSS_ID)
     rows = list(csv.reader(io.StringIO(export.to_csv(export.all_entries(store, acc.id)))))
     assert rows[0] == list(export.CSV_COLUMNS)
-    by_id = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    by_id = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert set(by_id) == {FORMULA_ID, XSS_ID}
     f = by_id[FORMULA_ID]
     assert f["title"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"

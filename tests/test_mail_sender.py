@@ -93,7 +93,7 @@ def test_delivers_with_same_message_id_and_content(env, sink):
     assert counts.sent == 5 and not counts.server_down
     got = sink.messages()
     assert [r for r, _ in got] == [f"user{i}@example.org" for i in range(5)]
-    for (oid, mid, raw), (rcpt, data) in zip(sent, got):
+    for (oid, mid, raw), (rcpt, data) in zip(sent, got, strict=True):
         assert data.rstrip(b"\r\n") == raw.rstrip(b"\r\n")  # byte for byte what was queued
         m = message_from_bytes(data, policy=default_policy)
         assert m["Message-ID"] == mid

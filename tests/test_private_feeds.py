@@ -57,7 +57,7 @@ def test_library_page_shows_private_feeds_that_work_without_signing_in(reader):
     urls = _feed_urls(page)
     assert any(u.endswith("/for-you.atom") for u in urls) and any(u.endswith("/library.atom") for u in urls)
     doc = etree.fromstring(page.encode(), etree.HTMLParser())
-    alternates = [l.get("href") for l in doc.xpath("//head/link[@rel='alternate']")]
+    alternates = [link.get("href") for link in doc.xpath("//head/link[@rel='alternate']")]
     assert any(h.endswith("/library.atom") for h in alternates) and any(h.endswith("/for-you.atom") for h in alternates)
     library = _private(client, next(u for u in urls if u.endswith("/library.atom")))
     assert library.status_code == 200 and library.headers["content-type"].startswith("application/atom+xml")

@@ -27,7 +27,7 @@ DP_TITLES = {"The Price of Differential Privacy under Continual Observation",
 
 def arxiv_records() -> list[dict]:
     lines = (DATA / "arxiv-daily" / "sample_1000.jsonl").read_text().splitlines()
-    recs = [json.loads(l) for l in lines[:30] + lines[-30:]]
+    recs = [json.loads(line) for line in lines[:30] + lines[-30:]]
     for r in recs[::12]:  # five of them link code
         r["github"] = f"https://github.com/example/{r['id']}"
     return recs

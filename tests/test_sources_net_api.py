@@ -152,7 +152,9 @@ def test_persistent_error_entry_fails_after_retries(srv, tmp_path, store, db_url
 def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=60, fail_from=30))
     settings = make_settings(tmp_path, srv, database_url=db_url)
-    make = lambda: make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
+
+    def make():
+        return make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     with pytest.raises(HttpError, match="HTTP 500"):
         run_ingest(store, make(), batch_size=10, progress=False)
     assert store.papers.count() == 30

@@ -234,7 +234,7 @@ class Composer:
             chunk = keys[i:i + batch]
             vecs = embedder.encode(chunk)
             with lock:
-                for k, v in zip(chunk, vecs):
+                for k, v in zip(chunk, vecs, strict=True):
                     v.setflags(write=False)
                     cache[k] = v
 

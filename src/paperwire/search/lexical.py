@@ -256,7 +256,7 @@ class LexicalIndex:
             s = self.searcher()
             res = s.search(q, n, count=False)
             pks = s.fast_field_values("pk", [h[1] for h in res.hits])
-            return [(int(pk), float(h[0])) for pk, h in zip(pks, res.hits) if pk is not None and pk > 0]
+            return [(int(pk), float(h[0])) for pk, h in zip(pks, res.hits, strict=True) if pk is not None and pk > 0]
 
         return without_hidden(top, k, exclude)
 

@@ -76,7 +76,7 @@ def normalise_email(value: Any) -> str:
     except UnicodeError:
         raise InvalidInput({"email": "the domain is not valid"}) from None
     labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(l) for l in labels) or not _TLD.match(labels[-1]):
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels) or not _TLD.match(labels[-1]):
         raise InvalidInput({"email": "the domain is not valid (like example.org)"})
     address = f"{local}@{ascii_domain}"
     if len(address) > MAX_EMAIL:
