@@ -50,15 +50,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import numpy as np  # noqa: E402
 
+import plain_queries  # noqa: E402
+import quality_scifact as qs  # noqa: E402
 from paperwire.config import load_settings  # noqa: E402
 from paperwire.models import Paper, RecordError, validated  # noqa: E402
 from paperwire.search import match as M  # noqa: E402
 from paperwire.search.hybrid import SearchEngine  # noqa: E402
 from paperwire.search.indexer import Indexer  # noqa: E402
 from paperwire.storage.sqlite import SQLiteStore  # noqa: E402
-
-import plain_queries  # noqa: E402
-import quality_scifact as qs  # noqa: E402
 
 FETCH = 25  # as paperwire.digest.compose.FETCH
 SECTION_LIMIT = 10  # as paperwire.digest.compose.SECTION_LIMIT
@@ -73,6 +72,7 @@ PARAMS_FILE = ROOT / "src" / "paperwire" / "search" / "match_params.py"
 class Case:
     """One saved search on one day: its candidates (best first) with their grades (0, 1 partly,
     2 relevant; SciFact's qrels are 0 or 2), and how many papers of each grade the day holds."""
+
     collection: str
     qid: str
     features: list[M.Features]
@@ -119,7 +119,7 @@ def scifact_store(workdir: Path):
     while i < len(order):
         size = rng.randint(DAY_MIN, DAY_MAX)
         d = (FIRST_DAY + timedelta(days=n)).isoformat()
-        for j in order[i:i + size]:
+        for j in order[i : i + size]:
             day_of[corpus[j]["_id"]] = d
         i += size
         n += 1
@@ -127,12 +127,22 @@ def scifact_store(workdir: Path):
     for d in corpus:
         title = (d.get("title") or d["text"][:120]).replace("\ufffd", "")
         try:
-            papers.append(validated(Paper(id=f"scifact:{d['_id']}", title=title, abstract=d["text"].replace("\ufffd", ""),
-                                          submitted=day_of[d["_id"]], announced=day_of[d["_id"]], source="scifact")))
+            papers.append(
+                validated(
+                    Paper(
+                        id=f"scifact:{d['_id']}",
+                        title=title,
+                        abstract=d["text"].replace("\ufffd", ""),
+                        submitted=day_of[d["_id"]],
+                        announced=day_of[d["_id"]],
+                        source="scifact",
+                    )
+                )
+            )
         except RecordError:
             pass
     for k in range(0, len(papers), 1000):
-        store.papers.upsert(papers[k:k + 1000])
+        store.papers.upsert(papers[k : k + 1000])
     key = re.sub(r"[^A-Za-z0-9_.-]+", "_", Indexer(store, settings).embedder.key)
     _embed_cached(store, settings, papers, ROOT / "bench" / "out" / f"scifact-embeddings-{key}.npz")
     kept = {p.id.split(":", 1)[1] for p in papers}
@@ -190,8 +200,16 @@ def scifact_cases(split: str, workdir: Path) -> list[Case]:
         for d in pos + rng.sample(neg_pool, len(pos)):
             q = f"date:{d}..{d} {queries[qid]}"
             on_day = rel & days[d]
-            out.append(_case(matcher, "scifact", qid, q, lambda pk: 2 if doc_of.get(pk) in on_day else 0,
-                             {2: len(on_day)}))
+            out.append(
+                _case(
+                    matcher,
+                    "scifact",
+                    qid,
+                    q,
+                    lambda pk, on_day=on_day: 2 if doc_of.get(pk) in on_day else 0,
+                    {2: len(on_day)},
+                )
+            )
     return out
 
 
@@ -201,7 +219,7 @@ def plain_cases(split: str, workdir: Path) -> list[Case]:
     out = []
     for q in plain_queries.load_queries(split):
         counts = {g: sum(1 for v in q.grades.values() if v == g) for g in (1, 2)}
-        out.append(_case(matcher, "plain", q.qid, q.query, lambda pk: q.grades.get(rank_of.get(pk), 0), counts))
+        out.append(_case(matcher, "plain", q.qid, q.query, lambda pk, q=q: q.grades.get(rank_of.get(pk), 0), counts))
     return out
 
 
@@ -221,8 +239,11 @@ def gather(split: str, cached: bool = False) -> dict[str, list[Case]]:
         sf = scifact_cases(split, Path(tmp) / "scifact")
         t1 = time.monotonic()
         pl = plain_cases(split, Path(tmp) / "plain")
-        print(f"{split}: {len(sf)} SciFact (query, day) cases in {t1 - t0:.0f}s, {len(pl)} plain in "
-              f"{time.monotonic() - t1:.0f}s", file=sys.stderr)
+        print(
+            f"{split}: {len(sf)} SciFact (query, day) cases in {t1 - t0:.0f}s, {len(pl)} plain in "
+            f"{time.monotonic() - t1:.0f}s",
+            file=sys.stderr,
+        )
     out = {"scifact": sf, "plain": pl}
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_bytes(pickle.dumps(out))
@@ -255,8 +276,15 @@ def prf(cases: list[Case], probs: list[list[float]] | None, bar: float | None) -
     p = n_hit / n_sent if n_sent else 1.0
     r = n_hit / n_rel if n_rel else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"P": p, "R": r, "F1": f, "sent": n_sent, "hit": n_hit, "rel": n_rel,
-            "silent": f"{silent_ok}/{silent_all}" if silent_all else "-"}
+    return {
+        "P": p,
+        "R": r,
+        "F1": f,
+        "sent": n_sent,
+        "hit": n_hit,
+        "rel": n_rel,
+        "silent": f"{silent_ok}/{silent_all}" if silent_all else "-",
+    }
 
 
 def case_probs(cases: list[Case]) -> list[list[float]]:
@@ -270,7 +298,7 @@ def _rows(cases: list[Case], lexical: bool):
     for c in cases:
         if c.filters_only:
             continue
-        for f, label in zip(c.features, c.labels):
+        for f, label in zip(c.features, c.labels, strict=True):
             if lexical:
                 X.append([f.coverage, math.log(f.rank)])
             elif f.cosine is not None:
@@ -379,8 +407,10 @@ def oracle(cs: list[Case]) -> dict:
 
 
 def table(split: str, cases: dict[str, list[Case]]) -> None:
-    print(f"\n{split} split; micro P/R/F1 over (query, day); 'silent' = (query, day)s with nothing "
-          "relevant that sent nothing\n")
+    print(
+        f"\n{split} split; micro P/R/F1 over (query, day); 'silent' = (query, day)s with nothing "
+        "relevant that sent nothing\n"
+    )
     print("| collection | (query, day)s | relevant | method | sent | precision | recall | F1 | silent |")
     print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for k, cs in views(cases):
@@ -390,16 +420,21 @@ def table(split: str, cases: dict[str, list[Case]]) -> None:
         rows += [(s, prf(cs, probs, M.threshold(s))) for s in M.STRICTNESS]
         rows.append(("(ceiling: best cut of the ranking, labels known)", oracle(cs)))
         for name, m in rows:
-            print(f"| {k} | {len(cs)} | {rel} | {name} | {m['sent']} | {m['P']:.3f} | {m['R']:.3f} | "
-                  f"{m['F1']:.3f} | {m['silent']} |")
+            print(
+                f"| {k} | {len(cs)} | {rel} | {name} | {m['sent']} | {m['P']:.3f} | {m['R']:.3f} | "
+                f"{m['F1']:.3f} | {m['silent']} |"
+            )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fit", action="store_true", help="fit on the train splits and write match_params.py")
     ap.add_argument("--train", action="store_true", help="also print the train split's table")
-    ap.add_argument("--cached", action="store_true",
-                    help="reuse the (query, day) features of the last run (bench/out/alert-cases-*.pkl)")
+    ap.add_argument(
+        "--cached",
+        action="store_true",
+        help="reuse the (query, day) features of the last run (bench/out/alert-cases-*.pkl)",
+    )
     args = ap.parse_args()
     print(f"cores: {os.cpu_count()}; bars: {M.P.THRESHOLDS}", file=sys.stderr)
     if args.fit:

@@ -36,8 +36,12 @@ WORK = OUT / "alerts-cost"
 
 def baseline_src(rev: str) -> Path:
     """src/ of git revision ``rev``, extracted once under bench/out/alerts-cost/."""
-    sha = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
-                         check=True, capture_output=True, text=True).stdout.strip()
+    sha = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     dest = WORK / f"base-{sha[:12]}"
     if not (dest / "src").is_dir():
         dest.mkdir(parents=True, exist_ok=True)
@@ -51,8 +55,12 @@ def one_run(src: Path, out: Path, n: str) -> dict:
     from common import human_n, parse_n  # noqa: E402  (bench/common.py)
 
     env = dict(os.environ, PYTHONPATH=str(src), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-    subprocess.run([sys.executable, str(ROOT / "bench" / "digest_delivery.py"), "-n", n, "--no-deliver",
-                    "--out", str(out)], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "digest_delivery.py"), "-n", n, "--no-deliver", "--out", str(out)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return json.loads((out / f"digest_{human_n(parse_n(n))}.json").read_text())
 
 
@@ -69,12 +77,13 @@ def preview_cost(n_queries: int) -> None:
     src = WORK / "this" / "digest-corpus"
     if not (src / "done").exists():  # the digest benchmark builds and indexes it
         one_run(ROOT / "src", WORK / "this", "100")
-    settings = load_settings(data_dir=src, database_url=f"sqlite:///{src / 'pw.db'}", index_dir=src / "index",
-                             embed_model=None)
+    settings = load_settings(
+        data_dir=src, database_url=f"sqlite:///{src / 'pw.db'}", index_dir=src / "index", embed_model=None
+    )
     store = open_store(settings.database_url)
     engine = SearchEngine(store, settings)
-    engine.embedder  # load the model before timing (a web process has it loaded)
-    records = [json.loads(l) for l in CORPUS.read_text().splitlines() if l.strip()]
+    _ = engine.embedder  # load the model before timing (a web process has it loaded)
+    records = [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
     queries = query_pool(records, n_queries, random.Random(7))
     engine.search("warm up", limit=20)
     alert_preview(engine, store, "warm up")
@@ -91,24 +100,35 @@ def preview_cost(n_queries: int) -> None:
                 if with_preview:
                     alert_preview(engine, store, q)
                 rows[(name, ask)].append((time.perf_counter() - t) * 1000)
-    print(f"\n{os.cpu_count()} CPU cores; {len(queries)} queries over the 1,000-paper arXiv sample, "
-          f"latest listing day {store.papers.latest_day()}; load average at the end {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"\n{os.cpu_count()} CPU cores; {len(queries)} queries over the 1,000-paper arXiv sample, "
+        f"latest listing day {store.papers.latest_day()}; load average at the end {os.getloadavg()[0]:.1f}\n"
+    )
     print("| per search page | asked | p50 ms | p95 ms | ratio (p50) |")
     print("|---|---|---:|---:|---:|")
     for (name, ask), v in rows.items():
         v = sorted(v)
         base = statistics.median(rows[("search only", ask)])
-        print(f"| {name} | {ask} | {statistics.median(v):.1f} | {v[int(0.95 * (len(v) - 1))]:.1f} | "
-              f"{statistics.median(v) / base:.2f}× |")
+        print(
+            f"| {name} | {ask} | {statistics.median(v):.1f} | {v[int(0.95 * (len(v) - 1))]:.1f} | "
+            f"{statistics.median(v) / base:.2f}× |"
+        )
 
 
 def main() -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--baseline", default="main", metavar="REV",
-                    help="the git revision whose code is the baseline (default main)")
-    ap.add_argument("--preview", type=int, nargs="?", const=200, metavar="QUERIES",
-                    help="time the alert preview beside a search page's search instead")
+    ap.add_argument(
+        "--baseline", default="main", metavar="REV", help="the git revision whose code is the baseline (default main)"
+    )
+    ap.add_argument(
+        "--preview",
+        type=int,
+        nargs="?",
+        const=200,
+        metavar="QUERIES",
+        help="time the alert preview beside a search page's search instead",
+    )
     ap.add_argument("-n", "--subscribers", default="5k")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
@@ -122,16 +142,19 @@ def main() -> None:
             runs[name].append(r)
             print(f"run {i + 1} {name}: compose {r['compose_s']:.1f} s, {r['counts']}", file=sys.stderr)
     med = {k: statistics.median(r["compose_s"] for r in v) for k, v in runs.items()}
-    print(f"\n{os.cpu_count()} CPU cores; bench/digest_delivery.py -n {args.subscribers} --no-deliver, "
-          f"{args.repeat} runs each, alternating; baseline: {args.baseline} ({sides['baseline'][0].parent.name}); "
-          f"load average at the end {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"\n{os.cpu_count()} CPU cores; bench/digest_delivery.py -n {args.subscribers} --no-deliver, "
+        f"{args.repeat} runs each, alternating; baseline: {args.baseline} ({sides['baseline'][0].parent.name}); "
+        f"load average at the end {os.getloadavg()[0]:.1f}\n"
+    )
     print("| code | compose + record + queue, median (runs) | messages queued | papers sent | ratio |")
     print("|---|---|---:|---:|---:|")
     for k, v in runs.items():
         c = v[-1]["counts"]
         times = ", ".join(f"{r['compose_s']:.1f}" for r in v)
-        print(f"| {k} | {med[k]:.1f} s ({times}) | {c['queued']:,} | {c['papers']:,} | "
-              f"{med[k] / med['baseline']:.2f}× |")
+        print(
+            f"| {k} | {med[k]:.1f} s ({times}) | {c['queued']:,} | {c['papers']:,} | {med[k] / med['baseline']:.2f}× |"
+        )
 
 
 if __name__ == "__main__":

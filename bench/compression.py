@@ -55,8 +55,13 @@ def main() -> None:
         raise SystemExit(f"{seed} is missing: the shared data must sit beside the repository")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        settings = load_settings(data_dir=root, database_url=f"sqlite:///{root / 'p.db'}",
-                                 index_dir=root / "p.db.index", base_url=None, embed_model=None)
+        settings = load_settings(
+            data_dir=root,
+            database_url=f"sqlite:///{root / 'p.db'}",
+            index_dir=root / "p.db.index",
+            base_url=None,
+            embed_model=None,
+        )
         store = open_store(settings.database_url)
         run_ingest(store, JsonlSource(seed), progress=False)
         Indexer(store, settings).sync(progress=False)
@@ -67,12 +72,18 @@ def main() -> None:
         with TestClient(app) as client:
             css = max(STATIC_DIR.glob("*.css"), key=lambda p: p.stat().st_size).name
             js = max(STATIC_DIR.glob("*.js"), key=lambda p: p.stat().st_size).name
-            paths = ["/", "/search?q=language+models+feedback", "/trending?window=month", "/feeds/day.atom",
-                     "/openapi.json", f"/static/{css}", f"/static/{js}"]
+            paths = [
+                "/",
+                "/search?q=language+models+feedback",
+                "/trending?window=month",
+                "/feeds/day.atom",
+                "/openapi.json",
+                f"/static/{css}",
+                f"/static/{js}",
+            ]
             bodies = {p: client.get(p, headers=plain).content for p in paths}
 
-            print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; "
-                  f"medians of {args.repeat} runs")
+            print(f"{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f}; medians of {args.repeat} runs")
             head = " | ".join(f"gzip -{lv} bytes | µs" for lv in LEVELS)
             print(f"| answer | bytes | {head} | -6 time / -9 time |")
             print("|---|---:|" + "---:|---:|" * len(LEVELS) + "---:|")
@@ -80,7 +91,12 @@ def main() -> None:
                 cells, times = [], {}
                 for lv in LEVELS:
                     n = max(1, int(2_000_000 / max(len(body), 1)))
-                    t = statistics.median(timeit.repeat(lambda body=body, lv=lv: _gzip(body, lv), number=n, repeat=args.repeat)) / n
+                    t = (
+                        statistics.median(
+                            timeit.repeat(lambda body=body, lv=lv: _gzip(body, lv), number=n, repeat=args.repeat)
+                        )
+                        / n
+                    )
                     times[lv] = t
                     cells.append(f"{len(_gzip(body, lv)):,} | {t * 1e6:,.0f}")
                 print(f"| `{path}` | {len(body):,} | {' | '.join(cells)} | {times[6] / times[9]:.2f} |")
@@ -90,8 +106,10 @@ def main() -> None:
             with TestClient(site) as c:
                 c.get("/", headers=headers)  # fill the page cache
                 n = 50
-                return statistics.median(timeit.repeat(lambda: c.get("/", headers=headers), number=n,
-                                                       repeat=args.repeat)) / n
+                return (
+                    statistics.median(timeit.repeat(lambda: c.get("/", headers=headers), number=n, repeat=args.repeat))
+                    / n
+                )
 
         gz = {"Accept-Encoding": "gzip"}
         base = per_request(0, gz)

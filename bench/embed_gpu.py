@@ -68,9 +68,16 @@ def run() -> None:  # on the GPU machine
     dt = time.perf_counter() - t0
     print(f"{len(texts)} docs in {dt:.1f}s = {len(texts) / dt:.0f} docs/s on {torch.cuda.get_device_name(0)}")
     for i in range(0, len(v), 9000):  # files of < 16 MiB
-        np.save(f"{out}/vec_{i // 9000}.npy", v[i:i + 9000])
-    json.dump({"ids": [r["id"] for r in rows], "hashes": [r["h"] for r in rows], "seconds": dt,
-               "device": torch.cuda.get_device_name(0)}, open(f"{out}/ids.json", "w"))
+        np.save(f"{out}/vec_{i // 9000}.npy", v[i : i + 9000])
+    json.dump(
+        {
+            "ids": [r["id"] for r in rows],
+            "hashes": [r["h"] for r in rows],
+            "seconds": dt,
+            "device": torch.cuda.get_device_name(0),
+        },
+        open(f"{out}/ids.json", "w"),
+    )
 
 
 def collect(dirs: list[str]) -> None:
@@ -93,8 +100,13 @@ def collect(dirs: list[str]) -> None:
         pos = {pid: i for i, pid in enumerate(ids)}
         cos = [float(cv @ allv[pos[pid]]) for pid, cv in zip(z["ids"], z["vecs"], strict=True) if pid in pos]
         meta.update(cpu_cos_min=min(cos), cpu_cos_mean=sum(cos) / len(cos), compared=len(cos))
-    np.savez(OUT_DIR / "gpu_vectors.npz", ids=np.array(ids), hashes=np.array(hashes), vecs=allv,
-             meta=np.array(json.dumps(meta)))
+    np.savez(
+        OUT_DIR / "gpu_vectors.npz",
+        ids=np.array(ids),
+        hashes=np.array(hashes),
+        vecs=allv,
+        meta=np.array(json.dumps(meta)),
+    )
     print(f"{len(ids):,} vectors; {meta}")
 
 

@@ -44,13 +44,23 @@ def main() -> None:
     t0 = time.perf_counter()
     step = 1024
     for i in tqdm(range(0, len(texts), step), unit="x1024", desc=f"embedding ({emb.key})"):
-        out[i:i + step] = emb.encode(texts[i:i + step])
+        out[i : i + step] = emb.encode(texts[i : i + step])
     seconds = time.perf_counter() - t0
     target = OUT / f"listing_vectors_{re.sub(r'[^A-Za-z0-9_.-]+', '_', emb.key)}.npz"
-    meta = {"docs": len(texts), "seconds": seconds, "docs_per_s": len(texts) / seconds, "model": emb.key,
-            "loadavg_end": os.getloadavg()}
-    np.savez(target, ids=np.array([r["id"] for r in recs]), hashes=np.array([p.text_hash() for p in papers]),
-             vecs=out, meta=np.array(json.dumps(meta)))
+    meta = {
+        "docs": len(texts),
+        "seconds": seconds,
+        "docs_per_s": len(texts) / seconds,
+        "model": emb.key,
+        "loadavg_end": os.getloadavg(),
+    }
+    np.savez(
+        target,
+        ids=np.array([r["id"] for r in recs]),
+        hashes=np.array([p.text_hash() for p in papers]),
+        vecs=out,
+        meta=np.array(json.dumps(meta)),
+    )
     print(f"wrote {target} ({len(texts)} vectors, {meta['docs_per_s']:.1f} docs/s)", file=sys.stderr)
 
 

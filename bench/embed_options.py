@@ -99,6 +99,7 @@ class Model2VecOpt:
 
             def encode_query(self, text):
                 return self.encode([" ".join(text.split()).lower()])[0]
+
         return E()
 
 
@@ -141,8 +142,10 @@ def interleaved(names: list[str], texts: list[str], rounds: int) -> None:
             e.encode(texts)
             rates[n].append(len(texts) / (time.perf_counter() - t0))
     base = statistics.median(rates[DEFAULT])
-    print(f"\nInterleaved speed, 1 thread, {len(texts)} SciFact docs, {rounds} rounds; {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"\nInterleaved speed, 1 thread, {len(texts)} SciFact docs, {rounds} rounds; {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     for n in names:
         m = statistics.median(rates[n])
         print(f"{n:<14} {m:8.1f} docs/s  x{m / base:5.2f}   runs: {' '.join(f'{r:.1f}' for r in rates[n])}")
@@ -187,8 +190,13 @@ def main() -> None:
     ap.add_argument("--only", action="append", choices=list(OPTIONS), help="options to run (default: all)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-speed", action="store_true", help="quality only (reads speeds from bench/out)")
-    ap.add_argument("--interleaved", type=int, default=0, metavar="N",
-                    help="only: speed ratios with the options run round-robin, N docs of the sample")
+    ap.add_argument(
+        "--interleaved",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: speed ratios with the options run round-robin, N docs of the sample",
+    )
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     if not qs.DATA.exists():
@@ -199,12 +207,16 @@ def main() -> None:
 
     corpus = qs.load_corpus()
     if args.interleaved:
-        texts = [qs.Paper(id="x", title=(d.get("title") or "").replace("\ufffd", ""),
-                          abstract=d["text"].replace("\ufffd", "")) for d in corpus]
+        texts = [
+            qs.Paper(
+                id="x", title=(d.get("title") or "").replace("\ufffd", ""), abstract=d["text"].replace("\ufffd", "")
+            )
+            for d in corpus
+        ]
         texts = [paper_text(p) for p in texts]
         rng = np.random.default_rng(0)
         sample = [texts[i] for i in rng.choice(len(texts), SAMPLE, replace=False)]
-        interleaved([n for n in names if n != "model2vec"], sample[:args.interleaved], args.rounds)
+        interleaved([n for n in names if n != "model2vec"], sample[: args.interleaved], args.rounds)
         return
     queries_all = qs.load_queries()
     qrels = qs.load_qrels("test")
@@ -264,12 +276,18 @@ def main() -> None:
 
     base = results[DEFAULT]
     b1 = (speeds.get(f"{DEFAULT}/1") or [float("nan")])[0]
-    print(f"\nEmbedding options, SciFact test ({len(queries)} queries, {len(texts)} docs); speed on {SAMPLE} "
-          f"SciFact docs; machine: {os.cpu_count()} CPU cores (shared; load average {os.getloadavg()[0]:.1f})")
-    print("dense/hybrid nDCG@10 with docs embedded by the option and queries by the default model; "
-          "[queries by the option too]; cos: doc vectors vs the default's")
-    hdr = (f"{'option':<14} {'docs/s 1thr':>11} {'docs/s 2thr':>11} {'x default':>9} {'dense':>7} {'hybrid':>7} "
-           f"{'Δ hybrid':>8} {'[dense':>7} {'hybrid]':>7} {'cos mean/min':>13}")
+    print(
+        f"\nEmbedding options, SciFact test ({len(queries)} queries, {len(texts)} docs); speed on {SAMPLE} "
+        f"SciFact docs; machine: {os.cpu_count()} CPU cores (shared; load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        "dense/hybrid nDCG@10 with docs embedded by the option and queries by the default model; "
+        "[queries by the option too]; cos: doc vectors vs the default's"
+    )
+    hdr = (
+        f"{'option':<14} {'docs/s 1thr':>11} {'docs/s 2thr':>11} {'x default':>9} {'dense':>7} {'hybrid':>7} "
+        f"{'Δ hybrid':>8} {'[dense':>7} {'hybrid]':>7} {'cos mean/min':>13}"
+    )
     print(hdr)
     for name in names:
         row = results.get(name)
@@ -280,8 +298,10 @@ def main() -> None:
         s2 = (speeds.get(f"{name}/2") or [float("nan")])[0]
         hm = row.get("hybrid_mixed", float("nan"))
         cos = f"{row['cos_mean']:.4f}/{row['cos_min']:.3f}" if "cos_mean" in row else "-"
-        print(f"{name:<14} {s1:11.1f} {s2:11.1f} {s1 / b1:9.2f} {row.get('dense_mixed', float('nan')):7.4f} "
-              f"{hm:7.4f} {hm - base['hybrid_mixed']:+8.4f} {row['dense_own']:7.4f} {row['hybrid_own']:7.4f} {cos:>13}")
+        print(
+            f"{name:<14} {s1:11.1f} {s2:11.1f} {s1 / b1:9.2f} {row.get('dense_mixed', float('nan')):7.4f} "
+            f"{hm:7.4f} {hm - base['hybrid_mixed']:+8.4f} {row['dense_own']:7.4f} {row['hybrid_own']:7.4f} {cos:>13}"
+        )
 
 
 if __name__ == "__main__":

@@ -31,15 +31,19 @@ def main() -> None:
     store = open_store(settings.database_url, create_dir=settings.data_dir)
     if store.papers.count() == 0:
         load_demo(store, progress=False, settings=settings)
-    ids = [r[0] for r in store.conn.execute(
-        "SELECT id FROM papers WHERE title LIKE '%medical image%' ORDER BY pk LIMIT 12")]
+    ids = [
+        r[0]
+        for r in store.conn.execute("SELECT id FROM papers WHERE title LIKE '%medical image%' ORDER BY pk LIMIT 12")
+    ]
     account = store.accounts.ensure(f"bench-{time.time_ns()}@example.org")
     for pid in ids[:10]:
         lib.save(store, account.id, pid, ["medical"])
     t = time.perf_counter()
     pool = feed.candidate_pool(store)
-    print(f"corpus {store.papers.count():,} papers; candidate pool {len(pool.docs):,} docs "
-          f"({len(pool.missing)} without vectors) built in {(time.perf_counter() - t) * 1000:.0f} ms")
+    print(
+        f"corpus {store.papers.count():,} papers; candidate pool {len(pool.docs):,} docs "
+        f"({len(pool.missing)} without vectors) built in {(time.perf_counter() - t) * 1000:.0f} ms"
+    )
     t = time.perf_counter()
     feed.feed_for_account(store, account.id, tag="medical")
     print(f"first feed of the process (model warm-up): {(time.perf_counter() - t) * 1000:.0f} ms")
@@ -56,8 +60,10 @@ def main() -> None:
             t = time.perf_counter()
             feed.feed_for_account(store, account.id, tag=tag)
             hit.append(time.perf_counter() - t)
-        print(f"{tag or 'merged'} feed: after a change median {statistics.median(miss) * 1000:.0f} ms "
-              f"(min {min(miss) * 1000:.0f}, max {max(miss) * 1000:.0f}); unchanged {statistics.median(hit) * 1000:.2f} ms")
+        print(
+            f"{tag or 'merged'} feed: after a change median {statistics.median(miss) * 1000:.0f} ms "
+            f"(min {min(miss) * 1000:.0f}, max {max(miss) * 1000:.0f}); unchanged {statistics.median(hit) * 1000:.2f} ms"
+        )
     store.close()
 
 

@@ -38,7 +38,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DATA, OUT  # noqa: E402
-
 from paperwire.recommend import features as F  # noqa: E402
 from paperwire.recommend.model import ForYouModel, Params  # noqa: E402
 from paperwire.recommend.types import Doc  # noqa: E402
@@ -109,11 +108,25 @@ class Baseline:
     def __init__(self, recs, pre: np.ndarray, post: np.ndarray, c: float = 0.01, authors: bool = True):
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        v = TfidfVectorizer(input="content", encoding="utf-8", decode_error="replace", strip_accents="unicode",
-                            lowercase=True, analyzer="word", stop_words="english",
-                            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", ngram_range=(1, 2),
-                            max_features=20000, norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=True,
-                            max_df=0.1, min_df=5, dtype=np.float32)
+        v = TfidfVectorizer(
+            input="content",
+            encoding="utf-8",
+            decode_error="replace",
+            strip_accents="unicode",
+            lowercase=True,
+            analyzer="word",
+            stop_words="english",
+            token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+            ngram_range=(1, 2),
+            max_features=20000,
+            norm="l2",
+            use_idf=True,
+            smooth_idf=True,
+            sublinear_tf=True,
+            max_df=0.1,
+            min_df=5,
+            dtype=np.float32,
+        )
         corpus = [" ".join([r["title"], r["summary"]] + ([" ".join(r["authors"])] if authors else [])) for r in recs]
         x = v.fit_transform(corpus).astype(np.float32).tocsr()
         self.x_pre, self.x_post, self.pre, self.c = x[pre], x[post], pre, c
@@ -136,17 +149,30 @@ def main(argv=None) -> None:
     ap.add_argument("--split", choices=("test", "tune"), default="test")
     ap.add_argument("--tune-authors", type=int, default=150, help="authors held out for tuning")
     ap.add_argument("--background", type=int, default=2000, help="implicit negatives sampled for our model")
-    ap.add_argument("--methods", default="baseline,ours,ours-authors-1,ours-no-authors,words+authors,words,emb",
-                    help="comma-separated: baseline and/or " + ", ".join(VARIANTS))
+    ap.add_argument(
+        "--methods",
+        default="baseline,ours,ours-authors-1,ours-no-authors,words+authors,words,emb",
+        help="comma-separated: baseline and/or " + ", ".join(VARIANTS),
+    )
     ap.add_argument("--k", type=int, default=50)
-    ap.add_argument("--vectors", type=Path, default=VECTORS,
-                    help="the listings' vectors (default: torch, 256 word pieces, from the GPU; "
-                         "bench/embed_listings.py makes the default backend's)")
+    ap.add_argument(
+        "--vectors",
+        type=Path,
+        default=VECTORS,
+        help="the listings' vectors (default: torch, 256 word pieces, from the GPU; "
+        "bench/embed_listings.py makes the default backend's)",
+    )
     ap.add_argument("--json", type=Path, help="also write the per-method figures here")
-    ap.add_argument("--timing", action="store_true",
-                    help="only time rank_for at production sizes (positives x candidates), cold and warm")
-    ap.add_argument("--no-author-features", action="store_true",
-                    help="content only: no method sees author names (the baseline's text and our author block)")
+    ap.add_argument(
+        "--timing",
+        action="store_true",
+        help="only time rank_for at production sizes (positives x candidates), cold and warm",
+    )
+    ap.add_argument(
+        "--no-author-features",
+        action="store_true",
+        help="content only: no method sees author names (the baseline's text and our author block)",
+    )
     args = ap.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     for m in methods:
@@ -162,11 +188,14 @@ def main(argv=None) -> None:
     elig = eligible_authors(recs, days, args.cutoff)
     names = sorted(elig)
     random.Random(args.seed).shuffle(names)
-    chosen = names[:args.tune_authors] if args.split == "tune" else names[args.tune_authors:]
-    chosen = chosen[:args.authors]
-    print(f"{len(recs):,} papers, {len(pre):,} before {args.cutoff}, {len(post):,} from it on; "
-          f"{len(elig):,} eligible authors, {len(chosen)} evaluated ({args.split} split, seed {args.seed}); "
-          f"loaded in {time.perf_counter() - t0:.0f}s", flush=True)
+    chosen = names[: args.tune_authors] if args.split == "tune" else names[args.tune_authors :]
+    chosen = chosen[: args.authors]
+    print(
+        f"{len(recs):,} papers, {len(pre):,} before {args.cutoff}, {len(post):,} from it on; "
+        f"{len(elig):,} eligible authors, {len(chosen)} evaluated ({args.split} split, seed {args.seed}); "
+        f"loaded in {time.perf_counter() - t0:.0f}s",
+        flush=True,
+    )
 
     post_docs = [docs[i] for i in post]
     pos_in_post = {int(g): j for j, g in enumerate(post)}
@@ -182,8 +211,11 @@ def main(argv=None) -> None:
 
     res: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
     times: dict[str, list[float]] = {m: [] for m in methods}
-    models = {m: ForYouModel(replace(VARIANTS[m][0], w_authors=0.0) if args.no_author_features else VARIANTS[m][0])
-              for m in methods if m != "baseline"}
+    models = {
+        m: ForYouModel(replace(VARIANTS[m][0], w_authors=0.0) if args.no_author_features else VARIANTS[m][0])
+        for m in methods
+        if m != "baseline"
+    }
     for n, name in enumerate(chosen, 1):
         before, after = elig[name]
         relevant = {pos_in_post[i] for i in after}
@@ -191,7 +223,7 @@ def main(argv=None) -> None:
         rng = random.Random(f"{args.seed}:{name}")
         bset = set(before)
         bg_idx = [int(i) for i in rng.sample(list(pre), min(len(pre), args.background + len(before))) if i not in bset]
-        background = [docs[i] for i in bg_idx[:args.background]]
+        background = [docs[i] for i in bg_idx[: args.background]]
         for m in methods:
             t = time.perf_counter()
             if m == "baseline":
@@ -202,15 +234,19 @@ def main(argv=None) -> None:
             times[m].append(time.perf_counter() - t)
             res[m].append(metrics(ranked, relevant, args.k))
         if n % 25 == 0 or n == len(chosen):
-            summary = "  ".join(f"{m[:18]}: R@{args.k} {np.mean([r for r, _ in res[m]]):.3f} "
-                                f"MRR {np.mean([q for _, q in res[m]]):.3f}" for m in methods)
+            summary = "  ".join(
+                f"{m[:18]}: R@{args.k} {np.mean([r for r, _ in res[m]]):.3f} MRR {np.mean([q for _, q in res[m]]):.3f}"
+                for m in methods
+            )
             print(f"[{n}/{len(chosen)}] {summary}", flush=True)
 
     print()
-    print(f"Machine: {os.cpu_count()} CPU cores (shared), one core per ranking; cut-off {args.cutoff}; "
-          f"{len(chosen)} authors ({args.split} split, seed {args.seed}); candidates: all {len(post):,} "
-          f"papers listed from the cut-off on; background for ours: {args.background} papers; "
-          f"author names {'NOT ' if args.no_author_features else ''}in the features.")
+    print(
+        f"Machine: {os.cpu_count()} CPU cores (shared), one core per ranking; cut-off {args.cutoff}; "
+        f"{len(chosen)} authors ({args.split} split, seed {args.seed}); candidates: all {len(post):,} "
+        f"papers listed from the cut-off on; background for ours: {args.background} papers; "
+        f"author names {'NOT ' if args.no_author_features else ''}in the features."
+    )
     print(f"Feature rows (words + authors, cold): {featurize_rate:,.0f} papers/s\n")
     print(f"| method | recall@{args.k} | MRR | median fit+rank per author |")
     print("|---|---:|---:|---:|")
@@ -220,20 +256,32 @@ def main(argv=None) -> None:
         lo_r, hi_r = _ci(r[:, 0])
         lo_q, hi_q = _ci(r[:, 1])
         med = statistics.median(times[m])
-        table[m] = {"recall": float(r[:, 0].mean()), "mrr": float(r[:, 1].mean()), "median_s": med,
-                    "recall_ci": [lo_r, hi_r], "mrr_ci": [lo_q, hi_q]}
+        table[m] = {
+            "recall": float(r[:, 0].mean()),
+            "mrr": float(r[:, 1].mean()),
+            "median_s": med,
+            "recall_ci": [lo_r, hi_r],
+            "mrr_ci": [lo_q, hi_q],
+        }
         label = BASELINE if m == "baseline" else VARIANTS[m][1]
-        print(f"| {label} | {r[:, 0].mean():.3f} [{lo_r:.3f}, {hi_r:.3f}] | "
-              f"{r[:, 1].mean():.3f} [{lo_q:.3f}, {hi_q:.3f}] | {med:.2f} s |")
+        print(
+            f"| {label} | {r[:, 0].mean():.3f} [{lo_r:.3f}, {hi_r:.3f}] | "
+            f"{r[:, 1].mean():.3f} [{lo_q:.3f}, {hi_q:.3f}] | {med:.2f} s |"
+        )
     if "baseline" in methods and "ours" in methods:
         d = np.array(res["ours"]) - np.array(res["baseline"])
-        print(f"\nours - baseline, paired over the same authors: recall@{args.k} {d[:, 0].mean():+.3f} "
-              f"[{_ci(d[:, 0])[0]:+.3f}, {_ci(d[:, 0])[1]:+.3f}], MRR {d[:, 1].mean():+.3f} "
-              f"[{_ci(d[:, 1])[0]:+.3f}, {_ci(d[:, 1])[1]:+.3f}] (95% bootstrap intervals)")
+        print(
+            f"\nours - baseline, paired over the same authors: recall@{args.k} {d[:, 0].mean():+.3f} "
+            f"[{_ci(d[:, 0])[0]:+.3f}, {_ci(d[:, 0])[1]:+.3f}], MRR {d[:, 1].mean():+.3f} "
+            f"[{_ci(d[:, 1])[0]:+.3f}, {_ci(d[:, 1])[1]:+.3f}] (95% bootstrap intervals)"
+        )
     print(f"\ntotal {time.perf_counter() - t0:.0f}s")
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                         "cores": os.cpu_count(), "table": table}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {"args": {k: str(v) for k, v in vars(args).items()}, "cores": os.cpu_count(), "table": table}, indent=2
+            )
+        )
 
 
 def timing(docs, pre, post, seed: int, repeats: int = 5) -> None:
@@ -243,8 +291,10 @@ def timing(docs, pre, post, seed: int, repeats: int = 5) -> None:
     from paperwire.recommend.model import rank_for
 
     rng = random.Random(seed)
-    print(f"Machine: {os.cpu_count()} CPU cores (shared); one thread (OMP/OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OMP_NUM_THREADS', 'unset')}/{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})\n")
+    print(
+        f"Machine: {os.cpu_count()} CPU cores (shared); one thread (OMP/OPENBLAS_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}/{os.environ.get('OPENBLAS_NUM_THREADS', 'unset')})\n"
+    )
     print(f"| positives | candidates | cold (first request) | warm (median of {repeats} readers) |")
     print("|---:|---:|---:|---:|")
     for n_pos, n_cand in ((20, 5000), (20, 20000), (500, 5000), (500, 20000)):

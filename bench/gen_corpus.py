@@ -21,7 +21,7 @@ import json
 import random
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tqdm import tqdm
@@ -43,8 +43,16 @@ def _parsed(names: list[str]) -> list[list[str]]:
     return out
 
 
-def snapshot_record(*, id: str, title: str, abstract: str, authors: list[str], categories: list[str],
-                    comments: str | None, created: list[datetime]) -> dict:
+def snapshot_record(
+    *,
+    id: str,
+    title: str,
+    abstract: str,
+    authors: list[str],
+    categories: list[str],
+    comments: str | None,
+    created: list[datetime],
+) -> dict:
     """One record in the snapshot's shape (abstract wrapped and indented like the real dump)."""
     return {
         "id": id,
@@ -75,12 +83,17 @@ def load_pool(path: Path = LISTINGS) -> list[dict]:
 
 
 def real_record(r: dict, rng: random.Random) -> dict:
-    day = datetime.strptime(r["listing_date"], "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    day = datetime.strptime(r["listing_date"], "%Y-%m-%d").replace(tzinfo=UTC)
     # submitted the working day before it was listed, at a plausible hour
     created = day - timedelta(days=1, hours=rng.randint(0, 10), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
     return snapshot_record(
-        id=r["id"], title=r["title"], abstract=r.get("summary") or "", authors=r.get("authors") or [],
-        categories=r.get("categories") or [], comments=r.get("comment"), created=[created],
+        id=r["id"],
+        title=r["title"],
+        abstract=r.get("summary") or "",
+        authors=r.get("authors") or [],
+        categories=r.get("categories") or [],
+        comments=r.get("comment"),
+        created=[created],
     )
 
 
@@ -126,14 +139,20 @@ class Generator:
             s = src[i] if i < len(src) and rng.random() < 0.8 else rng.choice(src)
             if s not in sentences:
                 sentences.append(s)
-        start = datetime(2000 + year, month, 1, tzinfo=timezone.utc) + timedelta(
-            days=rng.randint(0, 27), hours=rng.randint(0, 23), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59))
+        start = datetime(2000 + year, month, 1, tzinfo=UTC) + timedelta(
+            days=rng.randint(0, 27), hours=rng.randint(0, 23), minutes=rng.randint(0, 59), seconds=rng.randint(0, 59)
+        )
         created = [start]
         while rng.random() < 0.3 and len(created) < 5:
             created.append(created[-1] + timedelta(days=rng.randint(1, 200), hours=rng.randint(0, 23)))
         return snapshot_record(
-            id=pid, title=title, abstract=" ".join(sentences), authors=self.authors[c],
-            categories=self.categories[a], comments=self.comments[rng.randrange(self.n)], created=created,
+            id=pid,
+            title=title,
+            abstract=" ".join(sentences),
+            authors=self.authors[c],
+            categories=self.categories[a],
+            comments=self.comments[rng.randrange(self.n)],
+            created=created,
         )
 
 
@@ -144,8 +163,12 @@ def generate(n: int, out: Path, seed: int = 0, progress: bool = True) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     opener = gzip.open if out.suffix == ".gz" else open
-    with opener(tmp, "wt", encoding="utf-8") as f, tqdm(total=n, unit="rec", unit_scale=True, disable=not progress,
-                                                         desc=f"writing {out.name}", mininterval=1) as bar:
+    with (
+        opener(tmp, "wt", encoding="utf-8") as f,
+        tqdm(
+            total=n, unit="rec", unit_scale=True, disable=not progress, desc=f"writing {out.name}", mininterval=1
+        ) as bar,
+    ):
         for i in range(n):
             rec = real_record(pool[i], rng) if i < len(pool) else gen.record(i - len(pool))
             f.write(json.dumps(rec, ensure_ascii=False))

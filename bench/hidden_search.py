@@ -59,8 +59,11 @@ def per_item(variants: list[tuple[str, object]], items: list, rounds: int) -> di
 
 def table(title: str, variants: list[tuple[str, object]], times: dict[str, list[float]]) -> list[str]:
     base = times[variants[0][0]]
-    return [title, "", HEAD] + [row(name, times[name], None if i == 0 else base)
-                                for i, (name, _) in enumerate(variants)] + [""]
+    return (
+        [title, "", HEAD]
+        + [row(name, times[name], None if i == 0 else base) for i, (name, _) in enumerate(variants)]
+        + [""]
+    )
 
 
 def main() -> None:
@@ -91,9 +94,12 @@ def main() -> None:
     rng = random.Random(0)
     random_1000 = rng.sample(all_pks, 1000)
     best = {h.hits[0].paper.id for h in (engine.search(q, limit=1) for q in queries) if h.hits}
-    sets = [("10 hidden", frozenset(random_1000[:10])), ("100 hidden", frozenset(random_1000[:100])),
-            ("1,000 hidden", frozenset(random_1000)),
-            (f"best hits hidden ({len(best)})", frozenset(store.papers.pks_for(sorted(best)).values()))]
+    sets = [
+        ("10 hidden", frozenset(random_1000[:10])),
+        ("100 hidden", frozenset(random_1000[:100])),
+        ("1,000 hidden", frozenset(random_1000)),
+        (f"best hits hidden ({len(best)})", frozenset(store.papers.pks_for(sorted(best)).values())),
+    ]
 
     def hide(pks: frozenset[int]) -> None:
         now = store.community.hidden_pks()
@@ -118,8 +124,11 @@ def main() -> None:
                 fn = no_lookup if name == "no lookup" else (lambda q: engine.search(q, limit=10))
                 a_times[name] += per_item([(name, fn)], queries, 1)[name]
         hide(frozenset())
-        out += table("A. SearchEngine.search(q, limit=10), end to end, papers hidden for real:",
-                     [(name, None) for name, _ in a_variants], a_times)
+        out += table(
+            "A. SearchEngine.search(q, limit=10), end to end, papers hidden for real:",
+            [(name, None) for name, _ in a_variants],
+            a_times,
+        )
 
         # B: the candidate step with the set handed in, interleaved per query
         pqs = [parse_query(q) for q in queries]
@@ -128,8 +137,11 @@ def main() -> None:
             return lambda pq: engine._search(pq, 10, 0, time.perf_counter(), hidden)
 
         b_variants = [("nothing hidden", cand(frozenset()))] + [(name, cand(pks)) for name, pks in sets]
-        out += table("B. SearchEngine._search (both candidate lists, fusion, the page), per query:",
-                     b_variants, per_item(b_variants, pqs, args.rounds))
+        out += table(
+            "B. SearchEngine._search (both candidate lists, fusion, the page), per query:",
+            b_variants,
+            per_item(b_variants, pqs, args.rounds),
+        )
 
         # C: BM25 alone: ask again vs MustNot
         lex = engine.lexical
@@ -141,33 +153,49 @@ def main() -> None:
             def run(t):
                 text = lex._text_query(t)
                 if text is not None:
-                    lex.searcher().search(T.Query.boolean_query([(T.Occur.Must, text), (T.Occur.MustNot, clause)]),
-                                          100, count=False)
+                    lex.searcher().search(
+                        T.Query.boolean_query([(T.Occur.Must, text), (T.Occur.MustNot, clause)]), 100, count=False
+                    )
+
             return run
 
         c_variants = [("plain top 100", lambda t: lex.search(t, None, k=100))]
         for name, pks in sets:
-            c_variants += [(f"{name}: ask again, deeper", lambda t, pks=pks: lex.search(t, None, k=100, exclude=pks)),
-                           (f"{name}: MustNot clause", must_not(pks))]
+            c_variants += [
+                (f"{name}: ask again, deeper", lambda t, pks=pks: lex.search(t, None, k=100, exclude=pks)),
+                (f"{name}: MustNot clause", must_not(pks)),
+            ]
         out += table("C. BM25 candidates alone (k=100):", c_variants, per_item(c_variants, terms, args.rounds))
 
         # D: vectors alone, with the ID selector
         vectors = engine._vectors
         qvecs = [np.asarray(engine.embedder.encode_query(dense_text(pq))) for pq in pqs]
         d_variants = [("plain top 100", lambda v: vectors.search(v, 100))]
-        d_variants += [(f"{name}: ID selector", lambda v, pks=pks: vectors.search(v, 100, exclude=pks))
-                       for name, pks in sets]
-        out += table(f"D. embedding candidates alone (k=100, {vectors.kind}, {len(vectors):,} vectors):",
-                     d_variants, per_item(d_variants, qvecs, args.rounds))
+        d_variants += [
+            (f"{name}: ID selector", lambda v, pks=pks: vectors.search(v, 100, exclude=pks)) for name, pks in sets
+        ]
+        out += table(
+            f"D. embedding candidates alone (k=100, {vectors.kind}, {len(vectors):,} vectors):",
+            d_variants,
+            per_item(d_variants, qvecs, args.rounds),
+        )
 
         # E: listings, browse, the lookup itself
         day = store.papers.latest_day()
         on_day = list(store.papers.pks_for([p.id for p in store.papers.on_day(day, limit=100)]).values())
-        many = frozenset(random_1000[:1000 - len(on_day)]) | frozenset(on_day)
-        e_fns = [("day listings", lambda _: (store.papers.count_on_day(day), store.papers.on_day(day, limit=25),
-                                             store.papers.neighbor_days(day))),
-                 ("browse cat:cs.LG", lambda _: engine.search("cat:cs.LG", limit=20)),
-                 ("store.community.hidden_pks()", lambda _: store.community.hidden_pks())]
+        many = frozenset(random_1000[: 1000 - len(on_day)]) | frozenset(on_day)
+        e_fns = [
+            (
+                "day listings",
+                lambda _: (
+                    store.papers.count_on_day(day),
+                    store.papers.on_day(day, limit=25),
+                    store.papers.neighbor_days(day),
+                ),
+            ),
+            ("browse cat:cs.LG", lambda _: engine.search("cat:cs.LG", limit=20)),
+            ("store.community.hidden_pks()", lambda _: store.community.hidden_pks()),
+        ]
         e_times: dict[str, list[float]] = {}
         reps = list(range(100))
         for _ in range(args.rounds):
@@ -179,15 +207,22 @@ def main() -> None:
         for name, _ in e_fns:
             keys = [k for k in e_times if k.startswith(name + ",")]
             e_rows += [row(keys[0], e_times[keys[0]], None), row(keys[1], e_times[keys[1]], e_times[keys[0]])]
-        out += [f"E. the latest day ({day}): listings, browse, the lookup (100 calls x {args.rounds}):", "", HEAD,
-                *e_rows, ""]
+        out += [
+            f"E. the latest day ({day}): listings, browse, the lookup (100 calls x {args.rounds}):",
+            "",
+            HEAD,
+            *e_rows,
+            "",
+        ]
     finally:
         hide(frozenset())
         store.close()
 
-    print(f"\n{n:,} papers, {m.get('cores')} cores ({m.get('cpu', '?')}); load average at start "
-          f"{tuple(round(x, 1) for x in m.get('loadavg_at_start', ()))}, at the end "
-          f"{tuple(round(x, 1) for x in os.getloadavg())}; {len(queries)} queries x {args.rounds} rounds\n")
+    print(
+        f"\n{n:,} papers, {m.get('cores')} cores ({m.get('cpu', '?')}); load average at start "
+        f"{tuple(round(x, 1) for x in m.get('loadavg_at_start', ()))}, at the end "
+        f"{tuple(round(x, 1) for x in os.getloadavg())}; {len(queries)} queries x {args.rounds} rounds\n"
+    )
     print("\n".join(out))
 
 

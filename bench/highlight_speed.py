@@ -53,8 +53,10 @@ def main() -> None:
     def run(patterns):
         return lambda: [list(patterns[terms].finditer(text)) for text, terms in cases]
 
-    print(f"{len(cases)} texts (64 titles + 64 abstracts), {os.cpu_count()} CPU cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{len(cases)} texts (64 titles + 64 abstracts), {os.cpu_count()} CPU cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     res = {}
     for name, patterns in (("before: a lookbehind per term", old), ("now: one per run of terms", new)):
         res[name] = statistics.median(timeit.repeat(run(patterns), number=20, repeat=7)) / 20 / len(cases) * 1e6

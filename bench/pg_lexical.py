@@ -78,8 +78,7 @@ def load(conn, rows) -> float:
 
 
 def pg_search(conn, rank_sql: str, text: str, k: int = 100) -> list[str]:
-    sql = (f"SELECT doc FROM docs, to_tsquery('english', %s) q WHERE tsv @@ q "
-           f"ORDER BY {rank_sql} DESC, pk LIMIT %s")
+    sql = f"SELECT doc FROM docs, to_tsquery('english', %s) q WHERE tsv @@ q ORDER BY {rank_sql} DESC, pk LIMIT %s"
     with conn.cursor() as cur:
         cur.execute(sql, (or_query(text), k))
         return [r[0] for r in cur.fetchall()]
@@ -110,17 +109,21 @@ def quality(conn, workdir: Path) -> dict:
     queries = qs.load_queries()
     qrels = qs.load_qrels("test")
     qids = sorted(qrels, key=int)
-    docs = [(i + 1, d["_id"], (d.get("title") or "").replace("\x00", ""), d["text"].replace("\x00", ""))
-            for i, d in enumerate(corpus)]
+    docs = [
+        (i + 1, d["_id"], (d.get("title") or "").replace("\x00", ""), d["text"].replace("\x00", ""))
+        for i, d in enumerate(corpus)
+    ]
     out = {"corpus": len(docs), "queries": len(qids), "load_s": load(conn, docs)}
     runs = {}
     for name, rank in RANKS.items():
         runs[f"PostgreSQL {name}"] = {q: pg_search(conn, rank, queries[q]) for q in qids}
-    lex, _ = tantivy_index(workdir / "scifact", ((pk, Paper(id=f"s:{doc}", title=t, abstract=b))
-                                                  for pk, doc, t, b in docs))
+    lex, _ = tantivy_index(
+        workdir / "scifact", ((pk, Paper(id=f"s:{doc}", title=t, abstract=b)) for pk, doc, t, b in docs)
+    )
     doc_of = {pk: doc for pk, doc, _, _ in docs}
-    runs["tantivy BM25 (Paperwire LexicalIndex)"] = {q: [doc_of[pk] for pk in tantivy_search(lex, queries[q])]
-                                                     for q in qids}
+    runs["tantivy BM25 (Paperwire LexicalIndex)"] = {
+        q: [doc_of[pk] for pk in tantivy_search(lex, queries[q])] for q in qids
+    }
     out["results"] = {}
     for name, run in runs.items():
         nd, rc = qs.evaluate(run, qrels)
@@ -147,7 +150,8 @@ def latency(conn, workdir: Path, n: int) -> dict:
         cur.execute("SELECT pg_total_relation_size('docs'), pg_relation_size('docs_tsv')")
         out["pg_table_bytes"], out["pg_gin_bytes"] = cur.fetchone()
     lex, out["tantivy_build_s"] = tantivy_index(
-        workdir / "lat", ((pk, Paper(id=doc, title=t, abstract=b)) for pk, doc, t, b in rows()))
+        workdir / "lat", ((pk, Paper(id=doc, title=t, abstract=b)) for pk, doc, t, b in rows())
+    )
     from common import dir_size
 
     out["tantivy_bytes"] = dir_size(workdir / "lat" / "lexical")
@@ -166,9 +170,17 @@ def latency(conn, workdir: Path, n: int) -> dict:
         lat["tantivy BM25"].append((t2 - t1) * 1000)
     kinds = ["title"] * 100 + ["keywords"] * 100 + ["claim"] * 100
     out["latency_ms"] = {
-        name: {"p50": percentile(v, 50), "p95": percentile(v, 95), "max": max(v),
-               **{f"{k}_p50": percentile([x for x, kk in zip(v, kinds, strict=True) if kk == k], 50) for k in ("title", "keywords", "claim")}}
-        for name, v in lat.items()}
+        name: {
+            "p50": percentile(v, 50),
+            "p95": percentile(v, 95),
+            "max": max(v),
+            **{
+                f"{k}_p50": percentile([x for x, kk in zip(v, kinds, strict=True) if kk == k], 50)
+                for k in ("title", "keywords", "claim")
+            },
+        }
+        for name, v in lat.items()
+    }
     out["loadavg"] = os.getloadavg()
     return out
 
@@ -180,6 +192,7 @@ def main(argv=None) -> None:
     ap.add_argument("--n", type=int, default=100_000)
     args = ap.parse_args(argv)
     import psycopg
+
     from pg_server import PGServer
 
     server = PGServer().start()

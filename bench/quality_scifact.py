@@ -88,8 +88,10 @@ def recall_at(ranked: list[str], relevant: set[str], k: int = 100) -> float:
 
 def evaluate(runs: dict[str, list[str]], qrels: dict[str, set[str]]) -> tuple[float, float]:
     qs = [q for q in qrels if q in runs]
-    return (statistics.fmean(ndcg_at(runs[q], qrels[q]) for q in qs),
-            statistics.fmean(recall_at(runs[q], qrels[q]) for q in qs))
+    return (
+        statistics.fmean(ndcg_at(runs[q], qrels[q]) for q in qs),
+        statistics.fmean(recall_at(runs[q], qrels[q]) for q in qs),
+    )
 
 
 def index_with_cached_embeddings(store, indexer, papers: list, cache: Path, progress: bool = False) -> dict:
@@ -99,9 +101,11 @@ def index_with_cached_embeddings(store, indexer, papers: list, cache: Path, prog
     by_id = {p.id: p for p in papers}
     if cache.exists():
         z = np.load(cache)
-        rows = [(pk_of[i], h, v.astype(np.float32).tobytes())
-                for i, h, v in zip(z["ids"], z["hashes"], z["vecs"])
-                if i in by_id and by_id[i].text_hash() == h]
+        rows = [
+            (pk_of[i], h, v.astype(np.float32).tobytes())
+            for i, h, v in zip(z["ids"], z["hashes"], z["vecs"], strict=True)
+            if i in by_id and by_id[i].text_hash() == h
+        ]
         store.papers.put_embeddings(rows, model=indexer.embedder.key)
         print(f"reused {len(rows)} cached embeddings from {cache.relative_to(ROOT)}", file=sys.stderr)
     counts = indexer.sync(progress=progress)
@@ -130,19 +134,27 @@ def build(corpus: list[dict], workdir: Path):
         title = (d.get("title") or d["text"][:120]).replace("\ufffd", "")
         d = dict(d, text=d["text"].replace("\ufffd", ""))
         try:
-            papers.append(validated(Paper(id=f"scifact:{d['_id']}", title=title, abstract=d["text"],
-                                          submitted="2020-01-01", source="scifact")))
+            papers.append(
+                validated(
+                    Paper(
+                        id=f"scifact:{d['_id']}",
+                        title=title,
+                        abstract=d["text"],
+                        submitted="2020-01-01",
+                        source="scifact",
+                    )
+                )
+            )
         except RecordError:
             bad += 1
     for i in range(0, len(papers), 1000):
-        store.papers.upsert(papers[i:i + 1000])
+        store.papers.upsert(papers[i : i + 1000])
     indexer = Indexer(store, settings)
     emb = indexer.embedder
     cache = OUT / f"scifact-embeddings-{re.sub(r'[^A-Za-z0-9_.-]+', '_', emb.key)}.npz"
     t0 = time.monotonic()
     counts = index_with_cached_embeddings(store, indexer, papers, cache, progress=True)
-    print(f"indexed {len(papers)} papers ({bad} skipped): {counts} in {time.monotonic() - t0:.1f}s",
-          file=sys.stderr)
+    print(f"indexed {len(papers)} papers ({bad} skipped): {counts} in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     pk_of = store.papers.pks_for([p.id for p in papers])
     engine = SearchEngine(store, settings)  # queries: the production query embedder (query_backend)
     doc_of = {pk: i.split(":", 1)[1] for i, pk in pk_of.items()}
@@ -160,8 +172,9 @@ def bm25s_runs(corpus, queries: dict[str, str]) -> tuple[dict[str, list[str]], l
     runs, lat = {}, []
     for qid, q in queries.items():
         t0 = time.perf_counter()
-        docs, _ = retriever.retrieve(bm25s.tokenize([q], stopwords="en", show_progress=False), k=100,
-                                     show_progress=False)
+        docs, _ = retriever.retrieve(
+            bm25s.tokenize([q], stopwords="en", show_progress=False), k=100, show_progress=False
+        )
         lat.append((time.perf_counter() - t0) * 1000)
         runs[qid] = [ids[i] for i in docs[0]]
     return runs, lat
@@ -184,8 +197,10 @@ def fts5_runs(corpus, queries: dict[str, str]) -> tuple[dict[str, list[str]], li
 
 def lexical_mod_stop() -> set[str]:
     # the same English stopword list tantivy uses (Lucene's), so the engines compare fairly
-    return set("a an and are as at be but by for if in into is it no not of on or such that the their "
-               "then there these they this to was will with".split())
+    return set(
+        "a an and are as at be but by for if in into is it no not of on or such that the their "
+        "then there these they this to was will with".split()
+    )
 
 
 # -- Paperwire runs ------------------------------------------------------------------------
@@ -250,16 +265,25 @@ def lexical_latency(n: int) -> None:
         def papers():
             for pk in range(1, n + 1):
                 r = recs[(pk - 1) % len(recs)]
-                yield pk, Paper(id=f"x:{pk}", title=r["title"], abstract=r.get("summary") or "",
-                                announced=r.get("listing_date"))
+                yield (
+                    pk,
+                    Paper(
+                        id=f"x:{pk}", title=r["title"], abstract=r.get("summary") or "", announced=r.get("listing_date")
+                    ),
+                )
+
         lex.write(papers(), seq=n, clear=True)
         t_tan = time.monotonic() - t0
         t0 = time.monotonic()
         db = sqlite3.connect(str(Path(tmp) / "fts.db"))
         db.execute("CREATE VIRTUAL TABLE docs USING fts5(title, body, tokenize='porter unicode61')")
-        db.executemany("INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
-                       ((pk, recs[(pk - 1) % len(recs)]["title"], recs[(pk - 1) % len(recs)].get("summary") or "")
-                        for pk in range(1, n + 1)))
+        db.executemany(
+            "INSERT INTO docs(rowid, title, body) VALUES (?, ?, ?)",
+            (
+                (pk, recs[(pk - 1) % len(recs)]["title"], recs[(pk - 1) % len(recs)].get("summary") or "")
+                for pk in range(1, n + 1)
+            ),
+        )
         db.commit()
         t_fts = time.monotonic() - t0
         stop = lexical_mod_stop()
@@ -270,14 +294,18 @@ def lexical_latency(n: int) -> None:
             lat_t.append((time.perf_counter() - t0) * 1000)
             words = [w for w in re.findall(r"\w+", q.lower()) if w not in stop]
             t0 = time.perf_counter()
-            db.execute("SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 100",
-                       (" OR ".join(f'"{w}"' for w in words) or '""',)).fetchall()
+            db.execute(
+                "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 100",
+                (" OR ".join(f'"{w}"' for w in words) or '""',),
+            ).fetchall()
             lat_f.append((time.perf_counter() - t0) * 1000)
-        print(f"\nBM25 top-100 latency, {n:,} real arXiv abstracts, 300 arXiv titles as OR queries; "
-              f"{os.cpu_count()} CPU cores")
+        print(
+            f"\nBM25 top-100 latency, {n:,} real arXiv abstracts, 300 arXiv titles as OR queries; "
+            f"{os.cpu_count()} CPU cores"
+        )
         print(f"{'engine':<40} {'build s':>8} {'p50 ms':>8} {'p95 ms':>8}")
-        print(f"{'tantivy (Paperwire LexicalIndex)':<40} {t_tan:8.0f} {p(lat_t, .5):8.1f} {p(lat_t, .95):8.1f}")
-        print(f"{'SQLite FTS5 (porter), ORDER BY bm25':<40} {t_fts:8.0f} {p(lat_f, .5):8.1f} {p(lat_f, .95):8.1f}")
+        print(f"{'tantivy (Paperwire LexicalIndex)':<40} {t_tan:8.0f} {p(lat_t, 0.5):8.1f} {p(lat_t, 0.95):8.1f}")
+        print(f"{'SQLite FTS5 (porter), ORDER BY bm25':<40} {t_fts:8.0f} {p(lat_f, 0.5):8.1f} {p(lat_f, 0.95):8.1f}")
 
 
 def main() -> None:
@@ -286,8 +314,13 @@ def main() -> None:
     ap.add_argument("--quick", type=int, default=0, metavar="N", help="only the first N queries")
     ap.add_argument("--tune", action="store_true", help="grid-search fusion on train queries")
     ap.add_argument("--no-baselines", action="store_true", help="skip bm25s and SQLite FTS5")
-    ap.add_argument("--lexical-latency", type=int, default=0, metavar="N",
-                    help="only: BM25 latency of tantivy vs FTS5 on N arXiv abstracts")
+    ap.add_argument(
+        "--lexical-latency",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only: BM25 latency of tantivy vs FTS5 on N arXiv abstracts",
+    )
     args = ap.parse_args()
     if args.lexical_latency:
         lexical_latency(args.lexical_latency)
@@ -301,7 +334,7 @@ def main() -> None:
     qrels = load_qrels(split)
     qids = sorted(qrels, key=int)
     if args.quick:
-        qids = qids[:args.quick]
+        qids = qids[: args.quick]
     qrels = {q: qrels[q] for q in qids}
     queries = {q: all_queries[q] for q in qids}
 
@@ -316,8 +349,13 @@ def main() -> None:
         rows = []
         lex, dense, t_lex, t_dense = component_lists(engine, queries)
         rows.append(("BM25, tantivy (Paperwire lexical index)", *evaluate(to_docs(lex, doc_of), qrels), t_lex))
-        rows.append(("Dense, all-MiniLM-L6-v2 + faiss flat (query embedding incl.)",
-                     *evaluate(to_docs(dense, doc_of), qrels), t_dense))
+        rows.append(
+            (
+                "Dense, all-MiniLM-L6-v2 + faiss flat (query embedding incl.)",
+                *evaluate(to_docs(dense, doc_of), qrels),
+                t_dense,
+            )
+        )
         for params in (FusionParams("rrf", k=60), FusionParams("convex", alpha=0.5)):  # untuned references
             runs = {q: [doc_of[f.pk] for f in fuse(lex[q], dense[q], params)] for q in lex}
             label = f"Hybrid, RRF k={params.k:g}" if params.method == "rrf" else f"Hybrid, convex alpha={params.alpha}"
@@ -328,12 +366,18 @@ def main() -> None:
             r = engine.search(q, limit=100)
             t_h.append(r.took_ms)
             hybrid[qid] = [h.paper.id.split(":", 1)[1] for h in r.hits]
-        rows.append((f"Hybrid, SearchEngine.search ({DEFAULT_FUSION.method}, defaults), limit=100", *evaluate(hybrid, qrels), t_h))
+        rows.append(
+            (
+                f"Hybrid, SearchEngine.search ({DEFAULT_FUSION.method}, defaults), limit=100",
+                *evaluate(hybrid, qrels),
+                t_h,
+            )
+        )
         t_20 = []
-        for qid, q in queries.items():
+        for q in queries.values():
             engine.embedder._cache.clear()
             t_20.append(engine.search(q, limit=20).took_ms)
-        page20 = p(t_20, .5), p(t_20, .95)
+        page20 = p(t_20, 0.5), p(t_20, 0.95)
         if not args.no_baselines:
             runs, lat = bm25s_runs(corpus, queries)
             rows.append(("BM25, bm25s (k1=0.9 b=0.4, no stemming) [baseline]", *evaluate(runs, qrels), lat))
@@ -341,14 +385,18 @@ def main() -> None:
             rows.append(("BM25, SQLite FTS5 porter, OR query [baseline]", *evaluate(runs, qrels), lat))
         store.close()
 
-    print(f"\nSciFact {split}: {len(queries)} queries, {len(corpus)} docs; "
-          f"machine: {os.cpu_count()} CPU cores; torch threads {__import__('torch').get_num_threads()}")
+    print(
+        f"\nSciFact {split}: {len(queries)} queries, {len(corpus)} docs; "
+        f"machine: {os.cpu_count()} CPU cores; torch threads {__import__('torch').get_num_threads()}"
+    )
     print(f"{'method':<66} {'nDCG@10':>8} {'R@100':>7} {'p50 ms':>7} {'p95 ms':>7}")
     for name, nd, rc, lat in rows:
-        tl = f"{p(lat, .5):7.1f} {p(lat, .95):7.1f}" if lat else f"{'':>7} {'':>7}"
+        tl = f"{p(lat, 0.5):7.1f} {p(lat, 0.95):7.1f}" if lat else f"{'':>7} {'':>7}"
         print(f"{name:<66} {nd:8.4f} {rc:7.4f} {tl}")
-    print(f"SearchEngine.search(q, limit=20) end to end, query embedding included: "
-          f"p50 {page20[0]:.1f} ms, p95 {page20[1]:.1f} ms; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"SearchEngine.search(q, limit=20) end to end, query embedding included: "
+        f"p50 {page20[0]:.1f} ms, p95 {page20[1]:.1f} ms; load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -51,9 +51,11 @@ def main() -> None:
         embed_batch = 64
 
     model_dir = find_model_dir(None)
-    backends = {"torch": get_embedder(S()),
-                "onnx fp32": OnnxEmbedder(model_dir, onnx_cache_dir(), quant="fp32"),
-                "onnx int8 (auto)": OnnxEmbedder(model_dir, onnx_cache_dir(), quant="int8")}
+    backends = {
+        "torch": get_embedder(S()),
+        "onnx fp32": OnnxEmbedder(model_dir, onnx_cache_dir(), quant="fp32"),
+        "onnx int8 (auto)": OnnxEmbedder(model_dir, onnx_cache_dir(), quant="int8"),
+    }
     qs = queries()
     for emb in backends.values():
         emb.encode(qs[:4])  # warm-up
@@ -67,8 +69,10 @@ def main() -> None:
                 times[name].append((time.perf_counter() - t0) * 1000)
                 vecs[name].append(v)
     m = machine()
-    print(f"Query embedding, one query per call: {len(qs)} queries x {args.rounds} rounds, interleaved; "
-          f"{m.get('cores')} CPU cores, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"Query embedding, one query per call: {len(qs)} queries x {args.rounds} rounds, interleaved; "
+        f"{m.get('cores')} CPU cores, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'backend':<18} {'p50 ms':>7} {'p95 ms':>7} {'x torch (p50)':>14} {'cos to torch min':>17}")
     base = statistics.median(times["torch"])
     ref = np.vstack(vecs["torch"])

@@ -43,13 +43,28 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DATA, OUT, Timer, dir_size, human_n, machine, mb, parse_n, peak_rss_mb, percentile, read_json, write_json  # noqa: E402
+from common import (  # noqa: E402
+    DATA,
+    OUT,
+    Timer,
+    dir_size,
+    human_n,
+    machine,
+    mb,
+    parse_n,
+    peak_rss_mb,
+    percentile,
+    read_json,
+    write_json,
+)
 
 DEFAULT_SIZES = "10k,100k,1m"
 REAL_POOL = OUT / "real_vectors.npz"
 GPU_POOL = OUT / "gpu_vectors.npz"
 STEPS = ("corpus", "ingest", "rate", "embed", "build", "search", "update")  # rate: only for the first size
-STOP = set("a an the of for in on to and with by from via at as is are be this that we our using based towards toward into".split())
+STOP = set(
+    "a an the of for in on to and with by from via at as is are be this that we our using based towards toward into".split()
+)
 
 
 def run_dir(n: int) -> Path:
@@ -81,8 +96,10 @@ def step_corpus(n: int, args) -> dict:
     out = corpus_path(n)
     if out.exists() and sum(1 for _ in open(out, "rb")) == n:
         return {"path": str(out), "reused": True, "bytes": out.stat().st_size}
-    bigger = sorted((p for p in OUT.glob("corpus_*.jsonl") if int(p.stem.split("_")[1]) > n),
-                    key=lambda p: int(p.stem.split("_")[1]))
+    bigger = sorted(
+        (p for p in OUT.glob("corpus_*.jsonl") if int(p.stem.split("_")[1]) > n),
+        key=lambda p: int(p.stem.split("_")[1]),
+    )
     with Timer() as t:
         if bigger:  # gen_corpus output is deterministic: the first n lines of a bigger one are corpus n
             tmp = out.with_name(out.name + ".part")
@@ -117,8 +134,14 @@ def step_ingest(n: int, args) -> dict:
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     assert count == n, f"{count} papers stored, expected {n}: {report.summary()[:2000]}"
-    return {"papers": count, "seconds": t.seconds, "rate": n / t.seconds, "skipped": report.skipped,
-            "db_bytes": dir_size(d / "paperwire.db"), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "papers": count,
+        "seconds": t.seconds,
+        "rate": n / t.seconds,
+        "skipped": report.skipped,
+        "db_bytes": dir_size(d / "paperwire.db"),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def _real_pool(store, settings, want: int) -> dict:
@@ -134,7 +157,12 @@ def _real_pool(store, settings, want: int) -> dict:
             cached = z
     if cached is not None:
         meta = json.loads(str(cached["meta"]))
-        return {"ids": cached["ids"].tolist(), "hashes": cached["hashes"].tolist(), "vecs": cached["vecs"], "meta": meta}
+        return {
+            "ids": cached["ids"].tolist(),
+            "hashes": cached["hashes"].tolist(),
+            "vecs": cached["vecs"],
+            "meta": meta,
+        }
     emb = get_document_embedder(settings)
     papers = []
     for batch in store.papers.iter(batch=2000):
@@ -148,16 +176,28 @@ def _real_pool(store, settings, want: int) -> dict:
     from tqdm import tqdm
 
     for i in tqdm(range(0, len(texts), 256), desc="embedding (real)", unit="x256"):
-        chunks.append(emb.encode(texts[i:i + 256]))
+        chunks.append(emb.encode(texts[i : i + 256]))
     seconds = time.perf_counter() - t0
     vecs = np.vstack(chunks).astype(np.float32)
     import torch
 
-    meta = {"docs": len(texts), "seconds": seconds, "docs_per_s": len(texts) / seconds, "loadavg_after": os.getloadavg(),
-            "torch_threads": torch.get_num_threads(), "batch": emb.batch_size, "model": emb.key,
-            "mean_chars": sum(map(len, texts)) / len(texts)}
-    np.savez(REAL_POOL, ids=np.array([p.id for p in papers]), hashes=np.array([p.text_hash() for p in papers]),
-             vecs=vecs, meta=np.array(json.dumps(meta)))
+    meta = {
+        "docs": len(texts),
+        "seconds": seconds,
+        "docs_per_s": len(texts) / seconds,
+        "loadavg_after": os.getloadavg(),
+        "torch_threads": torch.get_num_threads(),
+        "batch": emb.batch_size,
+        "model": emb.key,
+        "mean_chars": sum(map(len, texts)) / len(texts),
+    }
+    np.savez(
+        REAL_POOL,
+        ids=np.array([p.id for p in papers]),
+        hashes=np.array([p.text_hash() for p in papers]),
+        vecs=vecs,
+        meta=np.array(json.dumps(meta)),
+    )
     return {"ids": [p.id for p in papers], "hashes": [p.text_hash() for p in papers], "vecs": vecs, "meta": meta}
 
 
@@ -215,9 +255,18 @@ def step_embed(n: int, args) -> dict:
     store.close()
     assert count == n
     rate = pool["meta"]["docs_per_s"]
-    return {"real": n_real, "real_cpu": n_real_cpu, "real_gpu": n_real - n_real_cpu, "derived": n_derived,
-            "pool": len(ids), "gpu_pool": gpu_meta, "write_seconds": t.seconds, "embed_rate": pool["meta"],
-            "extrapolated_embed_seconds": n / rate, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "real": n_real,
+        "real_cpu": n_real_cpu,
+        "real_gpu": n_real - n_real_cpu,
+        "derived": n_derived,
+        "pool": len(ids),
+        "gpu_pool": gpu_meta,
+        "write_seconds": t.seconds,
+        "embed_rate": pool["meta"],
+        "extrapolated_embed_seconds": n / rate,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def step_build(n: int, args) -> dict:
@@ -231,9 +280,15 @@ def step_build(n: int, args) -> dict:
         result = Indexer(store, settings).rebuild(progress=True)
     store.close()
     idx = Path(settings.index_dir)
-    return {"seconds": t.seconds, "result": result, "index_bytes": dir_size(idx),
-            "lexical_bytes": dir_size(idx / "lexical"), "vector_bytes": dir_size(idx / "vectors"),
-            "db_bytes": dir_size(settings.sqlite_path), "peak_rss_mb": peak_rss_mb()}
+    return {
+        "seconds": t.seconds,
+        "result": result,
+        "index_bytes": dir_size(idx),
+        "lexical_bytes": dir_size(idx / "lexical"),
+        "vector_bytes": dir_size(idx / "vectors"),
+        "db_bytes": dir_size(settings.sqlite_path),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def build_queries(limit_real: int, per_kind: int, seed: int = 0) -> list[dict]:
@@ -255,8 +310,9 @@ def build_queries(limit_real: int, per_kind: int, seed: int = 0) -> list[dict]:
         words = [w for w in re.sub(r"[^\w\s-]", " ", r["title"]).lower().split() if len(w) > 3 and w not in STOP]
         if len(words) < 2:
             words = [w for w in re.sub(r"[^\w\s-]", " ", r["abstract"]).lower().split() if len(w) > 4 and w not in STOP]
-        queries.append({"kind": "keywords", "q": " ".join(rng.sample(words, min(len(words), rng.choice((2, 3))))),
-                        "want": r["id"]})
+        queries.append(
+            {"kind": "keywords", "q": " ".join(rng.sample(words, min(len(words), rng.choice((2, 3))))), "want": r["id"]}
+        )
     claims = [json.loads(line)["text"] for line in open(DATA / "scifact" / "queries.jsonl", encoding="utf-8")]
     for c in rng.sample(claims, per_kind):  # a sentence-long claim (biomedical: out of this corpus' domain)
         queries.append({"kind": "claim", "q": c, "want": None})
@@ -276,8 +332,13 @@ def step_search(n: int, args) -> dict:
     assert engine.has_vectors and len(engine._vectors) == n_db, "vector index incomplete: rerun the build step"
     queries = build_queries(min(n, 10_000), args.queries // 3)
     # warm-up: load the model, touch the indexes (queries not in the measured set)
-    for q in ("warm up query one", "graph neural networks for molecules", "robot grasping from images",
-              "large language model evaluation", "protein folding"):
+    for q in (
+        "warm up query one",
+        "graph neural networks for molecules",
+        "robot grasping from images",
+        "large language model evaluation",
+        "protein folding",
+    ):
         engine.search(q, limit=10)
     modes = set()
     timings: dict[str, list[float]] = {"all": []}
@@ -311,11 +372,16 @@ def step_search(n: int, args) -> dict:
     def stats(v):
         return {"p50": percentile(v, 50), "p95": percentile(v, 95), "mean": sum(v) / len(v), "n": len(v)}
 
-    return {"queries": len(queries), "modes": sorted(modes),
-            "latency_ms": {k: stats(v) for k, v in timings.items()},
-            "latency_cached_vec_ms": stats(cached), "query_embed_ms": stats(embed_ms),
-            "known_item_top10": {k: found[k] / wanted[k] for k in found if wanted[k]},
-            "peak_rss_mb": peak_rss_mb(), "examples": queries[:: max(1, len(queries) // 9)]}
+    return {
+        "queries": len(queries),
+        "modes": sorted(modes),
+        "latency_ms": {k: stats(v) for k, v in timings.items()},
+        "latency_cached_vec_ms": stats(cached),
+        "query_embed_ms": stats(embed_ms),
+        "known_item_top10": {k: found[k] / wanted[k] for k in found if wanted[k]},
+        "peak_rss_mb": peak_rss_mb(),
+        "examples": queries[:: max(1, len(queries) // 9)],
+    }
 
 
 def step_rate(n: int, args) -> dict:
@@ -334,15 +400,22 @@ def step_rate(n: int, args) -> dict:
     emb = get_document_embedder(settings)
     texts = [paper_text(p) for p in papers]
     emb.encode(texts[-64:])  # warm-up, not timed
-    texts = texts[:args.rate_docs]
+    texts = texts[: args.rate_docs]
     import torch
 
     with Timer() as t:
         for i in range(0, len(texts), 256):  # as the indexer calls it: 256 papers per call
-            emb.encode(texts[i:i + 256])
-    result = {"docs": len(texts), "seconds": t.seconds, "docs_per_s": len(texts) / t.seconds,
-              "torch_threads": torch.get_num_threads(), "batch": emb.batch_size, "model": emb.key,
-              "mean_chars": sum(map(len, texts)) / len(texts), "peak_rss_mb": peak_rss_mb()}
+            emb.encode(texts[i : i + 256])
+    result = {
+        "docs": len(texts),
+        "seconds": t.seconds,
+        "docs_per_s": len(texts) / t.seconds,
+        "torch_threads": torch.get_num_threads(),
+        "batch": emb.batch_size,
+        "model": emb.key,
+        "mean_chars": sum(map(len, texts)) / len(texts),
+        "peak_rss_mb": peak_rss_mb(),
+    }
     write_json(OUT / "embed_rate.json", dict(result, loadavg_end=os.getloadavg()))
     return result
 
@@ -400,8 +473,15 @@ def step_update(n: int, args) -> dict:
     return out
 
 
-STEP_FUNCS = {"update": step_update, "rate": step_rate, "corpus": step_corpus, "ingest": step_ingest, "embed": step_embed, "build": step_build,
-              "search": step_search}
+STEP_FUNCS = {
+    "update": step_update,
+    "rate": step_rate,
+    "corpus": step_corpus,
+    "ingest": step_ingest,
+    "embed": step_embed,
+    "build": step_build,
+    "search": step_search,
+}
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -419,21 +499,28 @@ def fmt_s(s: float | None) -> str:
 
 def report(sizes: list[int]) -> str:
     mach = read_json(OUT / "machine.json") or machine()
-    lines = [f"Machine: {mach.get('cores')} CPU cores ({mach.get('cpu', '?')}), {mach.get('ram_gib', '?')} GiB RAM, "
-             f"Python {mach.get('python')}; shared with other work while running.", ""]
+    lines = [
+        f"Machine: {mach.get('cores')} CPU cores ({mach.get('cpu', '?')}), {mach.get('ram_gib', '?')} GiB RAM, "
+        f"Python {mach.get('python')}; shared with other work while running.",
+        "",
+    ]
     pool = read_json(OUT / "embed_rate.json")
     if pool is None and REAL_POOL.exists():
         import numpy as np
 
         pool = json.loads(str(np.load(REAL_POOL)["meta"]))
     if pool:
-        lines.append(f"Embedding throughput (all-MiniLM-L6-v2, CPU, {pool['torch_threads']} torch thread(s), batch "
-                     f"{pool['batch']}): **{pool['docs_per_s']:.1f} docs/s**, measured on {pool['docs']:,} real "
-                     f"arXiv title+abstract texts (mean {pool['mean_chars']:.0f} characters) in {fmt_s(pool['seconds'])}"
-                     + (f" (load average {pool['loadavg_end'][0]:.1f} at the end)." if pool.get("loadavg_end") else "."))
+        lines.append(
+            f"Embedding throughput (all-MiniLM-L6-v2, CPU, {pool['torch_threads']} torch thread(s), batch "
+            f"{pool['batch']}): **{pool['docs_per_s']:.1f} docs/s**, measured on {pool['docs']:,} real "
+            f"arXiv title+abstract texts (mean {pool['mean_chars']:.0f} characters) in {fmt_s(pool['seconds'])}"
+            + (f" (load average {pool['loadavg_end'][0]:.1f} at the end)." if pool.get("loadavg_end") else ".")
+        )
         lines.append("")
-    head = ("| papers | ingest | ingest rate | DB size: papers / + vectors | embedding all N on this CPU | index build | index size | "
-            "search p50 | search p95 | p50 cached q-vec | query embed p50 | known-item@10 | peak RSS ingest / build / search |")
+    head = (
+        "| papers | ingest | ingest rate | DB size: papers / + vectors | embedding all N on this CPU | index build | index size | "
+        "search p50 | search p95 | p50 cached q-vec | query embed p50 | known-item@10 | peak RSS ingest / build / search |"
+    )
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     base = None
     rows = []
@@ -445,17 +532,21 @@ def report(sizes: list[int]) -> str:
         embed_cell = "–"
         if emb:
             rate = (pool or emb["embed_rate"])["docs_per_s"]
-            embed_cell = (f"≈{fmt_s(n / rate)} at {rate:.1f} docs/s (vectors: {emb['real']:,} real, "
-                          f"{emb['derived']:,} derived)")
+            embed_cell = (
+                f"≈{fmt_s(n / rate)} at {rate:.1f} docs/s (vectors: {emb['real']:,} real, {emb['derived']:,} derived)"
+            )
         lat = sea["latency_ms"]["all"] if sea else None
         ki = sea["known_item_top10"] if sea else {}
         cells = [
-            f"{n:,}", fmt_s(ing["seconds"]), f"{ing['rate']:,.0f}/s",
+            f"{n:,}",
+            fmt_s(ing["seconds"]),
+            f"{ing['rate']:,.0f}/s",
             f"{mb(ing['db_bytes']):,.0f} MB" + (f" / {mb(bld['db_bytes']):,.0f} MB" if bld else ""),
             embed_cell,
             fmt_s(bld["seconds"]) + (f" ({bld['result'].get('vector_kind')})" if bld else "") if bld else "–",
             f"{mb(bld['index_bytes']):,.0f} MB" if bld else "–",
-            f"{lat['p50']:.1f} ms" if lat else "–", f"{lat['p95']:.1f} ms" if lat else "–",
+            f"{lat['p50']:.1f} ms" if lat else "–",
+            f"{lat['p95']:.1f} ms" if lat else "–",
             f"{sea['latency_cached_vec_ms']['p50']:.1f} ms" if sea else "–",
             f"{sea['query_embed_ms']['p50']:.1f} ms" if sea else "–",
             (f"{ki.get('title', 0):.0%} titles, {ki.get('keywords', 0):.0%} keywords" if sea else "–"),
@@ -466,9 +557,13 @@ def report(sizes: list[int]) -> str:
         if base is None and sea and bld:
             base = (n, ing, bld, sea)
     if base and len(rows) > 1:
-        lines += ["", f"Ratios against {base[0]:,} papers:", "",
-                  "| papers | ×papers | ingest time | index build | search p50 | search p95 | p50 cached q-vec | index size |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"Ratios against {base[0]:,} papers:",
+            "",
+            "| papers | ×papers | ingest time | index build | search p50 | search p95 | p50 cached q-vec | index size |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         bn, bi, bb, bs = base
         for n, ing, bld, sea in rows:
             if n == bn or not (bld and sea):
@@ -478,26 +573,42 @@ def report(sizes: list[int]) -> str:
                 f"| {n:,} | {n / bn:g}× | {ing['seconds'] / bi['seconds']:.1f}× | {bld['seconds'] / bb['seconds']:.1f}× | "
                 f"{sl['p50'] / bl['p50']:.2f}× | {sl['p95'] / bl['p95']:.2f}× | "
                 f"{sea['latency_cached_vec_ms']['p50'] / bs['latency_cached_vec_ms']['p50']:.2f}× | "
-                f"{bld['index_bytes'] / bb['index_bytes']:.1f}× |")
+                f"{bld['index_bytes'] / bb['index_bytes']:.1f}× |"
+            )
     per_kind = []
     for n, _ing, _bld, sea in rows:
         if sea:
             k = sea["latency_ms"]
-            per_kind.append(f"| {n:,} | " + " | ".join(
-                f"{k[x]['p50']:.1f} / {k[x]['p95']:.1f}" for x in ("title", "keywords", "claim") if x in k) + " |")
+            per_kind.append(
+                f"| {n:,} | "
+                + " | ".join(f"{k[x]['p50']:.1f} / {k[x]['p95']:.1f}" for x in ("title", "keywords", "claim") if x in k)
+                + " |"
+            )
     if per_kind:
-        lines += ["", "Search latency by query kind, p50 / p95 in ms (100 queries each, query embedding included):", "",
-                  "| papers | truncated titles | 2–3 keywords | SciFact claims |", "|---|---|---|---|"] + per_kind
+        lines += [
+            "",
+            "Search latency by query kind, p50 / p95 in ms (100 queries each, query embedding included):",
+            "",
+            "| papers | truncated titles | 2–3 keywords | SciFact claims |",
+            "|---|---|---|---|",
+        ] + per_kind
     upd = [(n, read_json(run_dir(n) / "update.json")) for n in sizes]
     upd = [(n, u) for n, u in upd if u]
     if upd:
-        lines += ["", f"New papers arriving in a built index ({upd[0][1]['new']:,} papers; Indexer steps timed one by one):", "",
-                  "| papers | ingest | findable by words (sync_lexical) | embed on this CPU (embed_pending) | "
-                  "vector snapshot (sync_vectors) | new titles found in top 10 |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"New papers arriving in a built index ({upd[0][1]['new']:,} papers; Indexer steps timed one by one):",
+            "",
+            "| papers | ingest | findable by words (sync_lexical) | embed on this CPU (embed_pending) | "
+            "vector snapshot (sync_vectors) | new titles found in top 10 |",
+            "|---|---|---|---|---|---|",
+        ]
         for _, u in upd:
-            lines.append(f"| {u['papers_before']:,} | {fmt_s(u['ingest_s'])} | {fmt_s(u['lexical_s'])} | "
-                         f"{fmt_s(u['embed_s'])} for {u['embedded']:,} ({u['embed_docs_per_s']:.1f} docs/s) | {fmt_s(u['vectors_s'])} | "
-                         f"{u['new_found_top10']:.0%} |")
+            lines.append(
+                f"| {u['papers_before']:,} | {fmt_s(u['ingest_s'])} | {fmt_s(u['lexical_s'])} | "
+                f"{fmt_s(u['embed_s'])} for {u['embedded']:,} ({u['embed_docs_per_s']:.1f} docs/s) | {fmt_s(u['vectors_s'])} | "
+                f"{u['new_found_top10']:.0%} |"
+            )
     return "\n".join(lines)
 
 
@@ -537,9 +648,22 @@ def main(argv=None) -> None:
                     continue
                 print(f"== {human_n(n)}: {step}", flush=True)
                 t0 = time.monotonic()
-                cmd = [sys.executable, __file__, "--step", step, "--n", str(n), "--real-embed", str(args.real_embed),
-                       "--queries", str(args.queries), "--rate-docs", str(args.rate_docs),
-                       "--update-papers", str(args.update_papers)] + (["--cpu-only"] if args.cpu_only else [])
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--step",
+                    step,
+                    "--n",
+                    str(n),
+                    "--real-embed",
+                    str(args.real_embed),
+                    "--queries",
+                    str(args.queries),
+                    "--rate-docs",
+                    str(args.rate_docs),
+                    "--update-papers",
+                    str(args.update_papers),
+                ] + (["--cpu-only"] if args.cpu_only else [])
                 rc = subprocess.call(cmd, env=dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false"))
                 if rc != 0:
                     raise SystemExit(f"step {step} for {n:,} failed (exit {rc})")

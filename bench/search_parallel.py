@@ -5,19 +5,29 @@
 Prints p50 / p95 (ms) over 120 of bench/scale.py's queries for: BM25 alone, the query embedding
 alone (its cache cleared each time), both sequentially, both side by side (the embedding in a thread).
 """
+
 import statistics
 import sys
 import time
+
 sys.path.insert(0, "bench")
 from concurrent.futures import ThreadPoolExecutor
+
 from paperwire.config import load_settings
-from paperwire.storage import open_store
 from paperwire.search.hybrid import SearchEngine
-from paperwire.search.query import parse_query
 from paperwire.search.lexical import analyze
+from paperwire.search.query import parse_query
+from paperwire.storage import open_store
 from scale import build_queries
+
 root = sys.argv[1] if len(sys.argv) > 1 else "bench/out/scale_1M"
-s = load_settings(data_dir=root, database_url=f"sqlite:///{root}/paperwire.db", index_dir=f"{root}/paperwire.db.index", base_url=None, embed_model=None)
+s = load_settings(
+    data_dir=root,
+    database_url=f"sqlite:///{root}/paperwire.db",
+    index_dir=f"{root}/paperwire.db.index",
+    base_url=None,
+    embed_model=None,
+)
 st = open_store(s.database_url, migrate=False)
 eng = SearchEngine(st, s)
 eng.results_cache = 0
@@ -36,8 +46,12 @@ def emb(q):
 
 
 ex = ThreadPoolExecutor(1)
-for name, fn in [("lex", lex), ("emb", emb), ("seq", lambda q: (lex(q), emb(q))),
-                 ("par", lambda q: (lambda f: (lex(q), f.result()))(ex.submit(emb, q)))]:
+for name, fn in [
+    ("lex", lex),
+    ("emb", emb),
+    ("seq", lambda q: (lex(q), emb(q))),
+    ("par", lambda q: (lambda f: (lex(q), f.result()))(ex.submit(emb, q))),
+]:
     ts = []
     for q in qs:
         t = time.perf_counter()

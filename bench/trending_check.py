@@ -16,13 +16,15 @@ import argparse
 import gzip
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from paperwire.trending import WINDOWS, TrendingInput, rank, trending_score  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "hf-daily-papers" / "hf_daily_papers_normalized.jsonl.gz"
+DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "hf-daily-papers" / "hf_daily_papers_normalized.jsonl.gz"
+)
 
 
 def _ts(s: str) -> datetime:
@@ -37,38 +39,45 @@ def main(argv=None) -> int:
     if not DATA.exists():
         print(f"skipped: {DATA} not found")
         return 0
-    start = datetime.fromisoformat(a.week_start).replace(tzinfo=timezone.utc)
+    start = datetime.fromisoformat(a.week_start).replace(tzinfo=UTC)
     now = start + timedelta(days=7)
     params = WINDOWS[a.window]
     papers: dict[str, tuple[TrendingInput, str]] = {}
     with gzip.open(DATA, "rt", encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            day = datetime.fromisoformat(r["_daily_date"]).replace(tzinfo=timezone.utc)
+            day = datetime.fromisoformat(r["_daily_date"]).replace(tzinfo=UTC)
             if not (start <= day < now):
                 continue
             p = r["paper"]
-            it = TrendingInput(p["id"], int(p.get("upvotes") or 0), int(p.get("githubStars") or 0),
-                               _ts(p["submittedOnDailyAt"]))
+            it = TrendingInput(
+                p["id"], int(p.get("upvotes") or 0), int(p.get("githubStars") or 0), _ts(p["submittedOnDailyAt"])
+            )
             papers[it.paper_id] = (it, " ".join(p["title"].split()))
     items = [v[0] for v in papers.values()]
     if not items:
         print(f"no papers listed in the week of {a.week_start}")
         return 0
     # The data has gaps: "now" is the end of the week's last listing day, not the Sunday.
-    now = min(now, max(i.published_at for i in items).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1))
+    now = min(
+        now, max(i.published_at for i in items).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    )
     by_votes = sorted(items, key=lambda i: (-i.upvotes, i.paper_id))[:10]
     by_score = rank(items, now, params=params)[:10]
-    print(f"{len(items)} papers listed {a.week_start} .. {(now - timedelta(days=1)).date()}, "
-          f"now = {now.isoformat()}, params = {params}")
+    print(
+        f"{len(items)} papers listed {a.week_start} .. {(now - timedelta(days=1)).date()}, "
+        f"now = {now.isoformat()}, params = {params}"
+    )
     print(f"{len(items) - len(rank(items, now, params=params))} left out (listed before the window)\n")
 
     def row(n, it):
         age = (now - it.published_at).total_seconds() / 3600
         s = trending_score(it.upvotes, it.stars_gained, age, params=params)
         flag = " (old repo?)" if it.stars_gained > 2000 else ""
-        return (f"| {n} | {it.paper_id} | {papers[it.paper_id][1][:60]} | {it.upvotes} | "
-                f"{it.stars_gained}{flag} | {age / 24:.1f} | {s:.3f} |")
+        return (
+            f"| {n} | {it.paper_id} | {papers[it.paper_id][1][:60]} | {it.upvotes} | "
+            f"{it.stars_gained}{flag} | {age / 24:.1f} | {s:.3f} |"
+        )
 
     hdr = "| # | id | title | upvotes | stars | age d | score |\n|---:|---|---|---:|---:|---:|---:|"
     print("Top 10 by pure upvotes\n" + hdr)

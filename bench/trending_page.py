@@ -14,7 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from paperwire.models import Paper
@@ -31,18 +31,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/bench.db")
         import_hf(store, HF, progress=False)
-        start = datetime(2026, 7, 23, tzinfo=timezone.utc)
+        start = datetime(2026, 7, 23, tzinfo=UTC)
         papers = []
         for i in range(30_000):
             day = (start + timedelta(days=i % 30)).date().isoformat()
-            papers.append(Paper(id=f"bench:p{i}", title=f"Paper {i}", abstract="x", announced=day, submitted=day,
-                                categories=["cs.LG"], code_url=f"https://github.com/o{i % 6000}/r{i % 6000}" if i % 5 == 0 else None))
+            papers.append(
+                Paper(
+                    id=f"bench:p{i}",
+                    title=f"Paper {i}",
+                    abstract="x",
+                    announced=day,
+                    submitted=day,
+                    categories=["cs.LG"],
+                    code_url=f"https://github.com/o{i % 6000}/r{i % 6000}" if i % 5 == 0 else None,
+                )
+            )
         for i in range(0, len(papers), 1000):
-            store.papers.upsert(papers[i:i + 1000])
+            store.papers.upsert(papers[i : i + 1000])
         with store.transaction() as c:
             for r in range(6000):
-                c.execute("INSERT INTO repos (repo, stars, status, checked_at) VALUES (?, ?, 'ok', ?)",
-                          (f"o{r}/r{r}", 5 + r, "2026-08-20T00:00:00Z"))
+                c.execute(
+                    "INSERT INTO repos (repo, stars, status, checked_at) VALUES (?, ?, 'ok', ?)",
+                    (f"o{r}/r{r}", 5 + r, "2026-08-20T00:00:00Z"),
+                )
                 c.execute("INSERT INTO repo_stars VALUES (?, ?, ?)", (f"o{r}/r{r}", "2026-07-01T00:00:00Z", 5))
                 c.execute("INSERT INTO repo_stars VALUES (?, ?, ?)", (f"o{r}/r{r}", "2026-08-20T00:00:00Z", 5 + r))
         for window in ("today", "week", "month"):
@@ -56,8 +67,10 @@ def main() -> None:
             t = time.perf_counter()
             trending(store, window, limit=25, cache=cache)
             cached = time.perf_counter() - t
-            print(f"{window:5}  candidates {page.total:6,}  uncached median {statistics.median(times) * 1000:6.0f} ms"
-                  f"  cached {cached * 1000:5.1f} ms  (as of {page.as_of_iso})")
+            print(
+                f"{window:5}  candidates {page.total:6,}  uncached median {statistics.median(times) * 1000:6.0f} ms"
+                f"  cached {cached * 1000:5.1f} ms  (as of {page.as_of_iso})"
+            )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,17 @@ def _child(data_dir: str, variant: int) -> None:
     else:
         idx._embedder = type("E", (), {"dim": 384})()  # no model needed to read stored vectors
         vi = idx._build_vectors(0)
-    print(json.dumps({"vectors": len(vi), "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb(),
-                      "rss_before_mb": base, "kind": vi.kind}))
+    print(
+        json.dumps(
+            {
+                "vectors": len(vi),
+                "seconds": time.perf_counter() - t0,
+                "peak_rss_mb": peak_rss_mb(),
+                "rss_before_mb": base,
+                "kind": vi.kind,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -72,9 +81,13 @@ def main() -> None:
                 raise SystemExit(out.stderr[-2000:])
             r = json.loads(out.stdout.strip().splitlines()[-1])
             res.append(r)
-            print(f"{Path(d).name:<22} {VARIANTS[v]:<38} {r['vectors']:>10,} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12,.0f}")
-        print(f"{'':<22} {'ratio now / before (peak RSS)':<38} {'':>10} {res[1]['seconds'] / res[0]['seconds']:>7.2f}x "
-              f"{res[1]['peak_rss_mb'] / res[0]['peak_rss_mb']:>11.2f}x")
+            print(
+                f"{Path(d).name:<22} {VARIANTS[v]:<38} {r['vectors']:>10,} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12,.0f}"
+            )
+        print(
+            f"{'':<22} {'ratio now / before (peak RSS)':<38} {'':>10} {res[1]['seconds'] / res[0]['seconds']:>7.2f}x "
+            f"{res[1]['peak_rss_mb'] / res[0]['peak_rss_mb']:>11.2f}x"
+        )
 
 
 if __name__ == "__main__":

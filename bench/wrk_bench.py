@@ -88,7 +88,7 @@ def new_query_paths(n: int, seed: int = 1) -> list[str]:
     with open(scale.corpus_path(10_000)) as f:
         for line in f:
             words = re.sub(r"[^\w\s-]", " ", json.loads(line)["title"]).lower().split()
-            q = " ".join(words[:rng.randint(3, 9)])
+            q = " ".join(words[: rng.randint(3, 9)])
             if q and q not in seen:
                 seen.add(q)
                 out.append("/search?q=" + quote_plus(q))
@@ -97,12 +97,28 @@ def new_query_paths(n: int, seed: int = 1) -> list[str]:
 
 
 def start_server(data_dir: Path, port: int, workers: int, env_extra: dict) -> subprocess.Popen:
-    env = dict(os.environ, PAPERWIRE_DATA_DIR=str(data_dir),
-               PAPERWIRE_DATABASE_URL=f"sqlite:///{data_dir / 'paperwire.db'}",
-               PAPERWIRE_BACKGROUND_INDEXING="0", PAPERWIRE_SCHEDULER="0", PAPERWIRE_GITHUB_REFRESH_MINUTES="0",
-               HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **env_extra)
-    cmd = [str(ROOT / ".venv" / "bin" / "paperwire"), "serve", "--port", str(port), "--no-background",
-           "--workers", str(workers), "--log-level", "warning"]
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATA_DIR=str(data_dir),
+        PAPERWIRE_DATABASE_URL=f"sqlite:///{data_dir / 'paperwire.db'}",
+        PAPERWIRE_BACKGROUND_INDEXING="0",
+        PAPERWIRE_SCHEDULER="0",
+        PAPERWIRE_GITHUB_REFRESH_MINUTES="0",
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        **env_extra,
+    )
+    cmd = [
+        str(ROOT / ".venv" / "bin" / "paperwire"),
+        "serve",
+        "--port",
+        str(port),
+        "--no-background",
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -147,8 +163,10 @@ def _ms(text: str) -> float:
 
 
 def parse_wrk(out: str) -> dict:
-    res = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-           "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    res = {
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+    }
     for pct in ("50", "75", "90", "99"):
         m = re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M)
         if m:
@@ -181,15 +199,20 @@ def report(label: str | None = None) -> str:
         if label and r.get("label") != label:
             continue
         rows.append(r)
-    lines = [f"Machine: {os.cpu_count()} CPU cores ({mach.get('cpu', '?')}), {mach.get('ram_gib', '?')} GiB RAM; "
-             "wrk on the same machine.", "",
-             "| corpus | variant | workers | page | req/s | p50 | p99 | errors | wrk threads/conns/s | load avg (1 min) start→end |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Machine: {os.cpu_count()} CPU cores ({mach.get('cpu', '?')}), {mach.get('ram_gib', '?')} GiB RAM; "
+        "wrk on the same machine.",
+        "",
+        "| corpus | variant | workers | page | req/s | p50 | p99 | errors | wrk threads/conns/s | load avg (1 min) start→end |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in sorted(rows, key=lambda r: (r["label"], r.get("variant", ""), r["path"], r["workers"])):
-        lines.append(f"| {r['label']} | {r.get('variant', '')} | {r['workers']} | {r['path']} | {r['requests_per_s']:,.0f} | "
-                     f"{r.get('p50_ms', 0):.1f} ms | {r.get('p99_ms', 0):.1f} ms | {r['errors']} | "
-                     f"{r['threads']}/{r['connections']}/{r['duration']} | "
-                     f"{r['loadavg_start'][0]:.1f}→{r['loadavg_end'][0]:.1f} |")
+        lines.append(
+            f"| {r['label']} | {r.get('variant', '')} | {r['workers']} | {r['path']} | {r['requests_per_s']:,.0f} | "
+            f"{r.get('p50_ms', 0):.1f} ms | {r.get('p99_ms', 0):.1f} ms | {r['errors']} | "
+            f"{r['threads']}/{r['connections']}/{r['duration']} | "
+            f"{r['loadavg_start'][0]:.1f}→{r['loadavg_end'][0]:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -204,12 +227,17 @@ def main(argv=None) -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--warmup", type=int, default=15, help="seconds of unrecorded wrk on the rotating queries before 'search'")
+    ap.add_argument(
+        "--warmup", type=int, default=15, help="seconds of unrecorded wrk on the rotating queries before 'search'"
+    )
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
-    ap.add_argument("--prewarm-db", action="store_true",
-                    help="read the database file once first, so it is in the OS page cache (never-seen queries "
-                         "fetch random papers: on a cold cache they wait on the disk; py-spy showed 44%% of a "
-                         "worker's samples in SQLite reads then)")
+    ap.add_argument(
+        "--prewarm-db",
+        action="store_true",
+        help="read the database file once first, so it is in the OS page cache (never-seen queries "
+        "fetch random papers: on a cold cache they wait on the disk; py-spy showed 44%% of a "
+        "worker's samples in SQLite reads then)",
+    )
     ap.add_argument("--report", action="store_true")
     args = ap.parse_args(argv)
     if args.report:
@@ -237,13 +265,15 @@ def main(argv=None) -> None:
         with open(db, "rb") as f:
             while f.read(16 << 20):
                 pass
-        print(f"read {db} ({db.stat().st_size / 2**30:.1f} GiB) into the page cache in {time.monotonic() - t0:.0f} s",
-              file=sys.stderr)
+        print(
+            f"read {db} ({db.stat().st_size / 2**30:.1f} GiB) into the page cache in {time.monotonic() - t0:.0f} s",
+            file=sys.stderr,
+        )
     for workers in [int(w) for w in args.workers.split(",")]:
         port = free_port()
         proc = start_server(args.data_dir, port, workers, env_extra)
         try:
-            warm(port, ["/"] * 4 * workers + qpaths[-8 * workers:])
+            warm(port, ["/"] * 4 * workers + qpaths[-8 * workers :])
             for path in args.paths.split(","):
                 if path == "home":
                     res = run_wrk(port, "/", args)
@@ -257,16 +287,28 @@ def main(argv=None) -> None:
                     res = run_wrk(port, qpaths[0], args)
                 else:
                     raise SystemExit(f"unknown path {path!r}")
-                res.update(label=args.label, variant=args.variant, workers=workers, path=path, cores=os.cpu_count(),
-                           threads=args.threads, connections=args.connections, duration=args.duration,
-                           distinct_urls={"search": len(qpaths), "searchnew": len(new_paths)}.get(path, 1), env=env_extra,
-                           warmup_s=args.warmup if path == "search" else 0,
-                           finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                res.update(
+                    label=args.label,
+                    variant=args.variant,
+                    workers=workers,
+                    path=path,
+                    cores=os.cpu_count(),
+                    threads=args.threads,
+                    connections=args.connections,
+                    duration=args.duration,
+                    distinct_urls={"search": len(qpaths), "searchnew": len(new_paths)}.get(path, 1),
+                    env=env_extra,
+                    warmup_s=args.warmup if path == "search" else 0,
+                    finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                )
                 slug = re.sub(r"\W+", "-", args.variant).strip("-") or "default"
                 write_json(WRK_OUT / f"{args.label}_{slug}_w{workers}_{path}.json", res)
-                print(f"{args.label} {args.variant or '-'} workers={workers} {path}: {res['requests_per_s']:.0f} req/s, "
-                      f"p50 {res.get('p50_ms', 0):.1f} ms, p99 {res.get('p99_ms', 0):.1f} ms, errors {res['errors']}, "
-                      f"load {res['loadavg_start'][0]:.1f}->{res['loadavg_end'][0]:.1f}", flush=True)
+                print(
+                    f"{args.label} {args.variant or '-'} workers={workers} {path}: {res['requests_per_s']:.0f} req/s, "
+                    f"p50 {res.get('p50_ms', 0):.1f} ms, p99 {res.get('p99_ms', 0):.1f} ms, errors {res['errors']}, "
+                    f"load {res['loadavg_start'][0]:.1f}->{res['loadavg_end'][0]:.1f}",
+                    flush=True,
+                )
         finally:
             stop_server(proc)
     print(report(args.label))

@@ -17,8 +17,16 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-PAGES = ["/", "/search?q=differential+privacy", "/papers/2503.20846", "/trending", "/subscribe", "/signin",
-         "/library", "/for-you"]
+PAGES = [
+    "/",
+    "/search?q=differential+privacy",
+    "/papers/2503.20846",
+    "/trending",
+    "/subscribe",
+    "/signin",
+    "/library",
+    "/for-you",
+]
 SCHEMES = {"light": "--blink-settings=preferredColorScheme=1", "dark": "--blink-settings=preferredColorScheme=0"}
 
 
@@ -55,11 +63,20 @@ def main() -> None:
             scores = {}
             for scheme, flag in SCHEMES.items():
                 out = Path(tmp) / "report.json"
-                subprocess.run([args.lighthouse, args.base.rstrip("/") + path, "--only-categories=accessibility",
-                                "--output=json", f"--output-path={out}", "--quiet",
-                                f"--extra-headers={json.dumps({'Cookie': cookie})}",
-                                f"--chrome-flags=--headless=new --no-sandbox --disable-gpu {flag}"],
-                               check=True, env=env)
+                subprocess.run(
+                    [
+                        args.lighthouse,
+                        args.base.rstrip("/") + path,
+                        "--only-categories=accessibility",
+                        "--output=json",
+                        f"--output-path={out}",
+                        "--quiet",
+                        f"--extra-headers={json.dumps({'Cookie': cookie})}",
+                        f"--chrome-flags=--headless=new --no-sandbox --disable-gpu {flag}",
+                    ],
+                    check=True,
+                    env=env,
+                )
                 report = json.loads(out.read_text())
                 cat = report["categories"]["accessibility"]
                 failed = [a for a in cat["auditRefs"] if report["audits"][a["id"]]["score"] == 0]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 
@@ -40,8 +39,13 @@ def main() -> None:
         emb = get_document_embedder(settings)
         vectors = emb.encode(texts, progress=True)
         out = demo_paths()[0].parent / (HF_VECTORS_FILE if hf else VECTORS_FILE)
-        np.savez_compressed(out, ids=np.array(ids), text_hashes=np.array(hashes),
-                            vectors=vectors.astype(np.float16), key=np.array(emb.key))
+        np.savez_compressed(
+            out,
+            ids=np.array(ids),
+            text_hashes=np.array(hashes),
+            vectors=vectors.astype(np.float16),
+            key=np.array(emb.key),
+        )
         print(f"wrote {len(ids)} vectors ({emb.key}) to {out}", file=sys.stderr)
 
 

@@ -31,8 +31,13 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"])
         for name, path, (w, h), scheme, phone in SHOTS:
-            ctx = browser.new_context(viewport={"width": w, "height": h}, color_scheme=scheme,
-                                      is_mobile=phone, has_touch=phone, device_scale_factor=1)
+            ctx = browser.new_context(
+                viewport={"width": w, "height": h},
+                color_scheme=scheme,
+                is_mobile=phone,
+                has_touch=phone,
+                device_scale_factor=1,
+            )
             page = ctx.new_page()
             page.goto(args.base.rstrip("/") + path)
             page.wait_for_function("!document.documentElement.classList.contains('tex-pending')")

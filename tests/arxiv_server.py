@@ -19,11 +19,11 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -134,7 +134,7 @@ class ArxivServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "ArxivServer":
+    def __enter__(self) -> ArxivServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -142,6 +142,7 @@ class ArxivServer:
 
 
 # -- the recorded arXiv API responses -----------------------------------------------------------
+
 
 def recorded(name_prefix: str) -> dict:
     """The recorded exchange whose file name starts with ``name_prefix`` ({url, status_code, body})."""
@@ -159,12 +160,16 @@ def recorded_reply(name_prefix: str, *, total: int | None = None) -> Reply:
     if total is not None:
         import re
 
-        body = re.sub(r"<opensearch:totalResults>\d+</opensearch:totalResults>",
-                      f"<opensearch:totalResults>{total}</opensearch:totalResults>", body)
+        body = re.sub(
+            r"<opensearch:totalResults>\d+</opensearch:totalResults>",
+            f"<opensearch:totalResults>{total}</opensearch:totalResults>",
+            body,
+        )
     return Reply(rec["status_code"], body.encode("utf-8"), content_type="application/atom+xml; charset=utf-8")
 
 
 # -- arXiv OAI-PMH pages from the real 0704.* records ----------------------------------------------
+
 
 def load_0704() -> list[dict]:
     with open(ABS_0704, encoding="utf-8") as f:
@@ -198,27 +203,33 @@ def oai_record_xml(record: dict, datestamp: str | None = None, set_spec: str | N
     updated = _day(versions[-1]["created"]) if len(versions) > 1 else None
     primary = record["categories"].split()[0]
     archive = primary.split(".")[0]
-    spec = set_spec or (archive if archive in ("cs", "math", "stat", "q-bio", "q-fin", "econ", "eess")
-                        else f"physics:{archive}")
+    spec = set_spec or (
+        archive if archive in ("cs", "math", "stat", "q-bio", "q-fin", "econ", "eess") else f"physics:{archive}"
+    )
     authors = "".join(
         f"<author><keyname>{escape(k)}</keyname>" + (f"<forenames>{escape(f)}</forenames>" if f else "") + "</author>"
         for k, f in _split_authors(record.get("authors") or "")
     )
     opt = ""
-    for tag, key in (("comments", "comments"), ("report-no", "report-no"), ("journal-ref", "journal-ref"),
-                     ("doi", "doi"), ("license", "license")):
+    for tag, key in (
+        ("comments", "comments"),
+        ("report-no", "report-no"),
+        ("journal-ref", "journal-ref"),
+        ("doi", "doi"),
+        ("license", "license"),
+    ):
         if record.get(key):
             opt += f"<{tag}>{escape(record[key])}</{tag}>\n"
     return f"""<record>
 <header>
- <identifier>oai:arXiv.org:{record['id']}</identifier>
+ <identifier>oai:arXiv.org:{record["id"]}</identifier>
  <datestamp>{datestamp or updated or created}</datestamp>
  <setSpec>{spec}</setSpec>
 </header>
 <metadata>
  <arXiv xmlns="http://arxiv.org/OAI/arXiv/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://arxiv.org/OAI/arXiv/ http://arxiv.org/OAI/arXiv.xsd">
-<id>{record['id']}</id><created>{created}</created>{f'<updated>{updated}</updated>' if updated else ''}<authors>{authors}</authors><title>{escape(record['title'])}</title><categories>{escape(record['categories'])}</categories>
-{opt}<abstract>{escape(record.get('abstract') or '')}</abstract>
+<id>{record["id"]}</id><created>{created}</created>{f"<updated>{updated}</updated>" if updated else ""}<authors>{authors}</authors><title>{escape(record["title"])}</title><categories>{escape(record["categories"])}</categories>
+{opt}<abstract>{escape(record.get("abstract") or "")}</abstract>
 </arXiv>
 </metadata>
 </record>
@@ -247,14 +258,24 @@ def oai_envelope(inner: str, request_attrs: dict, base_url: str = "https://oaipm
 """
 
 
-def oai_list_records(records_xml: list[str], request_attrs: dict, *, token: str | None,
-                     cursor: int, complete_size: int, style: str = "oai2") -> str:
+def oai_list_records(
+    records_xml: list[str],
+    request_attrs: dict,
+    *,
+    token: str | None,
+    cursor: int,
+    complete_size: int,
+    style: str = "oai2",
+) -> str:
     """A ListRecords page. style "oai2": the token as export.arxiv.org/oai2 wrote it (cursor,
     completeListSize); "new": as arXiv's current service (github.com/arXiv/oaipmh) writes it
     (an expires attribute, and a bare <resumptionToken/> on the last page)."""
     if style == "new":
-        tok = (f"<resumptionToken expires='2007-04-11T12:00:00Z'>{escape(token)}</resumptionToken>"
-               if token is not None else "<resumptionToken/>")
+        tok = (
+            f"<resumptionToken expires='2007-04-11T12:00:00Z'>{escape(token)}</resumptionToken>"
+            if token is not None
+            else "<resumptionToken/>"
+        )
     elif token is not None:
         tok = f'<resumptionToken cursor="{cursor}" completeListSize="{complete_size}">{escape(token)}</resumptionToken>'
     else:  # the last page of a list: an empty token element
@@ -316,20 +337,28 @@ class OaiRepository:
                 return Reply(200, oai_error("cannotDisseminateFormat", "unknown metadataPrefix", q))
             selected = self._select(q)
             if not selected:
-                return Reply(200, oai_error("noRecordsMatch", "The combination of the values of the from, until, "
-                                            "set and metadataPrefix arguments results in an empty list.", q))
+                return Reply(
+                    200,
+                    oai_error(
+                        "noRecordsMatch",
+                        "The combination of the values of the from, until, "
+                        "set and metadataPrefix arguments results in an empty list.",
+                        q,
+                    ),
+                )
             list_id = str(6960524 + len(self.lists))
             self.lists[list_id] = selected
             cursor = 0
         page_no = cursor // self.page_size + 1
         if self.fail_from_page is not None and page_no >= self.fail_from_page:
             raise RuntimeError(f"page {page_no}: simulated failure")
-        chunk = selected[cursor: cursor + self.page_size]
+        chunk = selected[cursor : cursor + self.page_size]
         nxt = cursor + self.page_size
         token = f"{list_id}|{nxt}" if nxt < len(selected) else None
         xml = [oai_record_xml(r, datestamp=first_submitted(r)) for r in chunk]
-        return Reply(200, oai_list_records(xml, q, token=token, cursor=cursor, complete_size=len(selected),
-                                           style=self.style))
+        return Reply(
+            200, oai_list_records(xml, q, token=token, cursor=cursor, complete_size=len(selected), style=self.style)
+        )
 
 
 def make_settings(tmp_path, server: ArxivServer, **overrides):
@@ -338,9 +367,14 @@ def make_settings(tmp_path, server: ArxivServer, **overrides):
     from paperwire.config import load_settings
 
     values = dict(
-        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'paperwire.db'}",
-        arxiv_api_url=server.url("/api/query"), arxiv_oai_url=server.url("/oai"),
-        http_delay=0.01, http_retries=2, http_timeout=2.0, harvest_overlap_days=2,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'paperwire.db'}",
+        arxiv_api_url=server.url("/api/query"),
+        arxiv_oai_url=server.url("/oai"),
+        http_delay=0.01,
+        http_retries=2,
+        http_timeout=2.0,
+        harvest_overlap_days=2,
         extra={"http_max_wait": 2.0},
     )
     values.update(overrides)

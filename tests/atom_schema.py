@@ -24,8 +24,11 @@ def _schematron_rules(name: str, body: bytes) -> None:
         eid = entry.findtext(A + "id")
         assert feed_has_author or entry.find(A + "author") is not None, (name, eid, "no author")
         links = entry.findall(A + "link")
-        assert (any(link.get("rel") in (None, "alternate") for link in links)
-                or entry.find(A + "content") is not None), (name, eid, "no alternate link")
+        assert any(link.get("rel") in (None, "alternate") for link in links) or entry.find(A + "content") is not None, (
+            name,
+            eid,
+            "no alternate link",
+        )
 
 
 def assert_valid_atom(documents: dict[str, bytes]) -> None:

@@ -15,13 +15,19 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["conftest_web", "pg_server"]  # pg_server: PostgreSQL fixtures (pg_server, pg_url, pg_store)
+pytest_plugins = [
+    "conftest_web",
+    "conftest_browser",
+    "pg_server",
+]  # pg_server: PostgreSQL fixtures (pg_server, pg_url, pg_store)
 
 BACKENDS = [b.strip() for b in os.environ.get("PAPERWIRE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
 _KNOWN_BACKENDS = ("sqlite", "postgresql")
 if not BACKENDS or set(BACKENDS) - set(_KNOWN_BACKENDS):
-    raise pytest.UsageError(f"PAPERWIRE_TEST_BACKENDS={os.environ.get('PAPERWIRE_TEST_BACKENDS')!r}: "
-                            f"name one or more of {', '.join(_KNOWN_BACKENDS)}, comma-separated")
+    raise pytest.UsageError(
+        f"PAPERWIRE_TEST_BACKENDS={os.environ.get('PAPERWIRE_TEST_BACKENDS')!r}: "
+        f"name one or more of {', '.join(_KNOWN_BACKENDS)}, comma-separated"
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -128,8 +134,13 @@ def make_settings(root: Path, database_url: str | None = None):
     from paperwire.config import load_settings
 
     # everything explicit, so PAPERWIRE_* variables in the environment cannot leak into tests
-    return load_settings(data_dir=root, database_url=database_url or f"sqlite:///{root / 'paperwire.db'}",
-                         index_dir=root / "paperwire.db.index", base_url=None, embed_model=None)
+    return load_settings(
+        data_dir=root,
+        database_url=database_url or f"sqlite:///{root / 'paperwire.db'}",
+        index_dir=root / "paperwire.db.index",
+        base_url=None,
+        embed_model=None,
+    )
 
 
 def ingest_seed(store, path: Path) -> None:
@@ -200,3 +211,19 @@ def csrf_for(client, path: str = "/") -> str:
     m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
     assert m, f"no CSRF token on {path}"
     return m.group(1)
+
+
+@pytest.fixture
+def sub_env(tmp_path, db_url):
+    """(settings, store, TestClient) over a fresh database."""
+    from fastapi.testclient import TestClient
+
+    from paperwire.storage import open_store
+    from paperwire.web.app import create_app
+
+    settings = make_settings(tmp_path, db_url)
+    store = open_store(settings.database_url)
+    app = create_app(settings, store=store, background=False)
+    with TestClient(app) as client:
+        yield settings, store, client
+    store.close()

@@ -21,9 +21,16 @@ def digest_site(root: Path, database_url: str, records: list[dict], secret: str)
 
     path = root / "papers.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    settings = load_settings(data_dir=root, database_url=database_url, index_dir=root / "index",
-                             base_url="https://papers.example.org", embed_model=None, secret_key=secret,
-                             mail_from="Paperwire <digest@papers.example.org>", digest_send_empty=False)
+    settings = load_settings(
+        data_dir=root,
+        database_url=database_url,
+        index_dir=root / "index",
+        base_url="https://papers.example.org",
+        embed_model=None,
+        secret_key=secret,
+        mail_from="Paperwire <digest@papers.example.org>",
+        digest_send_empty=False,
+    )
     store = open_store(settings.database_url)
     assert run_ingest(store, JsonlSource(path), progress=False).inserted == len(records)
     Indexer(store, settings).sync(progress=False)

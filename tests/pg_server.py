@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-SKIP_REASON = ("PostgreSQL's server binaries (initdb, pg_ctl) are not installed: run scripts/bootstrap.sh --test "
-               "(installs Debian's postgresql package) to run the PostgreSQL tests")
+SKIP_REASON = (
+    "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: run scripts/bootstrap.sh --test "
+    "(installs Debian's postgresql package) to run the PostgreSQL tests"
+)
 
 
 def _bindir() -> Path | None:
@@ -71,14 +73,36 @@ class PGServer:
             tail = log.read_text()[-3000:] if log.exists() else ""
             raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}{tail}")
 
-    def start(self) -> "PGServer":
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--no-instructions")
+    def start(self) -> PGServer:
+        self._run(
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        )
         # durability off: a test cluster is thrown away, and fsync per commit would dominate the run
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
-        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "server.log"),
-                  "-w", "-t", "60", "-o", opts, "start")
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100"
+        )
+        self._run(
+            str(self.bindir / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            opts,
+            "start",
+        )
         from paperwire.storage.postgres import PostgresStore
 
         self._admin("CREATE DATABASE pw_template")

@@ -70,7 +70,9 @@ class _Handler:
         self.db = db
 
     def _rule(self, stage: str, address: str) -> int | None:
-        row = self.db.execute("SELECT code FROM rules WHERE recipient=? AND stage=?", (address.lower(), stage)).fetchone()
+        row = self.db.execute(
+            "SELECT code FROM rules WHERE recipient=? AND stage=?", (address.lower(), stage)
+        ).fetchone()
         if row:
             return row[0]
         self.db.execute("BEGIN IMMEDIATE")
@@ -120,8 +122,10 @@ class _Handler:
         mid = msg.get("Message-ID")
         self.db.execute("BEGIN IMMEDIATE")
         for address in envelope.rcpt_tos:
-            self.db.execute("INSERT INTO received (recipient, message_id, mail_from, data, at) VALUES (?, ?, ?, ?, ?)",
-                            (address, str(mid) if mid else None, envelope.mail_from, data, time.time()))
+            self.db.execute(
+                "INSERT INTO received (recipient, message_id, mail_from, data, at) VALUES (?, ?, ?, ?, ?)",
+                (address, str(mid) if mid else None, envelope.mail_from, data, time.time()),
+            )
         n = self.db.execute("SELECT count(*) FROM received").fetchone()[0]
         self.db.execute("COMMIT")
         row = self.db.execute("SELECT seconds FROM pause WHERE after_n=?", (n,)).fetchone()
@@ -130,8 +134,15 @@ class _Handler:
         return "250 OK: queued"
 
 
-def serve(host: str, port: int, db_path: str, auth: str | None = None, tls: str | None = None,
-          cert: str | None = None, key: str | None = None) -> None:
+def serve(
+    host: str,
+    port: int,
+    db_path: str,
+    auth: str | None = None,
+    tls: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+) -> None:
     import ssl
 
     from aiosmtpd.smtp import SMTP, AuthResult
@@ -143,8 +154,10 @@ def serve(host: str, port: int, db_path: str, auth: str | None = None, tls: str 
         user, password = auth.split(":", 1)
 
         def authenticator(server, session, envelope, mechanism, auth_data):
-            ok = (getattr(auth_data, "login", b"") == user.encode()
-                  and getattr(auth_data, "password", b"") == password.encode())
+            ok = (
+                getattr(auth_data, "login", b"") == user.encode()
+                and getattr(auth_data, "password", b"") == password.encode()
+            )
             return AuthResult(success=ok, handled=False)
 
         warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS")
@@ -160,9 +173,14 @@ def serve(host: str, port: int, db_path: str, auth: str | None = None, tls: str 
             server_ssl = ctx
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    server = loop.run_until_complete(loop.create_server(
-        lambda: SMTP(handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False, **kwargs),
-        host, port, ssl=server_ssl))
+    server = loop.run_until_complete(
+        loop.create_server(
+            lambda: SMTP(handler, hostname="sink.test", enable_SMTPUTF8=True, decode_data=False, **kwargs),
+            host,
+            port,
+            ssl=server_ssl,
+        )
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, loop.stop)
     print("READY", flush=True)
@@ -175,8 +193,16 @@ def serve(host: str, port: int, db_path: str, auth: str | None = None, tls: str 
 
 # -- the handle (test process) --------------------------------------------------------
 class SmtpSink:
-    def __init__(self, db_path, port: int | None = None, host: str = "127.0.0.1", auth: str | None = None,
-                 tls: str | None = None, cert=None, key=None):
+    def __init__(
+        self,
+        db_path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        auth: str | None = None,
+        tls: str | None = None,
+        cert=None,
+        key=None,
+    ):
         """auth: 'user:password' to require AUTH; tls: 'starttls' or 'tls' (implicit) with cert, key."""
         self.db_path = Path(db_path)
         self.host = host
@@ -186,11 +212,19 @@ class SmtpSink:
         self.proc: subprocess.Popen | None = None
         self.db = _connect(self.db_path)
 
-    def start(self, timeout: float = 15.0) -> "SmtpSink":
+    def start(self, timeout: float = 15.0) -> SmtpSink:
         if self.proc is not None:
             return self
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--host", self.host, "--port", str(self.port),
-               "--db", str(self.db_path)] + (["--auth", self.auth] if self.auth else [])
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db_path),
+        ] + (["--auth", self.auth] if self.auth else [])
         if self.tls:
             cmd += ["--tls", self.tls, "--cert", str(self.cert), "--key", str(self.key)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None, text=True)
@@ -224,7 +258,7 @@ class SmtpSink:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def __enter__(self) -> "SmtpSink":
+    def __enter__(self) -> SmtpSink:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -233,8 +267,9 @@ class SmtpSink:
 
     # scripting
     def fail_recipient(self, address: str, code: int, stage: str = "rcpt") -> None:
-        self.db.execute("INSERT OR REPLACE INTO rules (recipient, code, stage) VALUES (?, ?, ?)",
-                        (address.lower(), code, stage))
+        self.db.execute(
+            "INSERT OR REPLACE INTO rules (recipient, code, stage) VALUES (?, ?, ?)", (address.lower(), code, stage)
+        )
 
     def clear_rules(self) -> None:
         self.db.execute("DELETE FROM rules")

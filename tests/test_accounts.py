@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from conftest import sign_in
-
 from paperwire import accounts
 from paperwire.accounts import InvalidInput, RateLimited, SigninError
 from paperwire.security import sign
@@ -26,6 +25,7 @@ CSRF_VALUE = re.compile(r'(name="csrf" value="|name="csrf-token" content=")[^"]+
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def settings(tmp_path, db_url):
@@ -48,14 +48,18 @@ def snapshot(store) -> dict:
     """Everything sign-in may write."""
     from conftest import table_rows
 
-    return {t: table_rows(store, t)
-            for t in ("accounts", "signin_tokens", "sessions", "outbox", "rate_events", "audit_log")}
+    return {
+        t: table_rows(store, t) for t in ("accounts", "signin_tokens", "sessions", "outbox", "rate_events", "audit_log")
+    }
 
 
 def signin_mails(store, addr: str | None = None) -> list[email.message.EmailMessage]:
     rows = store.conn.execute("SELECT recipient, message FROM outbox WHERE kind='signin' ORDER BY id").fetchall()
-    return [email.message_from_bytes(r["message"], policy=email.policy.default)
-            for r in rows if addr is None or r["recipient"] == addr]
+    return [
+        email.message_from_bytes(r["message"], policy=email.policy.default)
+        for r in rows
+        if addr is None or r["recipient"] == addr
+    ]
 
 
 def token_of(msg) -> str:
@@ -98,9 +102,14 @@ def set_cookie_header(resp, name: str) -> str:
 
 # -- the core ---------------------------------------------------------------------------------
 
+
 def test_request_queues_one_mail_with_a_link_in_the_same_transaction(store, settings):
-    assert accounts.request_signin(store, settings, "  Reader@Example.ORG ", client="1.2.3.4",
-                                   next_url="/papers/2503.11731") == "new"
+    assert (
+        accounts.request_signin(
+            store, settings, "  Reader@Example.ORG ", client="1.2.3.4", next_url="/papers/2503.11731"
+        )
+        == "new"
+    )
     [msg] = signin_mails(store)
     assert msg["To"] == ADDR and msg["Subject"] == "Sign in to Paperwire"
     assert msg.get_body(("html",)) is not None and msg.get_body(("plain",)) is not None
@@ -135,8 +144,9 @@ def test_link_races_itself_once(store, settings):
 
     def attempt(_):
         try:
-            return accounts.complete_signin(store, settings, token, session_hash=f"h{_}",
-                                            session_expires="2999-01-01T00:00:00Z")[0].email
+            return accounts.complete_signin(
+                store, settings, token, session_hash=f"h{_}", session_expires="2999-01-01T00:00:00Z"
+            )[0].email
         except SigninError as e:
             return e.reason
 
@@ -182,7 +192,7 @@ def test_tampered_forged_and_other_purpose_tokens_are_refused(store, settings, t
     token = new_token(store, settings)
     link = accounts.read_link(settings, token)
     i = len(token) // 2
-    tampered = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1:]
+    tampered = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
     payload = {"nonce": link.nonce, "email": link.email, "next": "/"}
     other_site = make_settings(tmp_path / "other")  # its own secret key
     forged = sign(other_site, "signin", payload)
@@ -213,8 +223,15 @@ def test_subscription_token_is_not_a_signin_token(store, settings):
 
 def test_invalid_addresses_change_nothing(store, settings):
     before = snapshot(store)
-    for bad in ("", "not-an-address", "a@b", "x@example.org\r\nBcc: victim@example.org", "a" * 300 + "@example.org",
-                None, ["a@example.org"]):
+    for bad in (
+        "",
+        "not-an-address",
+        "a@b",
+        "x@example.org\r\nBcc: victim@example.org",
+        "a" * 300 + "@example.org",
+        None,
+        ["a@example.org"],
+    ):
         with pytest.raises(InvalidInput) as e:
             accounts.request_signin(store, settings, bad, client="1.2.3.4")
         assert "email" in e.value.errors
@@ -266,22 +283,40 @@ def test_disabled_account_and_suppressed_address_get_no_mail_and_cannot_sign_in(
     assert signin_mails(store, "gone@example.org") == []
 
 
-@pytest.mark.parametrize("value", [
-    "//evil.org/x", "https://evil.org/", "http:/evil.org", "/\\evil.org", "\\\\evil.org", "/\t/evil.org",
-    "/ /evil.org", "javascript:alert(1)", "evil.org", "", None, "/" + "a" * 600, "/signin?next=//evil.org",
-    "/signin/confirm?token=x", "/signout", "/\x00",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "//evil.org/x",
+        "https://evil.org/",
+        "http:/evil.org",
+        "/\\evil.org",
+        "\\\\evil.org",
+        "/\t/evil.org",
+        "/ /evil.org",
+        "javascript:alert(1)",
+        "evil.org",
+        "",
+        None,
+        "/" + "a" * 600,
+        "/signin?next=//evil.org",
+        "/signin/confirm?token=x",
+        "/signout",
+        "/\x00",
+    ],
+)
 def test_safe_next_refuses_what_leaves_the_site(value):
     assert accounts.safe_next(value) == "/"
 
 
-@pytest.mark.parametrize("value", ["/", "/papers/2503.11731", "/search?q=a+b&page=2", "/papers/hep-th/9901001",
-                                   "/day/2025-03-17#top"])
+@pytest.mark.parametrize(
+    "value", ["/", "/papers/2503.11731", "/search?q=a+b&page=2", "/papers/hep-th/9901001", "/day/2025-03-17#top"]
+)
 def test_safe_next_keeps_local_paths(value):
     assert accounts.safe_next(value) == value
 
 
 # -- the pages --------------------------------------------------------------------------------
+
 
 def test_full_flow_through_the_pages(env):
     settings, store, client = env
@@ -382,8 +417,11 @@ def test_csrf_missing_or_wrong_is_refused_and_changes_nothing(env):
     client.cookies.set(SESSION_COOKIE, cookie)
     good = csrf_of(client.get("/signin").text)
     before = snapshot(store)
-    for path, data in (("/signin", {"email": "x@example.org"}), ("/signin/confirm", {"token": token}),
-                       ("/signout", {})):
+    for path, data in (
+        ("/signin", {"email": "x@example.org"}),
+        ("/signin/confirm", {"token": token}),
+        ("/signout", {}),
+    ):
         for csrf in (None, "", "forged", good[:-2] + "xx"):
             form = dict(data) if csrf is None else {**data, "csrf": csrf}
             resp = client.post(path, data=form, follow_redirects=False)
@@ -446,8 +484,12 @@ def test_next_as_a_full_url_of_this_site_becomes_its_path(env):
     settings, store, client = env
     page = client.get("/signin", params={"next": "http://testserver/papers/2503.11731?x=1"})
     assert 'name="next" value="/papers/2503.11731?x=1"' in page.text
-    for foreign in ("http://evil.org/papers/x", "http://testserver.evil.org/x", "http://testserver@evil.org/x",
-                    "http://testserver//evil.org/x"):
+    for foreign in (
+        "http://evil.org/papers/x",
+        "http://testserver.evil.org/x",
+        "http://testserver@evil.org/x",
+        "http://testserver//evil.org/x",
+    ):
         page = client.get("/signin", params={"next": foreign})
         assert 'name="next" value="/"' in page.text, foreign
 
@@ -483,6 +525,7 @@ def test_signin_required_pages_redirect_here(env):
 
 
 # -- the command ------------------------------------------------------------------------------
+
 
 def test_cli_curator_list_disable(tmp_path, monkeypatch, new_db_url):
     from paperwire.cli import main

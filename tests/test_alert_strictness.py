@@ -4,16 +4,11 @@ are refused with a message and change nothing."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
 import pytest
 
 from paperwire.subscriptions import lifecycle
-
-from paperwire import subscriptions as subs
 from paperwire.subscriptions.validate import InvalidInput, parse_strictness
-
-from test_subscriptions_web import _prefs_page, confirm_via_link, csrf_of, snapshot, sub_env  # noqa: F401
+from test_subscriptions_web import _prefs_page, csrf_of, snapshot
 
 
 def _compose(sub, n):
@@ -30,8 +25,17 @@ def test_parse_strictness():
 
 
 def test_store_keeps_strictness(store):
-    outcome, _ = lifecycle.request(store, email="s@example.org", prefs={}, query="graph neural networks",
-                                            limits=[], now=0.0, compose=_compose, max_saved=5, strictness="strict")
+    outcome, _ = lifecycle.request(
+        store,
+        email="s@example.org",
+        prefs={},
+        query="graph neural networks",
+        limits=[],
+        now=0.0,
+        compose=_compose,
+        max_saved=5,
+        strictness="strict",
+    )
     assert outcome == "created"
     sub = store.subscribers.by_email("s@example.org")
     [gnn] = store.subscribers.saved_searches(sub.id)
@@ -45,16 +49,21 @@ def test_store_keeps_strictness(store):
     assert lifecycle.set_saved_search_strictness(store, sub.id, 1, gnn.id, "strict") is None  # stale link version
     assert lifecycle.set_saved_search_strictness(store, sub.id, 0, 99_999, "strict") is None  # not theirs
     assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [
-        ("graph neural networks", "normal"), ("diffusion", "broad")]
-    assert store.digests.saved_search_alerts([sub.id]) == {sub.id: [("graph neural networks", "normal"), ("diffusion", "broad")]}
+        ("graph neural networks", "normal"),
+        ("diffusion", "broad"),
+    ]
+    assert store.digests.saved_search_alerts([sub.id]) == {
+        sub.id: [("graph neural networks", "normal"), ("diffusion", "broad")]
+    }
     assert store.digests.saved_search_queries([sub.id]) == {sub.id: ["graph neural networks", "diffusion"]}
 
 
 def test_database_refuses_an_unknown_strictness(store):
-    lifecycle.request(store, email="t@example.org", prefs={}, query="q", limits=[], now=0.0,
-                               compose=_compose, max_saved=5)
+    lifecycle.request(
+        store, email="t@example.org", prefs={}, query="q", limits=[], now=0.0, compose=_compose, max_saved=5
+    )
     sub = store.subscribers.by_email("t@example.org")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017  (each backend raises its own driver's IntegrityError)
         with store.transaction() as c:
             c.execute("UPDATE saved_searches SET strictness='loose' WHERE subscriber_id=?", (sub.id,))
     assert [s.strictness for s in store.subscribers.saved_searches(sub.id)] == ["normal"]
@@ -62,12 +71,16 @@ def test_database_refuses_an_unknown_strictness(store):
 
 def test_api_subscribe_with_strictness(sub_env):
     settings, store, client = sub_env
-    r = client.post("/api/subscriptions", json={"email": "api@example.org", "query": "retrieval", "strictness": "strict"})
+    r = client.post(
+        "/api/subscriptions", json={"email": "api@example.org", "query": "retrieval", "strictness": "strict"}
+    )
     assert r.status_code == 202, r.text
     sub = store.subscribers.by_email("api@example.org")
     assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [("retrieval", "strict")]
     before = snapshot(store)
-    r = client.post("/api/subscriptions", json={"email": "other@example.org", "query": "retrieval", "strictness": "loose"})
+    r = client.post(
+        "/api/subscriptions", json={"email": "other@example.org", "query": "retrieval", "strictness": "loose"}
+    )
     assert r.status_code == 422 and "strictness" in r.text  # the request model's Literal, documented
     assert snapshot(store) == before  # nothing half-written
     schema = client.get("/openapi.json").json()["components"]["schemas"]["SubscriptionIn"]["properties"]
@@ -80,12 +93,23 @@ def test_subscribe_form_carries_strictness(sub_env):
     assert page.status_code == 200
     assert 'id="strictness-broad" name="strictness" value="broad" checked' in page.text
     assert client.get("/subscribe", params={"query": "x", "strictness": "loose"}).status_code == 400
-    r = client.post("/subscribe", data={"csrf": csrf_of(page.text), "email": "form@example.org",
-                                        "query": "graph neural networks", "strictness": "broad",
-                                        "frequency": "daily", "send_hour": "7", "timezone": "UTC"})
+    r = client.post(
+        "/subscribe",
+        data={
+            "csrf": csrf_of(page.text),
+            "email": "form@example.org",
+            "query": "graph neural networks",
+            "strictness": "broad",
+            "frequency": "daily",
+            "send_hour": "7",
+            "timezone": "UTC",
+        },
+    )
     assert r.status_code == 200, r.text
     sub = store.subscribers.by_email("form@example.org")
-    assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [("graph neural networks", "broad")]
+    assert [(s.query, s.strictness) for s in store.subscribers.saved_searches(sub.id)] == [
+        ("graph neural networks", "broad")
+    ]
 
 
 def test_preferences_change_strictness(sub_env):
@@ -93,22 +117,30 @@ def test_preferences_change_strictness(sub_env):
     token, page = _prefs_page(client, store)
     csrf = csrf_of(page.text)
     sub = store.subscribers.by_email("reader@example.org")
-    r = client.post("/preferences/searches/add", data={"csrf": csrf, "token": token, "query": "protein folding",
-                                                      "strictness": "strict"})
+    r = client.post(
+        "/preferences/searches/add",
+        data={"csrf": csrf, "token": token, "query": "protein folding", "strictness": "strict"},
+    )
     assert r.status_code == 200 and "(strict)" in r.text
     saved = [s for s in store.subscribers.saved_searches(sub.id) if s.query == "protein folding"][0]
     assert saved.strictness == "strict"
-    assert f'<option value="strict" selected>' in r.text
-    r = client.post("/preferences/searches/strictness", data={"csrf": csrf, "token": token, "search": str(saved.id),
-                                                             "strictness": "broad"})
+    assert '<option value="strict" selected>' in r.text
+    r = client.post(
+        "/preferences/searches/strictness",
+        data={"csrf": csrf, "token": token, "search": str(saved.id), "strictness": "broad"},
+    )
     assert r.status_code == 200 and "is now broad" in r.text
     assert store.subscribers.saved_searches(sub.id)[-1].strictness == "broad"
     before = snapshot(store)
-    for data in ({"search": str(saved.id), "strictness": "loose"}, {"search": "99999", "strictness": "strict"},
-                 {"search": "abc", "strictness": "strict"}):
+    for data in (
+        {"search": str(saved.id), "strictness": "loose"},
+        {"search": "99999", "strictness": "strict"},
+        {"search": "abc", "strictness": "strict"},
+    ):
         r = client.post("/preferences/searches/strictness", data={"csrf": csrf, "token": token, **data})
         assert r.status_code == 400, data
-    r = client.post("/preferences/searches/strictness", data={"token": token, "search": str(saved.id),
-                                                             "strictness": "strict"})  # no CSRF token
+    r = client.post(
+        "/preferences/searches/strictness", data={"token": token, "search": str(saved.id), "strictness": "strict"}
+    )  # no CSRF token
     assert r.status_code == 403
     assert snapshot(store) == before

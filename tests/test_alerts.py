@@ -16,8 +16,8 @@ import re
 from pathlib import Path
 
 import pytest
-from digest_site import digest_site, without_subscribers
 
+from digest_site import digest_site, without_subscribers
 from paperwire.digest.run import run_digests
 from paperwire.search import match as M
 from paperwire.search import match_params
@@ -36,7 +36,7 @@ SECRET = "alert-test-secret"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, db_urls):
     root = tmp_path_factory.mktemp("alerts")
-    recs = [json.loads(l) for l in SEED.read_text().splitlines() if l.strip()]
+    recs = [json.loads(line) for line in SEED.read_text().splitlines() if line.strip()]
     for r in recs:
         r["listing_date"] = DAY
     with digest_site(root, db_urls(root / "pw.db"), recs, SECRET) as site:
@@ -54,21 +54,32 @@ def add_subscriber(store, address: str, searches: list[tuple[str, str]]) -> int:
         sid = c.execute(
             "INSERT INTO subscribers (email, status, frequency, send_hour, timezone, trending, categories, "
             "created_at, updated_at, confirmed_at) VALUES (?, 'confirmed', 'daily', 7, 'UTC', 0, '[]', ?, ?, ?) "
-            "RETURNING id", (address, at, at, at)).fetchone()[0]
-        c.executemany("INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) VALUES (?, ?, ?, ?)",
-                      [(sid, q, at, s) for q, s in searches])
+            "RETURNING id",
+            (address, at, at, at),
+        ).fetchone()[0]
+        c.executemany(
+            "INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) VALUES (?, ?, ?, ?)",
+            [(sid, q, at, s) for q, s in searches],
+        )
     return sid
 
 
 def sent_ids(store, sid: int) -> set[str]:
-    return {r[0] for r in store.conn.execute(
-        "SELECT p.id FROM sent_papers s JOIN papers p ON p.pk = s.paper_pk WHERE s.subscriber_id=?", (sid,))}
+    return {
+        r[0]
+        for r in store.conn.execute(
+            "SELECT p.id FROM sent_papers s JOIN papers p ON p.pk = s.paper_pk WHERE s.subscriber_id=?", (sid,)
+        )
+    }
 
 
 def privacy_ids(store) -> set[str]:
     """The seed papers about differential privacy, by their own words."""
-    return {r[0] for r in store.conn.execute("SELECT id, title, abstract FROM papers")
-            if "differential privacy" in f"{r[1]} {r[2]}".lower() or "differentially private" in f"{r[1]} {r[2]}".lower()}
+    return {
+        r[0]
+        for r in store.conn.execute("SELECT id, title, abstract FROM papers")
+        if "differential privacy" in f"{r[1]} {r[2]}".lower() or "differentially private" in f"{r[1]} {r[2]}".lower()
+    }
 
 
 def test_the_bars_are_fitted_constants_in_order():
@@ -79,9 +90,8 @@ def test_the_bars_are_fitted_constants_in_order():
 
 
 def test_a_search_with_nothing_relevant_sends_no_paper_and_one_line_through_smtp(ctx, tmp_path):
-    from smtp_sink import SmtpSink
-
     from paperwire.mail.sender import run_sender
+    from smtp_sink import SmtpSink
 
     store, settings, engine = ctx
     sid = add_subscriber(store, "ada@example.org", [(RELEVANT, "normal"), (NOTHING, "normal")])
@@ -102,7 +112,9 @@ def test_a_search_with_nothing_relevant_sends_no_paper_and_one_line_through_smtp
     lines = [line for line in text.splitlines() if "protein folding" in line]
     assert len(lines) == 1, lines
     assert lines[0].startswith("Nothing new clearly matched")
-    search_link = r"https://papers\.example\.org/search\?q=after%3A2025-03-1[78]\+protein\+folding\+structure\+prediction"
+    search_link = (
+        r"https://papers\.example\.org/search\?q=after%3A2025-03-1[78]\+protein\+folding\+structure\+prediction"
+    )
     assert re.search(search_link + "$", lines[0]), lines[0]
     assert "== New for “protein folding" not in text
     html_lines = [line for line in html.splitlines() if "protein folding" in line]
@@ -116,7 +128,9 @@ def test_a_search_with_nothing_relevant_sends_no_paper_and_one_line_through_smtp
 
 def test_only_searches_with_nothing_relevant_send_nothing(ctx):
     store, settings, engine = ctx
-    sid = add_subscriber(store, "bo@example.org", [(NOTHING, "broad"), ("graph neural networks for molecules", "normal")])
+    sid = add_subscriber(
+        store, "bo@example.org", [(NOTHING, "broad"), ("graph neural networks for molecules", "normal")]
+    )
     counts = run_digests(store, settings, engine, now=NOW, progress=False)
     assert counts["queued"] == 0 and counts["empty"] == 1, counts
     assert sent_ids(store, sid) == set()
@@ -127,8 +141,13 @@ def test_strictness_orders_what_a_search_sends(ctx):
 
     store, settings, engine = ctx
     composer = Composer(store, settings, engine)
-    queries = [RELEVANT, "language models that improve their answers from feedback", "random walks",
-               "large language model agents", NOTHING]
+    queries = [
+        RELEVANT,
+        "language models that improve their answers from feedback",
+        "random walks",
+        "large language model agents",
+        NOTHING,
+    ]
     sizes = {}
     for q in queries:
         got = {s: [pk for pk, _ in composer.search(q, DAY, s)] for s in M.STRICTNESS}

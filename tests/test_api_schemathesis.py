@@ -24,9 +24,18 @@ SEED = 20261203  # the same cases every run: a failure here is the code's, not t
 PHASES = "examples,coverage,fuzzing"  # stateless: the API has no links between operations
 # every check that judges one answer against the document, less positive_data_acceptance: the
 # document cannot say which strings name a time zone or can be mailed to (those are 400s)
-CHECKS = ["not_a_server_error", "status_code_conformance", "content_type_conformance",
-          "response_schema_conformance", "response_headers_conformance", "negative_data_rejection",
-          "missing_required_header", "unsupported_method", "allow_header_conformance", "ignored_auth"]
+CHECKS = [
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_schema_conformance",
+    "response_headers_conformance",
+    "negative_data_rejection",
+    "missing_required_header",
+    "unsupported_method",
+    "allow_header_conformance",
+    "ignored_auth",
+]
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +81,9 @@ def signed_in_headers(api_site) -> list[str]:
         token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page.text).group(1)
         csrf = s.cookies.get(CSRF_COOKIE)
     assert csrf and token
-    signed = requests.get(api_site["base"] + "/api/library",
-                          headers={"Cookie": f"{SESSION_COOKIE}={api_site['session']}"})
+    signed = requests.get(
+        api_site["base"] + "/api/library", headers={"Cookie": f"{SESSION_COOKIE}={api_site['session']}"}
+    )
     assert signed.status_code == 200 and signed.json()["total"] == 2  # the headers do sign in
     return [f"Cookie: {SESSION_COOKIE}={api_site['session']}; {CSRF_COOKIE}={csrf}", f"X-CSRF-Token: {token}"]
 
@@ -82,15 +92,38 @@ def schemathesis_run(base: str, workdir, *headers: str) -> subprocess.CompletedP
     """``st run`` (the schemathesis command) against the server's own document; its exit status
     is 0 only when no check failed and nothing else went wrong. It runs in ``workdir``, where it
     keeps its cache (.schemathesis/), so nothing lands in the work tree."""
-    cmd = [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json",
-           "--include-path-regex", "^/api/", "--phases", PHASES, "--checks", ",".join(CHECKS),
-           "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
-           "--generation-database", "none", "--request-timeout", "30", "--no-color",
-           "--suppress-health-check", "all", "--continue-on-failure"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{base}/openapi.json",
+        "--include-path-regex",
+        "^/api/",
+        "--phases",
+        PHASES,
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "1",
+        "--generation-database",
+        "none",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--suppress-health-check",
+        "all",
+        "--continue-on-failure",
+    ]
     for h in headers:
         cmd += ["--header", h]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=workdir)
+    return subprocess.run(
+        cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=workdir
+    )
 
 
 def _report(proc) -> str:
@@ -101,8 +134,11 @@ def assert_clean(proc, base: str) -> str:
     """0 failures, every /api operation of the document tested, every generated case passed."""
     out = proc.stdout
     assert proc.returncode == 0, _report(proc)
-    operations = sum(len(ops) for path, ops in requests.get(base + "/openapi.json").json()["paths"].items()
-                     if path.startswith("/api/"))
+    operations = sum(
+        len(ops)
+        for path, ops in requests.get(base + "/openapi.json").json()["paths"].items()
+        if path.startswith("/api/")
+    )
     assert re.search(rf"^\s*Tested: {operations}$", out, re.M), _report(proc)
     counts = re.search(r"^\s*(\d+) generated, (\d+) passed$", out, re.M)
     assert counts and counts.group(1) == counts.group(2) and int(counts.group(1)) >= 20 * operations, _report(proc)
@@ -113,7 +149,14 @@ def test_api_conforms_to_its_document_anonymous(api_site, tmp_path):
     out = assert_clean(schemathesis_run(api_site["base"], tmp_path), api_site["base"])
     # without a session only the sign-in answer comes back from the reader's own lists
     signed_in_only = re.search(r"401 Unauthorized \(\d+ operations?\):\n((?:\s+- .*\n)+)", out)
-    assert signed_in_only and signed_in_only.group(1).split() == ["-", "GET", "/api/for-you", "-", "GET", "/api/library"], out
+    assert signed_in_only and signed_in_only.group(1).split() == [
+        "-",
+        "GET",
+        "/api/for-you",
+        "-",
+        "GET",
+        "/api/library",
+    ], out
 
 
 def test_api_conforms_to_its_document_signed_in(api_site, signed_in_headers, tmp_path):

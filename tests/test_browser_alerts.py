@@ -10,8 +10,7 @@ import re
 import pytest
 
 from paperwire.subscriptions import lifecycle
-
-from test_browser import BROWSER_MARKS, browser, page  # noqa: F401  (fixtures: the Chromium and its page)
+from test_browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 
@@ -41,14 +40,19 @@ def test_search_page_previews_each_strictness_and_subscribes_with_the_chosen_one
     assert counts["broad"] >= counts["normal"] >= counts["strict"] >= 1, counts
     assert not page.get_by_role("heading", name=re.compile("^Normal: papers that match")).is_visible()
     summary.click()  # a <details>: the lists open on demand
-    for level, label in (("broad", "Broad: anything that may match"), ("normal", "Normal: papers that match"),
-                         ("strict", "Strict: only clear matches")):
+    for level, label in (
+        ("broad", "Broad: anything that may match"),
+        ("normal", "Normal: papers that match"),
+        ("strict", "Strict: only clear matches"),
+    ):
         heading = page.get_by_role("heading", name=re.compile(f"^{re.escape(label)}: {counts[level]} paper"))
         heading.wait_for()
     normal = preview.locator('section[data-strictness="normal"] li a')
     titles = normal.all_inner_texts()
     assert titles and any("Privacy" in t or "Private" in t for t in titles), titles
-    assert all(href.startswith("/papers/") for href in normal.evaluate_all("els => els.map(e => e.getAttribute('href'))"))
+    assert all(
+        href.startswith("/papers/") for href in normal.evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    )
 
     # the picker beside the button shows the same counts; choose strict and subscribe
     page.get_by_role("radio", name=f"Strict: only clear matches ({counts['strict']} in the last 7 days)").check()
@@ -83,8 +87,16 @@ def test_preferences_page_changes_a_searchs_strictness(browser_page, web_store, 
     def compose(sub, n):
         return None
 
-    lifecycle.request(web_store, email="alerts-prefs@example.org", prefs={}, query="graph neural networks",
-                                   limits=[], now=0.0, compose=compose, max_saved=5)
+    lifecycle.request(
+        web_store,
+        email="alerts-prefs@example.org",
+        prefs={},
+        query="graph neural networks",
+        limits=[],
+        now=0.0,
+        compose=compose,
+        max_saved=5,
+    )
     sub = web_store.subscribers.by_email("alerts-prefs@example.org")
     sub = lifecycle.confirm(web_store, sub.id, sub.token_version)
     token = subs.make_token(web_settings, "preferences", sub)
@@ -101,4 +113,6 @@ def test_preferences_page_changes_a_searchs_strictness(browser_page, web_store, 
     page.get_by_role("button", name="Add search").click()
     page.get_by_text("Saved search added: “federated learning” (broad).").wait_for()
     assert [(s.query, s.strictness) for s in web_store.subscribers.saved_searches(sub.id)] == [
-        ("graph neural networks", "strict"), ("federated learning", "broad")]
+        ("graph neural networks", "strict"),
+        ("federated learning", "broad"),
+    ]

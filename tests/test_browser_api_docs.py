@@ -27,8 +27,10 @@ def _offline_page(browser, live_server):  # noqa: F811
             r.abort()
 
     context.route("**/*", route)
-    context.add_init_script("window.__violations = []; document.addEventListener('securitypolicyviolation', "
-                            "e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI))")
+    context.add_init_script(
+        "window.__violations = []; document.addEventListener('securitypolicyviolation', "
+        "e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI))"
+    )
     page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
     page.set_default_timeout(30_000)
     return context, page
@@ -41,9 +43,13 @@ def test_swagger_ui_lists_every_operation_offline(browser, live_server, client):
     try:
         page.goto("/docs")
         page.locator(".opblock").nth(len(expected) - 1).wait_for()
-        shown = {(b.locator(".opblock-summary-method").inner_text().strip(),
-                  b.locator(".opblock-summary-path").get_attribute("data-path"))
-                 for b in page.locator(".opblock").all()}
+        shown = {
+            (
+                b.locator(".opblock-summary-method").inner_text().strip(),
+                b.locator(".opblock-summary-path").get_attribute("data-path"),
+            )
+            for b in page.locator(".opblock").all()
+        }
         assert shown == expected
         assert page.locator(".info .title").inner_text().startswith("Paperwire")
         # an operation opens and shows its parameters, rendered from the document
@@ -68,8 +74,11 @@ def test_redoc_renders_and_searches_offline(browser, live_server, client):  # no
         page.locator("h1", has_text="Paperwire").wait_for()
         sections = page.locator("[data-section-id*='operation/']")
         sections.nth(len(expected) - 1).wait_for(state="attached")
-        ids = set(page.eval_on_selector_all("[data-section-id*='operation/']",
-                                            "els => els.map(e => e.getAttribute('data-section-id'))"))
+        ids = set(
+            page.eval_on_selector_all(
+                "[data-section-id*='operation/']", "els => els.map(e => e.getAttribute('data-section-id'))"
+            )
+        )
         op_ids = {op["operationId"] for item in openapi["paths"].values() for m, op in item.items() if m in METHODS}
         assert len(op_ids) == len(expected)
         assert {i.rsplit("operation/", 1)[1] for i in ids} == op_ids

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from arxiv_server import DATA, ArxivServer, make_settings as arxiv_settings, recorded_reply
+from arxiv_server import DATA, ArxivServer, recorded_reply
+from arxiv_server import make_settings as arxiv_settings
 from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
 from test_community import add_papers
 
@@ -80,7 +81,8 @@ def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_se
 
         button.click()
         page.wait_for_function(
-            "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '1'")
+            "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '1'"
+        )
         assert button.get_attribute("aria-pressed") == "true"
         assert page.evaluate("window.__marker") == "same page"  # no reload happened
         assert store.community.state([pk], account.id)[pk].voted
@@ -95,7 +97,8 @@ def test_upvote_on_the_listing_without_reload_then_unvote(chromium, community_se
         page.evaluate("window.__marker = 'again'")
         button.click()  # un-upvote
         page.wait_for_function(
-            "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '0'")
+            "() => document.querySelector('form.vote[action=\"/papers/local:p1/vote\"] .vote-count').textContent === '0'"
+        )
         assert button.get_attribute("aria-pressed") == "false"
         assert page.evaluate("window.__marker") == "again"
         state = store.community.state([pk], account.id).get(pk)

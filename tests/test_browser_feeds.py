@@ -36,8 +36,9 @@ def test_library_feeds_and_reset(browser, live_server, web_store):  # noqa: F811
         library_box = section.get_by_role("textbox", name="Address of Paperwire: your library")
         old = library_box.input_value()
         assert old.startswith(live_server + "/feeds/private/") and old.endswith("/library.atom")
-        alternates = page.eval_on_selector_all("head link[rel=alternate][type='application/atom+xml']",
-                                               "els => els.map(e => e.href)")
+        alternates = page.eval_on_selector_all(
+            "head link[rel=alternate][type='application/atom+xml']", "els => els.map(e => e.href)"
+        )
         assert old in alternates
         # a feed reader: no cookies
         feed = httpx.get(old)
@@ -46,8 +47,11 @@ def test_library_feeds_and_reset(browser, live_server, web_store):  # noqa: F811
 
         section.get_by_role("button", name="Reset feed addresses").click()
         page.wait_for_url(f"{live_server}/library#feeds")
-        new = page.get_by_role("region", name="Your private feeds").get_by_role(
-            "textbox", name="Address of Paperwire: your library").input_value()
+        new = (
+            page.get_by_role("region", name="Your private feeds")
+            .get_by_role("textbox", name="Address of Paperwire: your library")
+            .input_value()
+        )
         assert new != old and new.endswith("/library.atom")
         assert httpx.get(old).status_code == 404
         assert httpx.get(new).status_code == 200
@@ -66,6 +70,6 @@ def test_trending_page_links_its_feed(browser, live_server):  # noqa: F811
         assert href == "/feeds/trending.atom?window=month"
         parsed = feedparser.parse(httpx.get(live_server + href).content)
         shown = page.locator("ol.trending article.card h2.title").all_inner_texts()
-        assert [e.title for e in parsed.entries][:len(shown)] == shown
+        assert [e.title for e in parsed.entries][: len(shown)] == shown
     finally:
         context.close()

@@ -63,13 +63,36 @@ def tex_site(tmp_path_factory, db_urls):
     today = utc_now()[:10]
     papers = [
         _demo_paper(DEMO_TEX_ID),
-        Paper(id=TEX_TITLE_ID, source="test", title=TEX_TITLE, authors=["Ada Example"], categories=["cs.IR"],
-              abstract=r"We bound the top-$K$ error by $\epsilon$ when $\frac{a}{b} \leq 4$; top results improve.",
-              submitted=utc_now(), announced=today),
-        Paper(id=BAD_TEX_ID, source="test", title=BAD_TEX_TITLE, authors=["Bo Example"], categories=["cs.IR"],
-              abstract=r"An abstract whose math $x^{$ never closes.", submitted=utc_now(), announced=today),
-        Paper(id=BAD_CMD_ID, source="test", title=BAD_CMD_TITLE, authors=["Cy Example"], categories=["cs.IR"],
-              abstract="Plain words.", submitted=utc_now(), announced=today),
+        Paper(
+            id=TEX_TITLE_ID,
+            source="test",
+            title=TEX_TITLE,
+            authors=["Ada Example"],
+            categories=["cs.IR"],
+            abstract=r"We bound the top-$K$ error by $\epsilon$ when $\frac{a}{b} \leq 4$; top results improve.",
+            submitted=utc_now(),
+            announced=today,
+        ),
+        Paper(
+            id=BAD_TEX_ID,
+            source="test",
+            title=BAD_TEX_TITLE,
+            authors=["Bo Example"],
+            categories=["cs.IR"],
+            abstract=r"An abstract whose math $x^{$ never closes.",
+            submitted=utc_now(),
+            announced=today,
+        ),
+        Paper(
+            id=BAD_CMD_ID,
+            source="test",
+            title=BAD_CMD_TITLE,
+            authors=["Cy Example"],
+            categories=["cs.IR"],
+            abstract="Plain words.",
+            submitted=utc_now(),
+            announced=today,
+        ),
     ]
     store.papers.upsert([validated(p) for p in papers])
     indexer = Indexer(store, settings)
@@ -96,6 +119,7 @@ def _annotations(locator) -> list[str]:
 
 # -- math -----------------------------------------------------------------------------------------
 
+
 def test_demo_abstract_renders_as_math_under_the_csp(browser, tex_site):
     ctx = _context(browser, tex_site)
     csp_violations = []
@@ -110,7 +134,9 @@ def test_demo_abstract_renders_as_math_under_the_csp(browser, tex_site):
         assert "$\\epsilon" not in abstract.inner_text()
         assert page.evaluate("document.documentElement.classList.contains('tex-pending')") is False
         # the fonts came from our own origin (the CSP allows nothing else)
-        fonts = page.evaluate("performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('KaTeX_'))")
+        fonts = page.evaluate(
+            "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('KaTeX_'))"
+        )
         assert fonts and all(f.startswith(tex_site + "/static/vendor/katex-") and f.endswith(".woff2") for f in fonts)
         assert csp_violations == [] and ctx.console_errors == []
     finally:
@@ -227,6 +253,7 @@ def test_feeds_keep_the_tex_source(browser, tex_site):
 
 # -- the dense list -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def hf_site(tmp_path_factory, db_urls):
     """The demo's Hugging Face daily papers (real upvotes, GitHub links and star counts) on a site
@@ -272,7 +299,9 @@ def test_ten_papers_fit_a_1280x1000_window(browser, hf_site, path):
         row = card.locator(".row")
         assert row.locator(".links a").count() == 3  # abs, pdf, code
         assert re.fullmatch(r"code ★ [0-9.]+k?", " ".join(row.locator(".links a.code").text_content().split()))
-        tops = row.evaluate("r => [...r.children].filter(c => c.offsetParent).map(c => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))")
+        tops = row.evaluate(
+            "r => [...r.children].filter(c => c.offsetParent).map(c => Math.round(c.getBoundingClientRect().top + c.getBoundingClientRect().height / 2))"
+        )
         assert max(tops) - min(tops) <= 4, tops  # one line
         # the abstract is one click away
         assert not card.locator("details.abstract p").is_visible()
@@ -284,8 +313,9 @@ def test_ten_papers_fit_a_1280x1000_window(browser, hf_site, path):
 
 @pytest.mark.parametrize("path", ["/", "/trending"])
 def test_usable_on_a_390px_phone(browser, hf_site, path):
-    ctx = browser.new_context(base_url=hf_site, viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True, device_scale_factor=2)
+    ctx = browser.new_context(
+        base_url=hf_site, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
     page = ctx.new_page()
     try:
         page.goto(path)
@@ -305,6 +335,7 @@ def test_usable_on_a_390px_phone(browser, hf_site, path):
 
 
 # -- keyboard -------------------------------------------------------------------------------------
+
 
 def _context_with_session(browser, base, cookie, **kw):
     from paperwire.web.session import SESSION_COOKIE
@@ -400,8 +431,16 @@ def test_u_does_nothing_for_a_reader_who_is_not_signed_in(browser, live_server):
 
 # -- accessibility --------------------------------------------------------------------------------
 
-AXE_PAGES = ["/", "/search?q=language+models+feedback", f"/papers/{ARXIV_ID}", "/trending", "/subscribe",
-             "/signin", "/library", "/for-you"]
+AXE_PAGES = [
+    "/",
+    "/search?q=language+models+feedback",
+    f"/papers/{ARXIV_ID}",
+    "/trending",
+    "/subscribe",
+    "/signin",
+    "/library",
+    "/for-you",
+]
 
 
 @pytest.fixture(scope="module")
@@ -421,8 +460,9 @@ def test_axe_finds_no_serious_violations(browser, live_server, axe_reader, schem
     if not AXE.exists():
         pytest.skip(f"axe-core is not vendored at {AXE}")
     _, cookie = axe_reader
-    ctx = _context_with_session(browser, live_server, cookie, viewport={"width": 1280, "height": 1000},
-                                color_scheme=scheme)
+    ctx = _context_with_session(
+        browser, live_server, cookie, viewport={"width": 1280, "height": 1000}, color_scheme=scheme
+    )
     page = ctx.new_page()
     found = {}
     try:
@@ -430,13 +470,20 @@ def test_axe_finds_no_serious_violations(browser, live_server, axe_reader, schem
             page.goto(path)
             page.wait_for_function("!document.documentElement.classList.contains('tex-pending')")
             assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
-            assert page.locator("article.card").count() > 0 or path in ("/subscribe", "/signin") or "/papers/" in path, path
+            assert (
+                page.locator("article.card").count() > 0 or path in ("/subscribe", "/signin") or "/papers/" in path
+            ), path
             # axe runs in the page through the DevTools protocol (evaluate), which the CSP allows
             page.evaluate(AXE.read_text(encoding="utf-8"))
             # target-size (WCAG 2.2: 24 px targets or spacing) is off by default; Lighthouse checks it
-            result = page.evaluate("axe.run(document, {resultTypes: ['violations'], rules: {'target-size': {enabled: true}}})")
-            bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                   for v in result["violations"] if v["impact"] in ("serious", "critical")]
+            result = page.evaluate(
+                "axe.run(document, {resultTypes: ['violations'], rules: {'target-size': {enabled: true}}})"
+            )
+            bad = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in result["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
             if bad:
                 found[path] = bad
         assert found == {}

@@ -37,8 +37,15 @@ def signin_server(tmp_path, db_url):
     base = f"http://127.0.0.1:{port}"
     with SmtpSink(tmp_path / "sink.db") as sink:
         settings = make_settings(tmp_path, db_url).with_(
-            base_url=base, port=port, smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="none",
-            smtp_timeout=10.0, mail_from="Paperwire <signin@paperwire.test>", scheduler=False)
+            base_url=base,
+            port=port,
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            smtp_security="none",
+            smtp_timeout=10.0,
+            mail_from="Paperwire <signin@paperwire.test>",
+            scheduler=False,
+        )
         store = open_store(settings.database_url)
         store.papers.upsert([validated(p) for p in extra_papers()])
         try:

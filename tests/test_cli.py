@@ -35,7 +35,9 @@ def test_ingest_then_search_by_meaning_and_words(tmp_path, db_url):
     again = paperwire(tmp_path, db_url, "ingest", "jsonl", "-q", str(SEED)).stdout
     assert "0 new" in again and "64 unchanged" in again
 
-    lines = paperwire(tmp_path, db_url, "search", "privacy-preserving data release", "--json", "--limit", "5").stdout.splitlines()
+    lines = paperwire(
+        tmp_path, db_url, "search", "privacy-preserving data release", "--json", "--limit", "5"
+    ).stdout.splitlines()
     hits = [json.loads(line) for line in lines]
     assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5]
     assert "privacy" in hits[0]["title"].lower()
@@ -54,8 +56,10 @@ def test_bad_lines_are_reported_and_listed_by_errors_command(tmp_path, db_url):
     assert "line 2: malformed JSON" in out and "line 3: missing title" in out
     run_id = out.split("run ")[1].split(")")[0]
     listed = paperwire(tmp_path, db_url, "errors", run_id).stdout.splitlines()
-    assert listed == ["line 2\tmalformed JSON: Expecting property name enclosed in double quotes at column 2",
-                      "line 3\tmissing title"]
+    assert listed == [
+        "line 2\tmalformed JSON: Expecting property name enclosed in double quotes at column 2",
+        "line 3\tmissing title",
+    ]
 
 
 @needs_shared
@@ -79,15 +83,36 @@ def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path, db_url)
 
     records = load_0704()
     days = sorted({first_submitted(r) for r in records})
-    expected = [r for r in records if days[0] <= first_submitted(r) <= days[1] and
-                any(c.startswith("hep-") for c in r["categories"].split())]
+    expected = [
+        r
+        for r in records
+        if days[0] <= first_submitted(r) <= days[1] and any(c.startswith("hep-") for c in r["categories"].split())
+    ]
     assert expected, "the sample should hold hep-* papers on its first two days"
     with ArxivServer() as srv:
         srv.route("/oai", OaiRepository(records, page_size=7))
-        env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path),
-                   PAPERWIRE_ARXIV_OAI_URL=srv.url("/oai"), PAPERWIRE_HTTP_DELAY="0.01")
-        argv = [sys.executable, "-m", "paperwire.cli", "ingest", "oai", "--set", "physics:hep-",
-                "--from", days[0], "--until", days[1], "--no-embed", "-q"]
+        env = dict(
+            os.environ,
+            PAPERWIRE_DATABASE_URL=db_url,
+            PAPERWIRE_DATA_DIR=str(tmp_path),
+            PAPERWIRE_ARXIV_OAI_URL=srv.url("/oai"),
+            PAPERWIRE_HTTP_DELAY="0.01",
+        )
+        argv = [
+            sys.executable,
+            "-m",
+            "paperwire.cli",
+            "ingest",
+            "oai",
+            "--set",
+            "physics:hep-",
+            "--from",
+            days[0],
+            "--until",
+            days[1],
+            "--no-embed",
+            "-q",
+        ]
         proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert f"{len(expected):,} new" in proc.stdout
@@ -96,7 +121,6 @@ def test_ingest_oai_through_the_cli_against_a_local_oai_server(tmp_path, db_url)
         # a bad date is a usage error, not a traceback
         bad = subprocess.run(argv[:5] + ["--from", "2025-13-01"], env=env, capture_output=True, text=True)
         assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
-
 
 
 @needs_shared
@@ -131,8 +155,13 @@ def test_import_hf_of_a_cut_short_file_says_so_and_a_complete_one_finishes_it(tm
     cut.write_bytes(whole[: len(whole) // 2])
     proc = paperwire(tmp_path, db_url, "import-hf", "-q", "--no-embed", "--batch-size", "50", str(cut), check=False)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "error: " in proc.stderr and "damaged or cut short" in proc.stderr and "import the complete file again" \
-        in proc.stderr and "Traceback" not in proc.stderr and "Aborted" not in proc.stderr, proc.stderr
+    assert (
+        "error: " in proc.stderr
+        and "damaged or cut short" in proc.stderr
+        and "import the complete file again" in proc.stderr
+        and "Traceback" not in proc.stderr
+        and "Aborted" not in proc.stderr
+    ), proc.stderr
 
     def papers() -> int:
         out = paperwire(tmp_path, db_url, "status").stdout

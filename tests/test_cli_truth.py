@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -28,11 +28,13 @@ def paperwire(tmp_path: Path, db_url: str | None, *args: str, **env_extra) -> su
     env.update(PAPERWIRE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", **env_extra)
     if db_url is not None:
         env["PAPERWIRE_DATABASE_URL"] = db_url
-    return subprocess.run([sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 # -- the database URL ------------------------------------------------------------------------
+
 
 def test_a_missing_directory_in_the_database_url_is_an_error_naming_it(tmp_path):
     missing = tmp_path / "nonexistent-dir" / "x"
@@ -83,6 +85,7 @@ def test_help_works_whatever_the_database_url(tmp_path):
 
 # -- errors, search ----------------------------------------------------------------------------
 
+
 @needs_shared
 def test_errors_of_a_run_that_does_not_exist_exits_non_zero(tmp_path, db_url):
     bad = tmp_path / "mixed.jsonl"
@@ -121,8 +124,12 @@ def test_json_results_into_a_pipe_that_closes_end_quietly(tmp_path, db_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
     env.update(PAPERWIRE_DATA_DIR=str(tmp_path / "data"), PAPERWIRE_DATABASE_URL=db_url, HF_HUB_OFFLINE="1")
     # `paperwire search ... --json | head -1`: read one line, then go away
-    proc = subprocess.Popen([sys.executable, "-m", "paperwire.cli", "search", "learning", "--json", "--limit", "1000"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", "search", "learning", "--json", "--limit", "1000"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     first = proc.stdout.readline()
     proc.stdout.close()
     stderr = proc.stderr.read().decode()
@@ -133,6 +140,7 @@ def test_json_results_into_a_pipe_that_closes_end_quietly(tmp_path, db_url):
 
 # -- digests -----------------------------------------------------------------------------------
 
+
 @needs_shared
 def test_digest_run_warns_where_links_point_and_dates_mails_in_plus_0000(tmp_path, db_url, store):
     from paperwire.sources.jsonl import JsonlSource
@@ -142,25 +150,47 @@ def test_digest_run_warns_where_links_point_and_dates_mails_in_plus_0000(tmp_pat
     src.write_text("\n".join(DAILY.read_text().splitlines()[:5]) + "\n")
     assert run_ingest(store, JsonlSource(src), progress=False).inserted == 5
     with store.transaction() as c:
-        c.execute("INSERT INTO subscribers (email, status, send_hour, created_at, updated_at, confirmed_at) "
-                  "VALUES ('ada@example.org', 'confirmed', 7, '2025-03-01T00:00:00Z', '2025-03-01T00:00:00Z', "
-                  "'2025-03-01T00:00:00Z')")
-    before = datetime.now(timezone.utc).replace(microsecond=0)
-    proc = paperwire(tmp_path, db_url, "digest", "run", "--now", "2025-03-20T08:00:00Z", "-q",
-                     PAPERWIRE_DIGEST_SEND_EMPTY="1", PAPERWIRE_SECRET_KEY="k" * 40)
+        c.execute(
+            "INSERT INTO subscribers (email, status, send_hour, created_at, updated_at, confirmed_at) "
+            "VALUES ('ada@example.org', 'confirmed', 7, '2025-03-01T00:00:00Z', '2025-03-01T00:00:00Z', "
+            "'2025-03-01T00:00:00Z')"
+        )
+    before = datetime.now(UTC).replace(microsecond=0)
+    proc = paperwire(
+        tmp_path,
+        db_url,
+        "digest",
+        "run",
+        "--now",
+        "2025-03-20T08:00:00Z",
+        "-q",
+        PAPERWIRE_DIGEST_SEND_EMPTY="1",
+        PAPERWIRE_SECRET_KEY="k" * 40,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "queued 1" in proc.stdout
-    assert ("warning: PAPERWIRE_BASE_URL is not set: links in these mails point at http://127.0.0.1:8000"
-            in proc.stderr), proc.stderr
-    (raw,), = [tuple(r) for r in store.conn.execute("SELECT message FROM outbox")]
+    assert (
+        "warning: PAPERWIRE_BASE_URL is not set: links in these mails point at http://127.0.0.1:8000" in proc.stderr
+    ), proc.stderr
+    ((raw,),) = [tuple(r) for r in store.conn.execute("SELECT message FROM outbox")]
     msg = email.message_from_bytes(bytes(raw), policy=email.policy.default)
     assert msg["Date"].endswith(" +0000") and "GMT" not in msg["Date"], msg["Date"]
     sent = parsedate_to_datetime(msg["Date"])
     assert sent.utcoffset().total_seconds() == 0 and abs((sent - before).total_seconds()) < 120
     assert "http://127.0.0.1:8000/preferences?token=" in msg.get_body(("plain",)).get_content()
 
-    proc = paperwire(tmp_path, db_url, "digest", "run", "--dry-run", "--now", "2025-03-21T08:00:00Z", "-q",
-                     PAPERWIRE_BASE_URL="https://papers.example.org", PAPERWIRE_SECRET_KEY="k" * 40)
+    proc = paperwire(
+        tmp_path,
+        db_url,
+        "digest",
+        "run",
+        "--dry-run",
+        "--now",
+        "2025-03-21T08:00:00Z",
+        "-q",
+        PAPERWIRE_BASE_URL="https://papers.example.org",
+        PAPERWIRE_SECRET_KEY="k" * 40,
+    )
     assert proc.returncode == 0 and "warning" not in proc.stderr, proc.stderr
     # a worker that composes digests says the same when it starts; one that only sends does not
     proc = paperwire(tmp_path, db_url, "worker", "--once", "--role", "digest", PAPERWIRE_SECRET_KEY="k" * 40)

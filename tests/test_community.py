@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from arxiv_server import DATA, SKIP_REASON, Reply, make_settings as arxiv_settings, recorded_reply
+from arxiv_server import DATA, SKIP_REASON, Reply, recorded_reply
+from arxiv_server import make_settings as arxiv_settings
 from conftest import csrf_for, sign_in, table_rows
 from conftest_web import ARXIV_ID, OLD_ID, XSS_ID, extra_papers
 from paperwire import community
@@ -26,8 +27,14 @@ COMMUNITY_TABLES = ("papers", "votes", "paper_community", "audit_log")
 def add_papers(store, n: int = 0) -> dict[str, int]:
     """The hand-made test papers (conftest_web.extra_papers) plus ``n`` more; id -> pk."""
     papers = extra_papers() + [
-        Paper(id=f"local:p{i}", title=f"Test paper {i}", abstract="About votes.", source="test",
-              submitted=utc_now(), announced=TODAY)
+        Paper(
+            id=f"local:p{i}",
+            title=f"Test paper {i}",
+            abstract="About votes.",
+            source="test",
+            submitted=utc_now(),
+            announced=TODAY,
+        )
         for i in range(n)
     ]
     store.papers.upsert([validated(p) for p in papers])
@@ -47,6 +54,7 @@ def stored_upvotes(store, pk: int) -> int:
 
 
 # -- storage: votes ---------------------------------------------------------------------------
+
 
 def test_one_vote_per_account_and_unvote(store):
     pk = add_papers(store)[ARXIV_ID]
@@ -114,6 +122,7 @@ def test_concurrent_votes_lose_nothing(store):
 
 # -- storage: lists, submissions, curation ----------------------------------------------------
 
+
 def test_submit_lists_then_merges_with_audit(store):
     pks = add_papers(store)
     a, b = store.accounts.ensure("a@example.org"), store.accounts.ensure("b@example.org")
@@ -122,10 +131,13 @@ def test_submit_lists_then_merges_with_audit(store):
     # submitted again, a day later, by someone else: merged, not listed twice, b's vote added
     assert store.community.submit_to_list(b.id, pk, "2026-01-06", "2026-01-06T10:00:00Z") == ("merged", "2026-01-05")
     assert store.community.submit_to_list(a.id, pk, "2026-01-06", "2026-01-06T11:00:00Z") == ("merged", "2026-01-05")
-    row = store.conn.execute("SELECT listed_day, listed_at, submitted_by, upvotes FROM paper_community "
-                             "WHERE paper_pk=?", (pk,)).fetchone()
+    row = store.conn.execute(
+        "SELECT listed_day, listed_at, submitted_by, upvotes FROM paper_community WHERE paper_pk=?", (pk,)
+    ).fetchone()
     assert tuple(row) == ("2026-01-05", "2026-01-05T10:00:00Z", a.id, 2)
-    assert [e.pk for e in store.community.day_list("2026-01-05")] == [pk] and store.community.day_list("2026-01-06") == []
+    assert [e.pk for e in store.community.day_list("2026-01-05")] == [pk] and store.community.day_list(
+        "2026-01-06"
+    ) == []
     log = store.community.audit_log()
     assert [(e.action, e.actor_email, e.paper_id, e.detail) for e in log] == [
         ("merge", "a@example.org", ARXIV_ID, {"day": "2026-01-05"}),
@@ -165,7 +177,11 @@ def test_curator_actions_are_audited_and_hidden_papers_leave_the_list(store):
     assert [e.pk for e in store.community.day_list("2026-01-05")] == [pk] and store.community.hidden() == []
     log = store.community.audit_log(paper_pk=pk)
     assert [(e.action, e.detail.get("note")) for e in log] == [
-        ("unhide", None), ("hide", "spam?"), ("feature", "great read"), ("submit", None)]
+        ("unhide", None),
+        ("hide", "spam?"),
+        ("feature", "great read"),
+        ("submit", None),
+    ]
     before = snapshot(store)
     with pytest.raises(ValueError, match="unknown curator action"):
         store.community.curate(curator.id, pk, "delete")
@@ -191,33 +207,40 @@ def test_core_curate_checks_role_and_note(store):
 
 # -- core: submissions ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("2503.11731", "2503.11731"),
-    (" arXiv:2503.11731v2 ", "2503.11731"),
-    ("https://arxiv.org/abs/2503.11731", "2503.11731"),
-    ("https://arxiv.org/abs/2503.11731v3", "2503.11731"),
-    ("http://arxiv.org/pdf/2503.11731v2.pdf", "2503.11731"),
-    ("https://arxiv.org/pdf/2503.11731", "2503.11731"),
-    ("arxiv.org/abs/2503.11731?context=cs", "2503.11731"),
-    ("https://www.arxiv.org/abs/2503.11731#x", "2503.11731"),
-    ("https://export.arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001"),
-    ("hep-th/9901001", "hep-th/9901001"),
-    ("math.AG/0101001v2", "math.AG/0101001"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2503.11731", "2503.11731"),
+        (" arXiv:2503.11731v2 ", "2503.11731"),
+        ("https://arxiv.org/abs/2503.11731", "2503.11731"),
+        ("https://arxiv.org/abs/2503.11731v3", "2503.11731"),
+        ("http://arxiv.org/pdf/2503.11731v2.pdf", "2503.11731"),
+        ("https://arxiv.org/pdf/2503.11731", "2503.11731"),
+        ("arxiv.org/abs/2503.11731?context=cs", "2503.11731"),
+        ("https://www.arxiv.org/abs/2503.11731#x", "2503.11731"),
+        ("https://export.arxiv.org/abs/hep-th/9901001v1", "hep-th/9901001"),
+        ("hep-th/9901001", "hep-th/9901001"),
+        ("math.AG/0101001v2", "math.AG/0101001"),
+    ],
+)
 def test_parse_arxiv_ref_accepts_ids_and_urls(text, expected):
     assert community.parse_arxiv_ref(text) == expected
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "Enter an arXiv id"),
-    ("hello world", "is not an arXiv id"),
-    ("2503.117", "is not an arXiv id"),
-    ("https://example.org/abs/2503.11731", "Only arXiv links"),
-    ("javascript:alert(1)//arxiv.org/abs/2503.11731", "is not an arXiv id"),
-    ("ftp://arxiv.org/abs/2503.11731", "Only arXiv links"),
-    ("https://arxiv.org/list/cs.CL/new", "does not point to a paper"),
-    ("2503.11731" + "x" * 400, "too long"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "Enter an arXiv id"),
+        ("hello world", "is not an arXiv id"),
+        ("2503.117", "is not an arXiv id"),
+        ("https://example.org/abs/2503.11731", "Only arXiv links"),
+        ("javascript:alert(1)//arxiv.org/abs/2503.11731", "is not an arXiv id"),
+        ("ftp://arxiv.org/abs/2503.11731", "Only arXiv links"),
+        ("https://arxiv.org/list/cs.CL/new", "does not point to a paper"),
+        ("2503.11731" + "x" * 400, "too long"),
+    ],
+)
 def test_parse_arxiv_ref_refuses_the_rest(text, message):
     with pytest.raises(community.SubmitError, match=message) as e:
         community.parse_arxiv_ref(text)
@@ -232,10 +255,14 @@ def id_route(req):
 def test_submit_known_paper_does_not_ask_arxiv(store, srv, tmp_path, db_url):
     add_papers(store)
     a = store.accounts.ensure("a@example.org")
-    result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, f"https://arxiv.org/abs/{ARXIV_ID}v2")
+    result = community.submit(
+        store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, f"https://arxiv.org/abs/{ARXIV_ID}v2"
+    )
     assert (result.status, result.listed_day, result.fetched, result.paper.id) == ("listed", TODAY, False, ARXIV_ID)
     assert srv.requests() == []
-    again = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, ARXIV_ID)  # duplicate: merged
+    again = community.submit(
+        store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, ARXIV_ID
+    )  # duplicate: merged
     assert (again.status, again.listed_day) == ("merged", TODAY)
     assert [e.upvotes for e in store.community.day_list(TODAY)] == [1]
 
@@ -244,7 +271,9 @@ def test_submit_known_paper_does_not_ask_arxiv(store, srv, tmp_path, db_url):
 def test_submit_unknown_paper_fetches_and_ingests_it(store, srv, tmp_path, db_url):
     srv.route("/api/query", id_route)
     a = store.accounts.ensure("a@example.org")
-    result = community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "https://arxiv.org/pdf/1707.08567v1.pdf")
+    result = community.submit(
+        store, arxiv_settings(tmp_path, srv, database_url=db_url), a.id, "https://arxiv.org/pdf/1707.08567v1.pdf"
+    )
     assert result.status == "listed" and result.fetched
     [req] = srv.requests("/api/query")
     assert req.query["id_list"] == "1707.08567"
@@ -282,7 +311,9 @@ def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path, db_u
     srv.route("/api/query", lambda req: Reply(503, b"busy", content_type="text/plain"))
     a = store.accounts.ensure("a@example.org")
     before = snapshot(store)
-    with pytest.raises(community.ArxivUnavailable, match=r"arXiv could not be asked about 2501.00001 right now \(HTTP 503\)") as e:
+    with pytest.raises(
+        community.ArxivUnavailable, match=r"arXiv could not be asked about 2501.00001 right now \(HTTP 503\)"
+    ) as e:
         community.submit(store, arxiv_settings(tmp_path, srv, database_url=db_url, http_retries=5), a.id, "2501.00001")
     assert e.value.status == 503
     assert len(srv.requests("/api/query")) == 2  # a web submission retries once, not five times
@@ -291,7 +322,9 @@ def test_submit_when_arxiv_answers_503_writes_nothing(store, srv, tmp_path, db_u
 
 def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path, db_url):
     a = store.accounts.ensure("a@example.org")
-    settings = arxiv_settings(tmp_path, srv, database_url=db_url, arxiv_api_url="http://127.0.0.1:9/api/query")  # discard port: refused
+    settings = arxiv_settings(
+        tmp_path, srv, database_url=db_url, arxiv_api_url="http://127.0.0.1:9/api/query"
+    )  # discard port: refused
     before = snapshot(store)
     with pytest.raises(community.ArxivUnavailable, match="no answer"):
         community.submit(store, settings, a.id, "2501.00001")
@@ -299,6 +332,7 @@ def test_submit_when_arxiv_is_unreachable_writes_nothing(store, srv, tmp_path, d
 
 
 # -- web --------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def web(tmp_path, srv, db_url):
@@ -330,25 +364,33 @@ def test_vote_form_and_json(web):
     store, client, _ = web
     account, csrf = signed_in(client, store)
     path = f"/papers/{ARXIV_ID}/vote"
-    r = client.post(path, data={"csrf": csrf, "action": "up"}, headers={"Referer": "http://testserver/day/2025-03-17?page=1"},
-                    follow_redirects=False)
+    r = client.post(
+        path,
+        data={"csrf": csrf, "action": "up"},
+        headers={"Referer": "http://testserver/day/2025-03-17?page=1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/day/2025-03-17?page=1"
     assert store.community.state([pk_of(store, ARXIV_ID)], account.id)[pk_of(store, ARXIV_ID)].voted
     # a Referer from elsewhere is not followed: back to the paper page
-    r = client.post(path, data={"csrf": csrf, "action": "up"}, headers={"Referer": "https://evil.example/x"},
-                    follow_redirects=False)
+    r = client.post(
+        path, data={"csrf": csrf, "action": "up"}, headers={"Referer": "https://evil.example/x"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/papers/{ARXIV_ID}"
     r = client.post(path, data={"action": "down"}, headers={"Accept": "application/json", "X-CSRF-Token": csrf})
     assert r.status_code == 200 and r.json() == {"paper_id": ARXIV_ID, "upvotes": 0, "voted": False}
     r = client.post(path, data={"action": "up"}, headers={"Accept": "application/json", "X-CSRF-Token": csrf})
     assert r.json()["upvotes"] == 1 and r.json()["voted"] is True
     # old-style ids keep their slash in the URL
-    r = client.post(f"/papers/{OLD_ID}/vote", data={"action": "up"},
-                    headers={"Accept": "application/json", "X-CSRF-Token": csrf})
+    r = client.post(
+        f"/papers/{OLD_ID}/vote", data={"action": "up"}, headers={"Accept": "application/json", "X-CSRF-Token": csrf}
+    )
     assert r.status_code == 200 and r.json()["paper_id"] == OLD_ID
     # the pages show it: the vote form is pressed, the count is 1, the next action is "down"
     html = client.get(f"/papers/{ARXIV_ID}").text
-    form = re.search(r'<form class="vote" method="post" action="/papers/2503.11731/vote">.*?</form>', html, re.S).group(0)
+    form = re.search(r'<form class="vote" method="post" action="/papers/2503.11731/vote">.*?</form>', html, re.S).group(
+        0
+    )
     assert 'aria-pressed="true"' in form and 'value="down"' in form and '<span class="vote-count">1</span>' in form
 
 
@@ -357,8 +399,12 @@ def test_vote_refusals_change_nothing(web):
     pk = pk_of(store, ARXIV_ID)
     before = snapshot(store)
     # anonymous: to sign in (a form) or 401 with the sign-in URL (a script)
-    r = client.post(f"/papers/{ARXIV_ID}/vote", data={"action": "up"}, headers={"Referer": "http://testserver/"},
-                    follow_redirects=False)
+    r = client.post(
+        f"/papers/{ARXIV_ID}/vote",
+        data={"action": "up"},
+        headers={"Referer": "http://testserver/"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2F"
     r = client.post(f"/papers/{ARXIV_ID}/vote", data={"action": "up"}, headers={"Accept": "application/json"})
     assert r.status_code == 401 and r.json()["signin"] == f"/signin?next=%2Fpapers%2F{ARXIV_ID}"
@@ -371,8 +417,9 @@ def test_vote_refusals_change_nothing(web):
     assert r.status_code == 403
     r = client.post("/papers/2501.99999/vote", data={"action": "up", "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 404
-    r = client.post("/papers/2501.99999/vote", data={"action": "up"},
-                    headers={"Accept": "application/json", "X-CSRF-Token": csrf})
+    r = client.post(
+        "/papers/2501.99999/vote", data={"action": "up"}, headers={"Accept": "application/json", "X-CSRF-Token": csrf}
+    )
     assert r.status_code == 404 and "no paper" in r.json()["error"]
     r = client.post(f"/papers/{ARXIV_ID}/vote", data={"action": "sideways", "csrf": csrf}, follow_redirects=False)
     assert r.status_code == 400
@@ -447,11 +494,17 @@ def test_curation_through_the_web(web):
     r = client.post(f"/papers/{XSS_ID}/curate", data={"csrf": csrf, "action": "explode"}, follow_redirects=False)
     assert r.status_code == 400 and snapshot(store) == before
     assert 'aria-label="Curator actions"' in client.get(f"/papers/{XSS_ID}").text
-    r = client.post(f"/papers/{XSS_ID}/curate", data={"csrf": csrf, "action": "feature", "note": "<i>nice</i>"},
-                    headers={"Referer": f"http://testserver/papers/{XSS_ID}"}, follow_redirects=False)
+    r = client.post(
+        f"/papers/{XSS_ID}/curate",
+        data={"csrf": csrf, "action": "feature", "note": "<i>nice</i>"},
+        headers={"Referer": f"http://testserver/papers/{XSS_ID}"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/papers/{XSS_ID}"
     assert '<span class="badge featured">Featured</span>' in client.get("/").text
-    r = client.post(f"/papers/{XSS_ID}/curate", data={"csrf": csrf, "action": "hide", "note": "spam"}, follow_redirects=False)
+    r = client.post(
+        f"/papers/{XSS_ID}/curate", data={"csrf": csrf, "action": "hide", "note": "spam"}, follow_redirects=False
+    )
     assert r.status_code == 303 and r.headers["location"] == "/curate"
     # hidden: left out of the day listing, still reachable by URL (with a notice)
     assert f"/papers/{XSS_ID}/vote" not in client.get("/").text
@@ -463,7 +516,10 @@ def test_curation_through_the_web(web):
     hidden = curate.split('id="hidden-title"', 1)[1].split('id="audit-title"', 1)[0]
     assert f"/papers/{XSS_ID}/curate" in hidden and 'value="unhide"' in hidden
     assert [e.action for e in store.community.audit_log(paper_pk=pk)] == ["hide", "feature"]
-    r = client.post(f"/papers/{XSS_ID}/curate", data={"action": "unhide"},
-                    headers={"Accept": "application/json", "X-CSRF-Token": csrf})
+    r = client.post(
+        f"/papers/{XSS_ID}/curate",
+        data={"action": "unhide"},
+        headers={"Accept": "application/json", "X-CSRF-Token": csrf},
+    )
     assert r.json() == {"paper_id": XSS_ID, "changed": True}
     assert f"/papers/{XSS_ID}/vote" in client.get("/").text

@@ -11,27 +11,35 @@ from importlib import resources
 from click.testing import CliRunner
 
 from paperwire.cli import main
+from paperwire.digest.types import DigestRecord
 from paperwire.models import Paper
 from paperwire.storage import open_store
-
 from paperwire.subscriptions import lifecycle
-from paperwire.digest.types import DigestRecord
 
 
 def _fill(s) -> dict:
     """A small instance with a row in every kind of table, awkward values included."""
-    papers = [Paper(id=f"2501.{i:05d}", version=1 + i % 3, title=f"Paper {i} — ünïcode \\ tab\t'quote'",
-                    abstract="line one\nline two" if i % 2 else "", source="test",
-                    authors=["Zoë Ünicode", f"Author {i}"], categories=["cs.CL"] if i % 3 else ["math.AG", "cs.LG"],
-                    submitted=None if i == 7 else f"2025-01-{1 + i % 28:02d}T10:00:00Z",
-                    announced=f"2025-01-{1 + i % 28:02d}", doi=None if i % 4 else f"10.1/{i}")
-              for i in range(1, 41)]
+    papers = [
+        Paper(
+            id=f"2501.{i:05d}",
+            version=1 + i % 3,
+            title=f"Paper {i} — ünïcode \\ tab\t'quote'",
+            abstract="line one\nline two" if i % 2 else "",
+            source="test",
+            authors=["Zoë Ünicode", f"Author {i}"],
+            categories=["cs.CL"] if i % 3 else ["math.AG", "cs.LG"],
+            submitted=None if i == 7 else f"2025-01-{1 + i % 28:02d}T10:00:00Z",
+            announced=f"2025-01-{1 + i % 28:02d}",
+            doi=None if i % 4 else f"10.1/{i}",
+        )
+        for i in range(1, 41)
+    ]
     run = s.papers.start_run("jsonl:/data/papers.jsonl")
-    s.papers.upsert(papers, run_id=run, state=("jsonl:/data/papers.jsonl", {"offset": 4096}),
-                    errors=[("line 41", "no title")])
+    s.papers.upsert(
+        papers, run_id=run, state=("jsonl:/data/papers.jsonl", {"offset": 4096}), errors=[("line 41", "no title")]
+    )
     s.papers.finish_run(run, "done", {"inserted": 40})
-    s.papers.upsert([Paper(id="2501.00003", version=9, title="Paper 3 revised", source="test",
-                           announced="2025-01-04")])
+    s.papers.upsert([Paper(id="2501.00003", version=9, title="Paper 3 revised", source="test", announced="2025-01-04")])
     pks = s.papers.pks_for([p.id for p in papers])
     # vectors with every byte value, NUL and backslash included
     s.papers.put_embeddings([(pk, f"h{pk}", bytes((pk + j) % 256 for j in range(384 * 4))) for pk in pks.values()], "m")
@@ -39,14 +47,32 @@ def _fill(s) -> dict:
 
     compose = lambda sub, n: ("confirm", f"<c{sub.id}.{n}@t>", f"To: {sub.email}\r\n\r\nconfirm".encode())  # noqa
     for i in range(5):
-        lifecycle.request(s, email=f"reader{i}@example.org", prefs={"categories": ["cs.CL"], "trending": i % 2 == 0},
-                               query=f"query {i}", limits=[("ip:127.0.0.1", 100, 3600.0)], now=1.7e9 + i / 3,
-                               compose=compose, max_saved=5)
+        lifecycle.request(
+            s,
+            email=f"reader{i}@example.org",
+            prefs={"categories": ["cs.CL"], "trending": i % 2 == 0},
+            query=f"query {i}",
+            limits=[("ip:127.0.0.1", 100, 3600.0)],
+            now=1.7e9 + i / 3,
+            compose=compose,
+            max_saved=5,
+        )
     for sub in s.subscribers.list("pending")[:3]:
         lifecycle.confirm(s, sub.id, 0)
     confirmed = s.subscribers.list()
-    s.digests.record([DigestRecord(confirmed[0].id, "2025-01-02", list(pks.values())[:5], "2025-01-02T07:00:00Z",
-                                   confirmed[0].email, "<digest-1@t>", b"digest body \x00\xff")])
+    s.digests.record(
+        [
+            DigestRecord(
+                confirmed[0].id,
+                "2025-01-02",
+                list(pks.values())[:5],
+                "2025-01-02T07:00:00Z",
+                confirmed[0].email,
+                "<digest-1@t>",
+                b"digest body \x00\xff",
+            )
+        ]
+    )
     claimed = s.outbox.claim(limit=2, now=time.time() + 1)
     s.outbox.mark_sent(claimed[0].id)
     s.outbox.mark_retry(claimed[1].id, "421 try later", time.time() + 60)
@@ -74,8 +100,12 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
     made = _fill(src)
     # a message stored as text in the BLOB column (SQLite allows it): copied as its UTF-8 bytes
     src.conn.execute("UPDATE outbox SET message = 'plain text message' WHERE message_id = '<digest-1@t>'")
-    tables = [r[0] for r in src.conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'")]
+    tables = [
+        r[0]
+        for r in src.conn.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name != 'schema_migrations'"
+        )
+    ]
     want = {t: src.conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
     max_seq, n_outbox = src.papers.max_seq(), want["outbox"]
     src.close()
@@ -90,7 +120,7 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
     dst = open_store(pg_url)
     try:
         src = open_store(src_url)
-        for pid, pk in made["pks"].items():
+        for pid in made["pks"]:
             assert dst.papers.get(pid) == src.papers.get(pid)
         pks = list(made["pks"].values())
         assert dst.papers.embeddings(pks) == src.papers.embeddings(pks)
@@ -107,8 +137,10 @@ def test_copy_sqlite_to_postgres_verifies_and_moves_sequences(tmp_path, pg_url):
         dst.papers.upsert([Paper(id="2502.00001", title="After the move", source="test", announced="2025-02-01")])
         assert dst.papers.max_seq() == max_seq + 1
         assert dst.papers.changes_since(max_seq)[0].paper.id == "2502.00001"
-        assert dst.outbox.insert(kind="confirm", recipient="n@example.org", message_id="<new@t>", message=b"x") \
+        assert (
+            dst.outbox.insert(kind="confirm", recipient="n@example.org", message_id="<new@t>", message=b"x")
             == n_outbox + 1
+        )
         assert dst.papers.start_run("again") == 2
         assert dst.accounts.ensure("new@example.org").id == made["account"].id + 1
         # the text message arrived as bytes, and the sender can take it
@@ -151,15 +183,21 @@ def test_copy_that_does_not_verify_keeps_nothing(tmp_path, pg_url):
     src.close()
     open_store(pg_url).close()  # migrated, so the trigger has a table
     with psycopg.connect(pg_url) as c:
-        c.execute("CREATE FUNCTION garble() RETURNS trigger AS $$ BEGIN "
-                  "IF NEW.id = '2501.00017' THEN NEW.title := NEW.title || '!'; END IF; RETURN NEW; END $$ "
-                  "LANGUAGE plpgsql")
+        c.execute(
+            "CREATE FUNCTION garble() RETURNS trigger AS $$ BEGIN "
+            "IF NEW.id = '2501.00017' THEN NEW.title := NEW.title || '!'; END IF; RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
         c.execute("CREATE TRIGGER garble BEFORE INSERT ON papers FOR EACH ROW EXECUTE FUNCTION garble()")
     result = CliRunner().invoke(main, ["--database-url", src_url, "migrate", "--copy-to", pg_url, "-q"])
     assert result.exit_code == 1
     assert "table 'papers' did not verify" in result.output and "nothing was kept" in result.output
-    assert _pg_counts(pg_url, ["papers", "embeddings", "subscribers", "outbox"]) == \
-        {"papers": 0, "embeddings": 0, "subscribers": 0, "outbox": 0}
+    assert _pg_counts(pg_url, ["papers", "embeddings", "subscribers", "outbox"]) == {
+        "papers": 0,
+        "embeddings": 0,
+        "subscribers": 0,
+        "outbox": 0,
+    }
 
 
 def test_copy_refuses_a_table_postgresql_lacks_and_bad_urls(tmp_path, pg_url):
@@ -182,11 +220,13 @@ def test_migrate_command_on_postgresql(pg_server):
     name = pg_server.new_database(migrated=False)
     url = pg_server.url(name)
     try:
-        versions = sorted(int(f.name[:4]) for f in resources.files("paperwire.storage")
-                          .joinpath("migrations/postgres").iterdir() if f.name.endswith(".sql"))
+        versions = sorted(
+            int(f.name[:4])
+            for f in resources.files("paperwire.storage").joinpath("migrations/postgres").iterdir()
+            if f.name.endswith(".sql")
+        )
         result = _cli("--database-url", url, "migrate")
         assert result.exit_code == 0 and f"applied migrations: {versions}" in result.output
         assert "up to date" in _cli("--database-url", url, "migrate").output
     finally:
         pg_server.drop_database(name)
-

@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from digest_site import digest_site, without_subscribers
 
+from digest_site import digest_site, without_subscribers
 from paperwire.digest.compose import Composer, digest_message_id, for_you_papers, trending_papers
 from paperwire.digest.run import run_digests
 from paperwire.digest.schedule import due_period, lookback_since
@@ -39,13 +39,20 @@ def env(tmp_path_factory, db_urls):
     """Seed papers listed on two days (half each; every fourth one in cs.LG), one hostile paper in
     cs.CR, indexed by words and meaning."""
     root = tmp_path_factory.mktemp("digest")
-    recs = [json.loads(l) for l in SEED.read_text().splitlines() if l.strip()]
+    recs = [json.loads(line) for line in SEED.read_text().splitlines() if line.strip()]
     for i, r in enumerate(recs):
         r["listing_date"] = DAY1 if i < 32 else DAY2
         r["categories"] = ["cs.LG"] if i % 4 == 0 else ["stat.ML"]
-    recs.append({"id": "local:xss", "title": XSS_TITLE, "listing_date": DAY2, "categories": ["cs.CR"],
-                 "abstract": "Language models <b>learn</b> & improve from <img src=x onerror=alert(2)> feedback.",
-                 "authors": ["Mallory <em>O'Hara</em>"]})
+    recs.append(
+        {
+            "id": "local:xss",
+            "title": XSS_TITLE,
+            "listing_date": DAY2,
+            "categories": ["cs.CR"],
+            "abstract": "Language models <b>learn</b> & improve from <img src=x onerror=alert(2)> feedback.",
+            "authors": ["Mallory <em>O'Hara</em>"],
+        }
+    )
     with digest_site(root, db_urls(root / "pw.db"), recs, SECRET) as site:
         yield site
 
@@ -55,16 +62,42 @@ def ctx(env):
     return without_subscribers(env)
 
 
-def add_subscriber(store, email_addr, *, searches=(), status="confirmed", frequency="daily", send_hour=7,
-                   send_weekday=0, tz="UTC", trending=False, categories=(), confirmed_at="2025-03-01T00:00:00Z") -> int:
+def add_subscriber(
+    store,
+    email_addr,
+    *,
+    searches=(),
+    status="confirmed",
+    frequency="daily",
+    send_hour=7,
+    send_weekday=0,
+    tz="UTC",
+    trending=False,
+    categories=(),
+    confirmed_at="2025-03-01T00:00:00Z",
+) -> int:
     with store.transaction() as c:
         sid = c.execute(
             "INSERT INTO subscribers (email, status, frequency, send_hour, send_weekday, timezone, trending, categories, "
             "created_at, updated_at, confirmed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (email_addr, status, frequency, send_hour, send_weekday, tz, int(trending), json.dumps(list(categories)),
-             confirmed_at, confirmed_at, confirmed_at)).fetchone()[0]
-        c.executemany("INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, ?)",
-                      [(sid, q, confirmed_at) for q in searches])
+            (
+                email_addr,
+                status,
+                frequency,
+                send_hour,
+                send_weekday,
+                tz,
+                int(trending),
+                json.dumps(list(categories)),
+                confirmed_at,
+                confirmed_at,
+                confirmed_at,
+            ),
+        ).fetchone()[0]
+        c.executemany(
+            "INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, ?)",
+            [(sid, q, confirmed_at) for q in searches],
+        )
     return sid
 
 
@@ -73,7 +106,7 @@ def rows(store, sql, *args):
 
 
 def message_of(store, sid):
-    (raw,), = rows(store, "SELECT message FROM outbox WHERE subscriber_id=?", sid)
+    ((raw,),) = rows(store, "SELECT message FROM outbox WHERE subscriber_id=?", sid)
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 
@@ -87,7 +120,7 @@ def test_digest_with_saved_search_sections(ctx):
     sid = add_subscriber(store, "ada@example.org", searches=["differential privacy", "random walks optimization"])
     counts = run(ctx, NOW2)
     assert counts["due"] == 1 and counts["queued"] == 1, counts
-    (period, outbox_id, n), = rows(store, "SELECT period, outbox_id, papers FROM digests WHERE subscriber_id=?", sid)
+    ((period, outbox_id, n),) = rows(store, "SELECT period, outbox_id, papers FROM digests WHERE subscriber_id=?", sid)
     assert period == DAY2 and outbox_id is not None and 0 < n <= 20
     assert len(rows(store, "SELECT 1 FROM sent_papers WHERE subscriber_id=? AND period=?", sid, DAY2)) == n
     msg = message_of(store, sid)
@@ -132,14 +165,15 @@ def test_hostile_title_is_escaped_in_html(ctx):
     html = msg.get_body(("html",)).get_content()
     assert "<script>" not in html and "<img" not in html and "<em>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; $\\alpha&lt;\\beta$" in html
-    assert "href=\"https://papers.example.org/papers/local:xss\"" in html
+    assert 'href="https://papers.example.org/papers/local:xss"' in html
     assert XSS_TITLE in msg.get_body(("plain",)).get_content()
 
 
 def test_no_paper_twice_across_consecutive_digests(ctx):
     store, settings, engine = ctx
-    sid = add_subscriber(store, "cy@example.org", searches=["learning", "neural networks"], trending=True,
-                         categories=["stat.ML"])
+    sid = add_subscriber(
+        store, "cy@example.org", searches=["learning", "neural networks"], trending=True, categories=["stat.ML"]
+    )
     assert run(ctx, NOW1)["queued"] == 1
     assert run(ctx, NOW2)["queued"] == 1
     by_period = {}
@@ -148,7 +182,7 @@ def test_no_paper_twice_across_consecutive_digests(ctx):
     assert set(by_period) == {DAY1, DAY2} and all(by_period.values())
     assert not (by_period[DAY1] & by_period[DAY2])
     # what the second message lists is exactly what was recorded for it
-    (raw,), = rows(store, "SELECT message FROM outbox o JOIN digests d ON d.outbox_id=o.id WHERE d.period=?", DAY2)
+    ((raw,),) = rows(store, "SELECT message FROM outbox o JOIN digests d ON d.outbox_id=o.id WHERE d.period=?", DAY2)
     text = email.message_from_bytes(raw, policy=email.policy.default).get_body(("plain",)).get_content()
     ids = {r[0]: r[1] for r in rows(store, "SELECT pk, id FROM papers")}
     listed = {line.strip() for line in text.splitlines()}
@@ -222,8 +256,6 @@ def test_weekly_and_time_zones_in_a_run(ctx):
     assert (weekly, "2025-W12") in got and len(got) == 4  # LA's 18th comes at 14:00 UTC
 
 
-
-
 def test_trending_papers_function(ctx):
     store, settings, engine = ctx
     # nobody voted: the trending score is the base engagement decaying with age, so the newer
@@ -271,22 +303,52 @@ def test_kill_9_mid_run_then_rerun(ctx, tmp_path):
     and one outbox row per subscriber for the period, sent_papers matching the digest."""
     store, settings, engine = ctx
     n = 3000
-    queries = ["privacy", "graph neural networks", "language models", "random walks", "reinforcement learning",
-               "optimization", "transformers attention", "bayesian inference"]
+    queries = [
+        "privacy",
+        "graph neural networks",
+        "language models",
+        "random walks",
+        "reinforcement learning",
+        "optimization",
+        "transformers attention",
+        "bayesian inference",
+    ]
     with store.transaction() as c:
         c.executemany(
             "INSERT INTO subscribers (email, status, trending, categories, created_at, updated_at, confirmed_at) "
             "VALUES (?, 'confirmed', ?, ?, ?, ?, ?)",
-            [(f"user{i}@example.org", i % 2, json.dumps(["cs.LG"] if i % 3 == 0 else []),
-              "2025-03-01T00:00:00Z", "2025-03-01T00:00:00Z", "2025-03-01T00:00:00Z") for i in range(n)])
+            [
+                (
+                    f"user{i}@example.org",
+                    i % 2,
+                    json.dumps(["cs.LG"] if i % 3 == 0 else []),
+                    "2025-03-01T00:00:00Z",
+                    "2025-03-01T00:00:00Z",
+                    "2025-03-01T00:00:00Z",
+                )
+                for i in range(n)
+            ],
+        )
         ids = [r[0] for r in c.execute("SELECT id FROM subscribers ORDER BY id")]
-        c.executemany("INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, '2025-03-01')",
-                      [(sid, queries[(sid + k) % len(queries)]) for sid in ids for k in range(1 + sid % 3)])
-    env = {**os.environ, "PAPERWIRE_DATABASE_URL": settings.database_url, "PAPERWIRE_DATA_DIR": str(settings.data_dir),
-           "PAPERWIRE_INDEX_DIR": str(settings.index_dir), "PAPERWIRE_SECRET_KEY": SECRET,
-           "PAPERWIRE_BASE_URL": settings.base_url, "PAPERWIRE_MAIL_FROM": settings.mail_from}
-    proc = subprocess.Popen([sys.executable, "-m", "paperwire.cli", "digest", "run", "--now", NOW2, "-q"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        c.executemany(
+            "INSERT INTO saved_searches (subscriber_id, query, created_at) VALUES (?, ?, '2025-03-01')",
+            [(sid, queries[(sid + k) % len(queries)]) for sid in ids for k in range(1 + sid % 3)],
+        )
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_INDEX_DIR": str(settings.index_dir),
+        "PAPERWIRE_SECRET_KEY": SECRET,
+        "PAPERWIRE_BASE_URL": settings.base_url,
+        "PAPERWIRE_MAIL_FROM": settings.mail_from,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", "digest", "run", "--now", NOW2, "-q"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     probe = store.conn  # reads while the run writes: another connection (SQLite WAL), a pooled one (PostgreSQL)
     deadline = time.monotonic() + 120
     try:
@@ -303,19 +365,26 @@ def test_kill_9_mid_run_then_rerun(ctx, tmp_path):
     partial = probe.execute("SELECT count(*) FROM digests").fetchone()[0]
     assert 0 < partial < n, partial
     # every recorded digest is whole: its outbox row and its sent papers are there
-    assert probe.execute("SELECT count(*) FROM outbox").fetchone()[0] == \
-        probe.execute("SELECT count(*) FROM digests WHERE outbox_id IS NOT NULL").fetchone()[0]
+    assert (
+        probe.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        == probe.execute("SELECT count(*) FROM digests WHERE outbox_id IS NOT NULL").fetchone()[0]
+    )
 
     counts = run(ctx, NOW2)
     assert counts["due"] == n - partial and counts["errors"] == 0
     assert rows(store, "SELECT count(*), count(DISTINCT subscriber_id) FROM digests WHERE period=?", DAY2) == [(n, n)]
     assert rows(store, "SELECT count(*) FROM digests WHERE outbox_id IS NULL") == [(0,)]
     assert rows(store, "SELECT count(*), count(DISTINCT subscriber_id) FROM outbox WHERE kind='digest'") == [(n, n)]
-    assert rows(store, "SELECT count(*) FROM digests d JOIN outbox o ON o.id=d.outbox_id "
-                       "WHERE o.subscriber_id=d.subscriber_id") == [(n,)]
-    mismatched = rows(store, "SELECT d.subscriber_id FROM digests d LEFT JOIN (SELECT subscriber_id, count(*) AS k "
-                             "FROM sent_papers WHERE period=? GROUP BY subscriber_id) s USING (subscriber_id) "
-                             "WHERE coalesce(s.k, 0) != d.papers", DAY2)
+    assert rows(
+        store, "SELECT count(*) FROM digests d JOIN outbox o ON o.id=d.outbox_id WHERE o.subscriber_id=d.subscriber_id"
+    ) == [(n,)]
+    mismatched = rows(
+        store,
+        "SELECT d.subscriber_id FROM digests d LEFT JOIN (SELECT subscriber_id, count(*) AS k "
+        "FROM sent_papers WHERE period=? GROUP BY subscriber_id) s USING (subscriber_id) "
+        "WHERE coalesce(s.k, 0) != d.papers",
+        DAY2,
+    )
     assert mismatched == []
     assert run(ctx, NOW2)["due"] == 0  # and once more: nothing
 
@@ -327,9 +396,13 @@ def test_cli_dry_run_prints_and_writes_nothing(ctx):
 
     store, settings, engine = ctx
     add_subscriber(store, "cli@example.org", searches=["differential privacy"])
-    env = {"PAPERWIRE_DATABASE_URL": settings.database_url, "PAPERWIRE_DATA_DIR": str(settings.data_dir),
-           "PAPERWIRE_INDEX_DIR": str(settings.index_dir), "PAPERWIRE_SECRET_KEY": SECRET,
-           "PAPERWIRE_BASE_URL": settings.base_url}
+    env = {
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_INDEX_DIR": str(settings.index_dir),
+        "PAPERWIRE_SECRET_KEY": SECRET,
+        "PAPERWIRE_BASE_URL": settings.base_url,
+    }
     result = CliRunner().invoke(main, ["digest", "run", "--dry-run", "--now", NOW2, "-q"], env=env)
     assert result.exit_code == 0, result.output
     assert "cli@example.org" in result.output and "“differential privacy”" in result.output
@@ -383,13 +456,23 @@ def test_worker_queues_and_delivers_until_sigterm(ctx):
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        env = {**os.environ, "PAPERWIRE_DATABASE_URL": settings.database_url,
-               "PAPERWIRE_DATA_DIR": str(settings.data_dir), "PAPERWIRE_INDEX_DIR": str(settings.index_dir),
-               "PAPERWIRE_SECRET_KEY": SECRET, "PAPERWIRE_BASE_URL": settings.base_url,
-               "PAPERWIRE_SMTP_HOST": "127.0.0.1", "PAPERWIRE_SMTP_PORT": str(port),
-               "PAPERWIRE_DIGEST_SEND_EMPTY": "1"}  # the corpus is from 2025: nothing is new today
-        proc = subprocess.Popen([sys.executable, "-m", "paperwire.cli", "worker", "--interval", "1"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "PAPERWIRE_DATABASE_URL": settings.database_url,
+            "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+            "PAPERWIRE_INDEX_DIR": str(settings.index_dir),
+            "PAPERWIRE_SECRET_KEY": SECRET,
+            "PAPERWIRE_BASE_URL": settings.base_url,
+            "PAPERWIRE_SMTP_HOST": "127.0.0.1",
+            "PAPERWIRE_SMTP_PORT": str(port),
+            "PAPERWIRE_DIGEST_SEND_EMPTY": "1",
+        }  # the corpus is from 2025: nothing is new today
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "paperwire.cli", "worker", "--interval", "1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while not received and time.monotonic() < deadline and proc.poll() is None:
@@ -404,5 +487,5 @@ def test_worker_queues_and_delivers_until_sigterm(ctx):
     finally:
         controller.stop()
     assert len(received) == 1 and received[0][0] == ["worker@example.org"]
-    (outbox_id,), = rows(store, "SELECT outbox_id FROM digests WHERE subscriber_id=?", sid)
+    ((outbox_id,),) = rows(store, "SELECT outbox_id FROM digests WHERE subscriber_id=?", sid)
     assert rows(store, "SELECT status FROM outbox WHERE id=?", outbox_id) == [("sent",)]

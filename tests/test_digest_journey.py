@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
 from urllib.parse import urlsplit
@@ -21,15 +21,15 @@ from urllib.parse import urlsplit
 import pytest
 
 from test_browser import ARGS, CHROMIUM
+from test_subscriptions_web import _prefs_page
 
-from test_subscriptions_web import _prefs_page, sub_env  # noqa: F401  (sub_env: a fixture)
-
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
-                                    reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)")
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason=f"browser tests need Chromium at {CHROMIUM} (apt install chromium)"
+)
 
 EMAIL = "journey@example.org"
 QUERY = "code generation with execution feedback"
-UTC = timezone.utc
+UTC = UTC
 
 
 def _parse(data: bytes):
@@ -81,8 +81,15 @@ def journey(request, tmp_path, seed_path, monkeypatch, db_url):
         "PAPERWIRE_SCHEDULER": "0",
         "PAPERWIRE_MAIL_FROM": "Paperwire <digest@paperwire.test>",
     }
-    for name in ("PAPERWIRE_EMBED_MODEL", "PAPERWIRE_SECRET_KEY", "PAPERWIRE_SMTP_USER", "PAPERWIRE_SMTP_PASSWORD",
-                 "PAPERWIRE_DIGEST_SEND_EMPTY", "PAPERWIRE_MAIL_RATE", "PAPERWIRE_MAIL_MAX_ATTEMPTS"):
+    for name in (
+        "PAPERWIRE_EMBED_MODEL",
+        "PAPERWIRE_SECRET_KEY",
+        "PAPERWIRE_SMTP_USER",
+        "PAPERWIRE_SMTP_PASSWORD",
+        "PAPERWIRE_DIGEST_SEND_EMPTY",
+        "PAPERWIRE_MAIL_RATE",
+        "PAPERWIRE_MAIL_MAX_ATTEMPTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -220,8 +227,12 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
             browser.close()
 
     # 5. RFC 8058 one-click: what a mail client does with List-Unsubscribe-Post
-    r = httpx.post(one_click_url, content=b"List-Unsubscribe=One-Click", timeout=10,
-                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = httpx.post(
+        one_click_url,
+        content=b"List-Unsubscribe=One-Click",
+        timeout=10,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200, r.text
     assert store.subscribers.get(sub.id).status == "unsubscribed"
     # the links in mails sent before stop working
@@ -230,11 +241,23 @@ def test_subscribe_confirm_digest_manage_one_click_unsubscribe(journey):
     # a new paper that matches the saved search and the category, listed a week later: it would
     # be in the next weekly digest, but no digest goes to an unsubscribed address
     later = digest_at + timedelta(days=8)
-    store.papers.upsert([validated(Paper(
-        id="local:journey-new", source="test", title="Code Generation with Execution Feedback from Unit Tests",
-        abstract="Large language models generate code, run it, and repair it using execution feedback.",
-        authors=["Test Author"], categories=["cs.LG"], submitted=later.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        announced=later.date().isoformat()), now=later)])  # a week on, when it is not in the future
+    store.papers.upsert(
+        [
+            validated(
+                Paper(
+                    id="local:journey-new",
+                    source="test",
+                    title="Code Generation with Execution Feedback from Unit Tests",
+                    abstract="Large language models generate code, run it, and repair it using execution feedback.",
+                    authors=["Test Author"],
+                    categories=["cs.LG"],
+                    submitted=later.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    announced=later.date().isoformat(),
+                ),
+                now=later,
+            )
+        ]
+    )  # a week on, when it is not in the future
     indexer.sync(progress=False)
     engine.reload()
     final = run_digests(store, settings, engine, now=later, progress=False)

@@ -14,8 +14,10 @@ from paperwire.mail.message import HeaderInjection, build_message
 SUBJECT = "Paperwire: 12 new papers for you — Tue 18 Mar — Ünïcödé 数学 " + "long " * 20
 TEXT = "Héllo\n\n* A title with = signs & a very long line " + "x" * 200 + "\n  https://example.org/papers/2503.11731\n"
 HTML = '<p style="margin:0">&lt;script&gt; — ' + "y" * 300 + "</p>\n"
-UNSUB = ("<https://papers.example.org/unsubscribe/one-click?token=" + "t" * 120 + ">, "
-         "<mailto:digest@papers.example.org?subject=unsubscribe%20" + "u" * 90 + ">")
+UNSUB = (
+    "<https://papers.example.org/unsubscribe/one-click?token=" + "t" * 120 + ">, "
+    "<mailto:digest@papers.example.org?subject=unsubscribe%20" + "u" * 90 + ">"
+)
 
 
 def parse(raw: bytes):
@@ -23,14 +25,37 @@ def parse(raw: bytes):
 
 
 def test_same_message_as_the_email_package(tmp_path):
-    settings = load_settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}", index_dir=tmp_path,
-                             mail_from="Paperwire <digest@papers.example.org>")
+    settings = load_settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+        index_dir=tmp_path,
+        mail_from="Paperwire <digest@papers.example.org>",
+    )
     headers = {"List-Unsubscribe": UNSUB, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
-    slow = parse(build_message(settings, to="ada@example.org", subject=SUBJECT, text=TEXT, html=HTML,
-                               message_id="<digest.1@papers.example.org>", headers=headers))
-    raw = build_alternative(headers=[("From", settings.mail_from), ("To", "ada@example.org"), ("Subject", SUBJECT),
-                                     ("Date", slow["Date"]), ("Message-ID", "<digest.1@papers.example.org>"),
-                                     ("MIME-Version", "1.0"), *headers.items()], text=TEXT, html=HTML)
+    slow = parse(
+        build_message(
+            settings,
+            to="ada@example.org",
+            subject=SUBJECT,
+            text=TEXT,
+            html=HTML,
+            message_id="<digest.1@papers.example.org>",
+            headers=headers,
+        )
+    )
+    raw = build_alternative(
+        headers=[
+            ("From", settings.mail_from),
+            ("To", "ada@example.org"),
+            ("Subject", SUBJECT),
+            ("Date", slow["Date"]),
+            ("Message-ID", "<digest.1@papers.example.org>"),
+            ("MIME-Version", "1.0"),
+            *headers.items(),
+        ],
+        text=TEXT,
+        html=HTML,
+    )
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
     head = raw.split(b"\r\n\r\n", 1)[0]
     # only a single long URL may pass 78 characters (it cannot be folded)

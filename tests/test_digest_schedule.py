@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from paperwire.digest.schedule import due_period, latest_period, lookback_since
 from paperwire.digest.types import DigestSubscriber
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(s: str) -> datetime:

@@ -14,8 +14,17 @@ import pytest
 
 from conftest import make_settings
 from paperwire.search.embed import (
-    AUTO_CPU_BACKEND, SHORT_LENGTH, check_device, document_backend, document_max_length, embedder_key,
-    get_document_embedder, get_embedder, get_query_embedder, paper_text, query_backend,
+    AUTO_CPU_BACKEND,
+    SHORT_LENGTH,
+    check_device,
+    document_backend,
+    document_max_length,
+    embedder_key,
+    get_document_embedder,
+    get_embedder,
+    get_query_embedder,
+    paper_text,
+    query_backend,
 )
 
 
@@ -131,7 +140,9 @@ def test_the_setting_is_validated(tmp_path, monkeypatch):
     from paperwire.errors import ConfigError
 
     monkeypatch.setenv("PAPERWIRE_EMBED_BACKEND", "onnx-fp16")
-    with pytest.raises(ConfigError, match="PAPERWIRE_EMBED_BACKEND='onnx-fp16' is not one of auto, torch, onnx, onnx-int8"):
+    with pytest.raises(
+        ConfigError, match="PAPERWIRE_EMBED_BACKEND='onnx-fp16' is not one of auto, torch, onnx, onnx-int8"
+    ):
         load_settings(data_dir=tmp_path)
     monkeypatch.setenv("PAPERWIRE_EMBED_BACKEND", "ONNX-Int8")
     assert load_settings(data_dir=tmp_path).embed_backend == "onnx-int8"
@@ -150,8 +161,13 @@ def test_device_cuda_fails_clearly_without_cuda(tmp_path):
     check_device("cpu")  # fine
     db = tmp_path / "pw.db"
     env = dict(os.environ, PAPERWIRE_DATABASE_URL=f"sqlite:///{db}", HF_HUB_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-m", "paperwire.cli", "reindex", "--device", "cuda"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "reindex", "--device", "cuda"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "CUDA is not available" in proc.stderr and "--device cpu" in proc.stderr
     assert "Traceback" not in proc.stderr

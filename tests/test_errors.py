@@ -22,16 +22,20 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "paperwire"
 def paperwire(tmp_path: Path, *args: str, timeout: float = 120, **env_extra) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
     env.update(PAPERWIRE_DATA_DIR=str(tmp_path / "data"), HF_HUB_OFFLINE="1", **env_extra)
-    return subprocess.run([sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize("variable, value, says", [
-    ("PAPERWIRE_SMTP_SECURITY", "ssl", "none, starttls, tls"),
-    ("PAPERWIRE_SMTP_PORT", "twenty-five", "number"),
-    ("PAPERWIRE_OUTBOX_KEEP_DAYS", "-3", "negative"),
-    ("PAPERWIRE_EMBED_BACKEND", "onnx-fp16", "auto, torch"),
-])
+@pytest.mark.parametrize(
+    "variable, value, says",
+    [
+        ("PAPERWIRE_SMTP_SECURITY", "ssl", "none, starttls, tls"),
+        ("PAPERWIRE_SMTP_PORT", "twenty-five", "number"),
+        ("PAPERWIRE_OUTBOX_KEEP_DAYS", "-3", "negative"),
+        ("PAPERWIRE_EMBED_BACKEND", "onnx-fp16", "auto, torch"),
+    ],
+)
 def test_a_bad_setting_exits_2_with_one_line_naming_the_variable(tmp_path, variable, value, says):
     proc = paperwire(tmp_path, "status", **{variable: value})
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
@@ -63,9 +67,13 @@ def test_no_library_code_raises_systemexit():
                 target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
                 if isinstance(target, ast.Name) and target.id == "SystemExit":
                     offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr == "exit" and isinstance(node.func.value, ast.Name) \
-                    and node.func.value.id == "sys":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "exit"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "sys"
+            ):
                 offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert offenders == [], "raise a PaperwireError subclass instead: " + ", ".join(offenders)
 
@@ -76,23 +84,33 @@ def test_no_two_exception_classes_share_a_name():
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ClassDef) and any(
-                    isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id in where)
-                    for b in node.bases):
+                isinstance(b, ast.Name) and (b.id.endswith(("Error", "Exception")) or b.id in where) for b in node.bases
+            ):
                 where[node.name].append(str(path.relative_to(SRC)))
     assert {name: files for name, files in where.items() if len(files) > 1} == {}
 
 
 def test_errors_the_user_must_act_on_are_paperwire_errors():
     from paperwire.accounts.types import SigninRefused
+    from paperwire.library.core import LibraryError
     from paperwire.sources.github import GitHubRateLimited
     from paperwire.sources.http import HarvestError
     from paperwire.storage import DatabaseUnreachable, DatabaseURLError
-    from paperwire.library.core import LibraryError
-    from paperwire.subscriptions.types import RateLimited
     from paperwire.storage.copy_db import CopyError
+    from paperwire.subscriptions.types import RateLimited
 
-    for cls in (SigninRefused, GitHubRateLimited, HarvestError, DatabaseUnreachable, DatabaseURLError,
-                LibraryError, RateLimited, CopyError, ConfigError, SecretKeyError):
+    for cls in (
+        SigninRefused,
+        GitHubRateLimited,
+        HarvestError,
+        DatabaseUnreachable,
+        DatabaseURLError,
+        LibraryError,
+        RateLimited,
+        CopyError,
+        ConfigError,
+        SecretKeyError,
+    ):
         assert issubclass(cls, PaperwireError), cls
     assert GitHubRateLimited is not RateLimited
 

@@ -17,13 +17,18 @@ from paperwire.recommend.feed import feed_for_account
 from paperwire.web.session import SESSION_COOKIE
 
 JSON = {"accept": "application/json"}
-MEDICAL = re.compile(r"medical|clinical|\bMRI\b|\bCT\b|patient|tumou?r|lesion|radiolog|surgical|patholog|"
-                     r"biomedical|health|anatom|organ", re.I)
+MEDICAL = re.compile(
+    r"medical|clinical|\bMRI\b|\bCT\b|patient|tumou?r|lesion|radiolog|surgical|patholog|"
+    r"biomedical|health|anatom|organ",
+    re.I,
+)
 ROBOTS = re.compile(r"robot|grasp|manipulat|locomotion|embodied|dexterous|gripper|navigation", re.I)
 # lower(): LIKE ignores ASCII case on SQLite, not on PostgreSQL
 MEDICAL_SQL = "SELECT id FROM papers WHERE lower(title) LIKE '%medical image%'"
-ROBOTS_SQL = ("SELECT id FROM papers WHERE primary_category='cs.RO' "
-              "AND (lower(title) LIKE '%grasp%' OR lower(title) LIKE '%manipulat%')")
+ROBOTS_SQL = (
+    "SELECT id FROM papers WHERE primary_category='cs.RO' "
+    "AND (lower(title) LIKE '%grasp%' OR lower(title) LIKE '%manipulat%')"
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +40,9 @@ def demo(tmp_path_factory, db_urls):
     from paperwire.web.app import create_app
 
     tmp = tmp_path_factory.mktemp("foryou")
-    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "demo.db"), index_dir=tmp / "index",
-                             base_url=None, embed_model=None)
+    settings = load_settings(
+        data_dir=tmp, database_url=db_urls(tmp / "demo.db"), index_dir=tmp / "index", base_url=None, embed_model=None
+    )
     store = open_store(settings.database_url)
     load_demo(store, progress=False, settings=settings)
     assert store.papers.count_embeddings() >= 3064  # the shipped vectors are attached
@@ -117,7 +123,9 @@ def test_feed_changes_at_once_after_saving_and_is_cached_otherwise(demo):
     # the medical paper's neighbours still score as high; with 128-word-piece vectors the first
     # is around 20th of the 4,435 demo papers)
     assert best_robot(after) < 25 and best_robot(after) < best_robot(first), (
-        best_robot(first), [r.paper.title for r in after[:25]])
+        best_robot(first),
+        [r.paper.title for r in after[:25]],
+    )
     top = after[0]
     lib.save(store, account.id, top.paper.id)  # saved from the feed: gone from it at once
     assert top.pk not in {r.pk for r in feed_for_account(store, account.id, tag="t", limit=10)}
@@ -173,11 +181,16 @@ def test_for_you_page_tabs_because_and_not_relevant(demo, reader):
     r = c.post("/for-you/not-relevant", data={"csrf": tok, "paper_id": first.paper.id, "tag": "medical"}, headers=JSON)
     assert r.status_code == 200 and r.json()["not_relevant"] is True
     assert first.paper.title not in c.get("/for-you", params={"tag": "medical"}).text
-    r = c.post("/for-you/not-relevant", data={"csrf": tok, "paper_id": first.paper.id, "tag": "medical"},
-               follow_redirects=False)
+    r = c.post(
+        "/for-you/not-relevant",
+        data={"csrf": tok, "paper_id": first.paper.id, "tag": "medical"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/for-you?tag=medical"
     assert c.post("/for-you/not-relevant", data={"paper_id": first.paper.id}, headers=JSON).status_code == 403
-    assert c.post("/for-you/not-relevant", data={"csrf": tok, "paper_id": "local:none"}, headers=JSON).status_code == 404
+    assert (
+        c.post("/for-you/not-relevant", data={"csrf": tok, "paper_id": "local:none"}, headers=JSON).status_code == 404
+    )
     assert c.get("/for-you", params={"tag": "bad<tag>"}).status_code == 400
     api = c.get("/api/for-you", params={"tag": "robots", "limit": 5}).json()
     assert len(api["results"]) == 5 and all(r["because"]["title"] for r in api["results"])
@@ -204,9 +217,17 @@ def test_a_paper_ingested_later_joins_the_feed_at_once(demo, reader):
     before = feed_for_account(store, account.id, tag="medical", limit=10)
     pool = feed_mod.candidate_pool(store)
     original = store.papers.get(medical_ids[0])
-    copy = validated(Paper(id="local:relisted-medical", title=original.title, abstract=original.abstract,
-                           authors=list(original.authors), categories=list(original.categories),
-                           announced=store.papers.latest_day(), source="test"))
+    copy = validated(
+        Paper(
+            id="local:relisted-medical",
+            title=original.title,
+            abstract=original.abstract,
+            authors=list(original.authors),
+            categories=list(original.categories),
+            announced=store.papers.latest_day(),
+            source="test",
+        )
+    )
     store.papers.upsert([copy])
     [pk] = store.papers.pks_for([copy.id]).values()
     after = feed_for_account(store, account.id, tag="medical", limit=50)

@@ -11,8 +11,15 @@ import time
 import pytest
 
 from arxiv_server import ArxivServer, Reply, make_settings
+from paperwire.sources.github import (
+    GitHubAuthError,
+    GitHubClient,
+    GitHubRateLimited,
+    InvalidRepo,
+    StarResult,
+    parse_repo,
+)
 from paperwire.sources.http import HarvestError
-from paperwire.sources.github import GitHubAuthError, GitHubClient, GitHubRateLimited, InvalidRepo, StarResult, parse_repo
 from paperwire.trending.stars import refresh_stars
 
 
@@ -33,12 +40,17 @@ class FakeGitHub:
         return f'W/"{hashlib.sha1(f"{full}:{self.stars[full]}".encode()).hexdigest()}"'
 
     def rate_headers(self) -> dict:
-        return {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": str(self.reset), "X-RateLimit-Used": "1", "X-RateLimit-Resource": "core"}
+        return {
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": "1",
+            "X-RateLimit-Resource": "core",
+        }
 
     def __call__(self, req) -> Reply:
         self.times.append(time.time())
-        full = req.path[len("/repos/"):]
+        full = req.path[len("/repos/") :]
         etag = self.etag(full)
         headers = {"ETag": etag, **self.rate_headers()}
         if req.headers.get("If-None-Match") == etag:
@@ -53,8 +65,9 @@ def gh_json(status: int, message: str, headers: dict | None = None) -> Reply:
 
 
 def settings_for(tmp_path, srv, **overrides):
-    values = dict(github_api_url=srv.base, github_token=None, http_retries=2, http_timeout=2.0,
-                  extra={"http_backoff": 0.01})
+    values = dict(
+        github_api_url=srv.base, github_token=None, http_retries=2, http_timeout=2.0, extra={"http_backoff": 0.01}
+    )
     values.update(overrides)
     return make_settings(tmp_path, srv, **values)
 
@@ -67,13 +80,19 @@ def client_for(tmp_path, srv, settings_overrides=None, **kwargs) -> GitHubClient
 
 # -- one repository -------------------------------------------------------------------------
 
+
 def test_fetch_sends_github_headers_and_reads_stars(srv, tmp_path):
     gh = FakeGitHub(srv, {"facebookresearch/segment-anything": 47000})
     with client_for(tmp_path, srv) as client:
         result = client.fetch_stars("https://github.com/facebookresearch/segment-anything/tree/main")
-    assert result == StarResult("facebookresearch/segment-anything", 47000,
-                                gh.etag("facebookresearch/segment-anything"), False, 200,
-                                "facebookresearch/segment-anything")
+    assert result == StarResult(
+        "facebookresearch/segment-anything",
+        47000,
+        gh.etag("facebookresearch/segment-anything"),
+        False,
+        200,
+        "facebookresearch/segment-anything",
+    )
     (req,) = srv.requests("/repos/facebookresearch/segment-anything")
     assert req.headers["Accept"] == "application/vnd.github+json"
     assert req.headers["X-GitHub-Api-Version"] == "2022-11-28"
@@ -110,8 +129,12 @@ def test_refresh_records_points_and_uses_stored_etag(srv, store, tmp_path):
     gh = FakeGitHub(srv, {"owner/repo": 10, "other/thing": 5})
     etag_10 = gh.etag("owner/repo")
     with client_for(tmp_path, srv) as client:
-        counts = refresh_stars(store, client, ["https://github.com/Owner/Repo.git", "other/thing", "owner/repo",
-                                                "https://gitlab.com/x/y"], progress=False)
+        counts = refresh_stars(
+            store,
+            client,
+            ["https://github.com/Owner/Repo.git", "other/thing", "owner/repo", "https://gitlab.com/x/y"],
+            progress=False,
+        )
         assert counts == {"checked": 2, "updated": 2, "not_modified": 0, "gone": 0, "invalid": 1, "failed": 0}
         counts = refresh_stars(store, client, ["owner/repo", "other/thing"], progress=False)
         assert counts["not_modified"] == 2 and counts["updated"] == 0
@@ -167,6 +190,7 @@ def test_bad_token_stops_with_a_clear_error(srv, tmp_path):
 
 # -- rate limits ------------------------------------------------------------------------------
 
+
 def test_primary_limit_waits_until_reset(srv, tmp_path):
     gh = FakeGitHub(srv, {"a/b": 1, "c/d": 2})
     gh.remaining, gh.reset = 0, int(time.time()) + 1
@@ -181,8 +205,14 @@ def test_primary_limit_waits_until_reset(srv, tmp_path):
 def test_primary_limit_403_waits_for_reset_then_retries(srv, tmp_path):
     gh = FakeGitHub(srv, {"a/b": 4})
     reset = int(time.time()) + 1
-    srv.queue("/repos/a/b", gh_json(403, "API rate limit exceeded for 127.0.0.1.",
-                                    {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}))
+    srv.queue(
+        "/repos/a/b",
+        gh_json(
+            403,
+            "API rate limit exceeded for 127.0.0.1.",
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+        ),
+    )
     with client_for(tmp_path, srv) as client:
         assert client.fetch_stars("a/b").stars == 4
     assert len(srv.requests("/repos/a/b")) == 2
@@ -240,16 +270,17 @@ def test_default_secondary_backoff_is_at_least_a_minute(srv, tmp_path):
 
 # -- the time series --------------------------------------------------------------------------
 
+
 def test_stars_gained_over_a_window(store):
     store.stars.record("o/r", 100, 'W/"1"', "2026-11-01T00:00:00Z")
     store.stars.record("o/r", 110, 'W/"2"', "2026-11-10T00:00:00Z")
     assert store.stars.record("o/r", None, 'W/"2"', "2026-11-15T00:00:00Z") == 110  # a 304: same count
     store.stars.record("o/r", 150, 'W/"3"', "2026-11-20T00:00:00Z")
-    assert store.stars.gained("o/r", "2026-11-10T00:00:00Z") == 40    # at or before: the 11-10 point
-    assert store.stars.gained("o/r", "2026-11-16T12:00:00Z") == 40    # the 304 point counts (110)
+    assert store.stars.gained("o/r", "2026-11-10T00:00:00Z") == 40  # at or before: the 11-10 point
+    assert store.stars.gained("o/r", "2026-11-16T12:00:00Z") == 40  # the 304 point counts (110)
     assert store.stars.gained("o/r", "2026-11-05") == 50
     assert store.stars.gained("o/r", "2026-11-20T00:00:00Z") == 0
-    assert store.stars.gained("o/r", "2026-10-01T00:00:00Z") == 0     # before the first point: unknown
+    assert store.stars.gained("o/r", "2026-10-01T00:00:00Z") == 0  # before the first point: unknown
     assert store.stars.gained("never/seen", "2026-11-01T00:00:00Z") == 0
     # an older observation adds its point but does not become the latest state
     store.stars.record("o/r", 90, 'W/"0"', "2026-10-20T00:00:00Z")
@@ -269,26 +300,43 @@ def test_not_modified_without_a_stored_count_is_refused(store):
 
 # -- repository names -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, expected", [
-    ("https://github.com/huggingface/transformers", "huggingface/transformers"),
-    ("http://www.github.com/huggingface/transformers/", "huggingface/transformers"),
-    ("https://github.com/HuggingFace/Transformers.git", "huggingface/transformers"),
-    ("https://github.com/openai/CLIP/blob/main/clip/model.py#L10", "openai/clip"),
-    ("https://github.com/a-b/c.d_e?tab=readme-ov-file", "a-b/c.d_e"),
-    ("github.com/owner/name/issues/3", "owner/name"),
-    ("git@github.com:owner/name.git", "owner/name"),
-    ("owner/name", "owner/name"),
-    ("  owner/name  ", "owner/name"),
-])
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("https://github.com/huggingface/transformers", "huggingface/transformers"),
+        ("http://www.github.com/huggingface/transformers/", "huggingface/transformers"),
+        ("https://github.com/HuggingFace/Transformers.git", "huggingface/transformers"),
+        ("https://github.com/openai/CLIP/blob/main/clip/model.py#L10", "openai/clip"),
+        ("https://github.com/a-b/c.d_e?tab=readme-ov-file", "a-b/c.d_e"),
+        ("github.com/owner/name/issues/3", "owner/name"),
+        ("git@github.com:owner/name.git", "owner/name"),
+        ("owner/name", "owner/name"),
+        ("  owner/name  ", "owner/name"),
+    ],
+)
 def test_parse_repo_accepts(given, expected):
     assert parse_repo(given) == expected
 
 
-@pytest.mark.parametrize("given", [
-    "", "owner", "owner/name/extra", "https://github.com/owner", "https://gitlab.com/owner/name",
-    "https://gist.github.com/owner/abc", "https://github.com/topics/nlp", "https://github.com/orgs/x/repositories",
-    "-bad/name", "owner/..", "own er/name", "ftp://github.com/owner/name", "https://example.org/github.com/a/b",
-])
+@pytest.mark.parametrize(
+    "given",
+    [
+        "",
+        "owner",
+        "owner/name/extra",
+        "https://github.com/owner",
+        "https://gitlab.com/owner/name",
+        "https://gist.github.com/owner/abc",
+        "https://github.com/topics/nlp",
+        "https://github.com/orgs/x/repositories",
+        "-bad/name",
+        "owner/..",
+        "own er/name",
+        "ftp://github.com/owner/name",
+        "https://example.org/github.com/a/b",
+    ],
+)
 def test_parse_repo_rejects(given):
     with pytest.raises(InvalidRepo) as err:
         parse_repo(given)

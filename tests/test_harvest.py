@@ -6,8 +6,7 @@ from datetime import date
 
 import pytest
 
-from arxiv_server import (ABS_0704, SKIP_REASON, OaiRepository, first_submitted, load_0704,
-                          make_settings, recorded_reply)
+from arxiv_server import ABS_0704, SKIP_REASON, OaiRepository, first_submitted, load_0704, make_settings, recorded_reply
 from paperwire.sources.harvest import make_api_source, make_oai_source
 from paperwire.sources.harvest_source import Window, choose_window
 from paperwire.sources.http import HttpError
@@ -17,6 +16,7 @@ needs_data = pytest.mark.skipif(not ABS_0704.exists(), reason=SKIP_REASON)
 
 
 # -- choosing the window ------------------------------------------------------------------------
+
 
 def test_first_since_last_run_covers_the_last_three_days():
     w = choose_window(None, since_last=True, today=date(2025, 1, 10))
@@ -28,15 +28,20 @@ def test_since_last_starts_overlap_days_before_the_last_until():
     w = choose_window(stored, since_last=True, overlap_days=2, today=date(2025, 1, 10))
     assert w == Window(date(2025, 1, 5), date(2025, 1, 10))
     # run again the same day: still overlapping, never an empty window
-    w = choose_window({"last": {"from": "2025-01-05", "until": "2025-01-10"}}, since_last=True,
-                      overlap_days=0, today=date(2025, 1, 10))
+    w = choose_window(
+        {"last": {"from": "2025-01-05", "until": "2025-01-10"}},
+        since_last=True,
+        overlap_days=0,
+        today=date(2025, 1, 10),
+    )
     assert w == Window(date(2025, 1, 10), date(2025, 1, 10))
 
 
 def test_explicit_dates_and_unfinished_runs():
     today = date(2025, 1, 10)
-    assert choose_window(None, date_from="2024-12-30", date_to="2025-01-02", today=today) == \
-        Window(date(2024, 12, 30), date(2025, 1, 2))
+    assert choose_window(None, date_from="2024-12-30", date_to="2025-01-02", today=today) == Window(
+        date(2024, 12, 30), date(2025, 1, 2)
+    )
     unfinished = {"window": {"from": "2025-01-01", "until": "2025-01-03"}, "resume": {"token": "x"}}
     assert choose_window(unfinished, today=today) == Window(date(2025, 1, 1), date(2025, 1, 3))
     # other dates given: a new window, the unfinished one is dropped
@@ -48,6 +53,7 @@ def test_explicit_dates_and_unfinished_runs():
 
 
 # -- against the local server ---------------------------------------------------------------------
+
 
 @needs_data
 def test_since_last_second_run_overlaps_the_first(srv, tmp_path, store, db_url):
@@ -108,8 +114,12 @@ def interrupted_harvest(srv, tmp_path, store, db_url):
     srv.route("/oai", repo)
     settings = make_settings(tmp_path, srv, database_url=db_url, http_retries=0)
     with pytest.raises(HttpError, match="HTTP 500"):
-        run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
-                   batch_size=5, progress=False)
+        run_ingest(
+            store,
+            make_oai_source(settings, store, "cs", "2007-04-02", "2007-04-03", today=date(2007, 4, 6)),
+            batch_size=5,
+            progress=False,
+        )
     return repo, settings
 
 
@@ -118,8 +128,9 @@ def test_weekday_check_counts_papers_stored_by_an_earlier_interrupted_run(srv, t
     repo, settings = interrupted_harvest(srv, tmp_path, store, db_url)
     assert store.papers.count() == 5  # Monday's five
     repo.fail_from_page = None
-    report = run_ingest(store, make_oai_source(settings, store, "cs", today=date(2007, 4, 6)),
-                        batch_size=5, progress=False)
+    report = run_ingest(
+        store, make_oai_source(settings, store, "cs", today=date(2007, 4, 6)), batch_size=5, progress=False
+    )
     assert report.resumed_from and report.inserted == 5
     assert report.warnings == []  # Monday was harvested by the first run, not this one
 
@@ -130,10 +141,12 @@ def test_api_weekday_warning_for_a_day_without_results(srv, tmp_path, store, db_
         if "20250106" in req.query["search_query"]:
             return recorded_reply("q_testing_s0_m10_", total=10)
         return recorded_reply("id_0000.0000_")  # totalResults 0
+
     srv.route("/api/query", route)
     settings = make_settings(tmp_path, srv, database_url=db_url)
-    source = make_api_source(settings, store, ["cs.SE"], "2025-01-04", "2025-01-07", today=date(2025, 1, 10),
-                             page_size=10)
+    source = make_api_source(
+        settings, store, ["cs.SE"], "2025-01-04", "2025-01-07", today=date(2025, 1, 10), page_size=10
+    )
     report = run_ingest(store, source, progress=False)
     assert report.inserted == 10
     assert report.warnings == [
@@ -147,8 +160,11 @@ def test_new_dates_abandon_an_unfinished_window(srv, tmp_path, store, db_url):
     repo, settings = interrupted_harvest(srv, tmp_path, store, db_url)
     repo.fail_from_page = None
     n = len(srv.requests("/oai"))
-    report = run_ingest(store, make_oai_source(settings, store, "cs", "2007-04-05", "2007-04-06",
-                                               today=date(2007, 4, 6)), progress=False)
+    report = run_ingest(
+        store,
+        make_oai_source(settings, store, "cs", "2007-04-05", "2007-04-06", today=date(2007, 4, 6)),
+        progress=False,
+    )
     assert report.resumed_from is None
     assert srv.requests("/oai")[n].query["from"] == "2007-04-05"  # a fresh listing, not the old token
     assert report.inserted == 5 + 9

@@ -26,30 +26,47 @@ needs_hf = pytest.mark.skipif(not SAMPLE.exists(), reason=f"Hugging Face daily p
 
 def item(pid="2608.00001", title="A Paper", upvotes=3, **paper_fields) -> dict:
     """One API item in the API's shape (fictitious content)."""
-    paper = {"id": pid, "authors": [{"_id": "x", "name": "Ada Lovelace", "hidden": False}, {"name": "Bo Li"}],
-             "publishedAt": "2026-08-20T00:00:00.000Z", "submittedOnDailyAt": "2026-08-21T06:30:00.000Z",
-             "title": title, "summary": "We study  things.", "upvotes": upvotes,
-             "githubRepo": "https://github.com/Owner/Repo", "githubStars": 12, **paper_fields}
+    paper = {
+        "id": pid,
+        "authors": [{"_id": "x", "name": "Ada Lovelace", "hidden": False}, {"name": "Bo Li"}],
+        "publishedAt": "2026-08-20T00:00:00.000Z",
+        "submittedOnDailyAt": "2026-08-21T06:30:00.000Z",
+        "title": title,
+        "summary": "We study  things.",
+        "upvotes": upvotes,
+        "githubRepo": "https://github.com/Owner/Repo",
+        "githubStars": 12,
+        **paper_fields,
+    }
     return {"paper": paper, "publishedAt": "2026-08-19T20:00:00.000Z", "title": title, "numComments": 0}
 
 
 def community(store, paper_id):
     row = store.conn.execute(
-        "SELECT pc.* FROM paper_community pc JOIN papers p ON p.pk = pc.paper_pk WHERE p.id=?", (paper_id,)).fetchone()
+        "SELECT pc.* FROM paper_community pc JOIN papers p ON p.pk = pc.paper_pk WHERE p.id=?", (paper_id,)
+    ).fetchone()
     return dict(row) if row else None
 
 
 def table_counts(store) -> dict:
-    return {t: store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("papers", "paper_community", "repo_stars", "repos")}
+    return {
+        t: store.conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+        for t in ("papers", "paper_community", "repo_stars", "repos")
+    }
 
 
 # -- parsing -----------------------------------------------------------------------------------
 
+
 def test_item_to_record_maps_every_field():
     rec = item_to_record(item(), "2026-08-21", "x item 1")
     p = rec.paper
-    assert (p.id, p.title, p.abstract, p.authors) == ("2608.00001", "A Paper", "We study things.", ["Ada Lovelace", "Bo Li"])
+    assert (p.id, p.title, p.abstract, p.authors) == (
+        "2608.00001",
+        "A Paper",
+        "We study things.",
+        ["Ada Lovelace", "Bo Li"],
+    )
     assert (p.submitted, p.announced, p.source) == ("2026-08-20T00:00:00Z", "2026-08-21", "hf-daily")
     assert p.code_url == "https://github.com/Owner/Repo" and p.abs_url == "https://arxiv.org/abs/2608.00001"
     assert (rec.listed_day, rec.listed_at, rec.upvotes) == ("2026-08-21", "2026-08-21T06:30:00Z", 3)
@@ -85,18 +102,21 @@ def test_wrapped_day_file_takes_its_date(tmp_path):
     assert got.record.listed_day == "2025-01-10" and got.location == "whatever.json item 1"
 
 
-@pytest.mark.parametrize("mutate, reason", [
-    (lambda it: it.pop("paper"), "missing 'paper' object"),
-    (lambda it: it["paper"].update(id="not an id"), "invalid id"),
-    (lambda it: it["paper"].update(id="local:abc"), "invalid arXiv id"),
-    (lambda it: it["paper"].update(upvotes="many"), "upvotes must be a whole number"),
-    (lambda it: it["paper"].update(upvotes=True), "upvotes must be a whole number"),
-    (lambda it: it["paper"].update(githubStars=-4), "githubStars must be >= 0"),
-    (lambda it: it["paper"].update(title=None) or it.update(title=None), "missing title"),
-    (lambda it: it["paper"].update(publishedAt="yesterday"), "invalid date"),
-    (lambda it: it["paper"].update(authors="Ada"), "authors must be a list"),
-    (lambda it: it["paper"].update(githubRepo=5), "githubRepo must be a string"),
-])
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (lambda it: it.pop("paper"), "missing 'paper' object"),
+        (lambda it: it["paper"].update(id="not an id"), "invalid id"),
+        (lambda it: it["paper"].update(id="local:abc"), "invalid arXiv id"),
+        (lambda it: it["paper"].update(upvotes="many"), "upvotes must be a whole number"),
+        (lambda it: it["paper"].update(upvotes=True), "upvotes must be a whole number"),
+        (lambda it: it["paper"].update(githubStars=-4), "githubStars must be >= 0"),
+        (lambda it: it["paper"].update(title=None) or it.update(title=None), "missing title"),
+        (lambda it: it["paper"].update(publishedAt="yesterday"), "invalid date"),
+        (lambda it: it["paper"].update(authors="Ada"), "authors must be a list"),
+        (lambda it: it["paper"].update(githubRepo=5), "githubRepo must be a string"),
+    ],
+)
 def test_malformed_items_are_reported_with_the_reason(mutate, reason):
     it = item()
     mutate(it)
@@ -118,7 +138,9 @@ def test_no_daily_date_anywhere_is_an_error():
 
 def test_organisation_page_keeps_the_link_but_no_stars():
     rec = item_to_record(item(githubRepo="https://github.com/DFIR-Metric"), "2026-08-21", "x")
-    assert rec.github_repo is None and rec.github_stars is None and rec.paper.code_url == "https://github.com/DFIR-Metric"
+    assert (
+        rec.github_repo is None and rec.github_stars is None and rec.paper.code_url == "https://github.com/DFIR-Metric"
+    )
 
 
 @needs_hf
@@ -126,12 +148,19 @@ def test_real_day_file():
     got = list(read_hf(SAMPLE))
     assert len(got) == 17 and all(g.record for g in got)
     first = got[0].record
-    assert (first.paper.id, first.upvotes, first.github_repo, first.github_stars) == \
-        ("2608.19880", 163, "google-research/envharness", 8)
+    assert (first.paper.id, first.upvotes, first.github_repo, first.github_stars) == (
+        "2608.19880",
+        163,
+        "google-research/envharness",
+        8,
+    )
     assert first.paper.title == "EnvHarness: Awakening Static Worlds for Agent Learning"
     assert len(first.paper.authors) == 17 and first.paper.abstract.startswith("LLM agents learn")
-    assert (first.listed_day, first.listed_at, first.paper.submitted) == \
-        ("2026-08-21", "2026-08-21T00:00:00Z", "2026-08-20T00:00:00Z")
+    assert (first.listed_day, first.listed_at, first.paper.submitted) == (
+        "2026-08-21",
+        "2026-08-21T00:00:00Z",
+        "2026-08-20T00:00:00Z",
+    )
 
 
 @needs_hf
@@ -151,11 +180,17 @@ def test_real_tar_and_jsonl_agree():
     by_tar = {key(g.record): g.record for g in tar}
     for g in lines:
         t = by_tar[key(g.record)]
-        assert (t.upvotes, t.github_repo, t.github_stars, t.paper.title, t.listed_at) == \
-            (g.record.upvotes, g.record.github_repo, g.record.github_stars, g.record.paper.title, g.record.listed_at)
+        assert (t.upvotes, t.github_repo, t.github_stars, t.paper.title, t.listed_at) == (
+            g.record.upvotes,
+            g.record.github_repo,
+            g.record.github_stars,
+            g.record.paper.title,
+            g.record.listed_at,
+        )
 
 
 # -- storing -----------------------------------------------------------------------------------
+
 
 @needs_hf
 def test_import_is_idempotent(store):
@@ -167,8 +202,12 @@ def test_import_is_idempotent(store):
     assert (second.inserted, second.updated, second.unchanged, second.listed) == (0, 0, 17, 0)
     assert table_counts(store) == after_first
     row = community(store, "2608.19880")
-    assert (row["imported_upvotes"], row["upvotes"], row["listed_day"], row["github_repo"]) == \
-        (163, 0, "2026-08-21", "google-research/envharness")
+    assert (row["imported_upvotes"], row["upvotes"], row["listed_day"], row["github_repo"]) == (
+        163,
+        0,
+        "2026-08-21",
+        "google-research/envharness",
+    )
     assert store.stars.state("google-research/envharness").stars == 8
 
 
@@ -201,20 +240,38 @@ def test_listing_is_not_moved_by_a_later_import(store, tmp_path):
 
 
 def test_a_richer_record_is_left_alone(store, tmp_path):
-    arxiv = Paper(id="2608.00001", title="A Paper", abstract="The arXiv abstract.", categories=["cs.CL"],
-                  version=2, submitted="2026-08-19T10:00:00Z", announced="2026-08-20", source="arxiv-api")
+    arxiv = Paper(
+        id="2608.00001",
+        title="A Paper",
+        abstract="The arXiv abstract.",
+        categories=["cs.CL"],
+        version=2,
+        submitted="2026-08-19T10:00:00Z",
+        announced="2026-08-20",
+        source="arxiv-api",
+    )
     store.papers.upsert([arxiv])
     report = import_hf(store, write_day(tmp_path / "2026-08-21.json", [item(upvotes=9)]), progress=False)
     assert (report.inserted, report.updated, report.unchanged) == (0, 0, 1)
     p = store.papers.get("2608.00001")
-    assert (p.source, p.categories, p.abstract, p.announced) == ("arxiv-api", ["cs.CL"], "The arXiv abstract.", "2026-08-20")
+    assert (p.source, p.categories, p.abstract, p.announced) == (
+        "arxiv-api",
+        ["cs.CL"],
+        "The arXiv abstract.",
+        "2026-08-20",
+    )
     row = community(store, "2608.00001")
     assert (row["imported_upvotes"], row["listed_day"]) == (9, "2026-08-21")
 
 
 def test_bad_items_are_skipped_reported_and_nothing_half_written(store, tmp_path):
-    items = [item(pid="2608.00001"), item(pid="2608.00002", upvotes="lots"), "{'broken': ",
-             item(pid="2608.00003", githubStars=-1), item(pid="2608.00001")]
+    items = [
+        item(pid="2608.00001"),
+        item(pid="2608.00002", upvotes="lots"),
+        "{'broken': ",
+        item(pid="2608.00003", githubStars=-1),
+        item(pid="2608.00001"),
+    ]
     report = import_hf(store, write_day(tmp_path / "2026-08-21.json", items), progress=False)
     assert (report.inserted, report.skipped, report.items) == (1, 4, 5)
     reasons = dict(store.papers.run_errors(report.run_id))
@@ -236,13 +293,14 @@ def test_unreadable_day_file_is_reported(store, tmp_path):
 
 @needs_hf
 def test_cli_import_hf_twice(tmp_path, db_url):
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path),
-               HF_HUB_OFFLINE="1")
+    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
     cmd = [sys.executable, "-m", "paperwire.cli", "import-hf", str(SAMPLE), "--no-embed", "-q"]
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
-    assert "17 items: papers 17 new, 0 updated, 0 unchanged; 0 items skipped; 17 papers put on a day list; " \
-           "12 star counts recorded" in first.stdout
+    assert (
+        "17 items: papers 17 new, 0 updated, 0 unchanged; 0 items skipped; 17 papers put on a day list; "
+        "12 star counts recorded" in first.stdout
+    )
     second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert "papers 0 new, 0 updated, 17 unchanged; 0 items skipped; 0 papers put on a day list" in second.stdout
     missing = subprocess.run(cmd[:-3] + [str(tmp_path / "nope.json")], env=env, capture_output=True, text=True)

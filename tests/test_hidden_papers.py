@@ -11,7 +11,7 @@ seed papers plus the target, the app through a TestClient, the digest composer, 
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -44,10 +44,17 @@ def site(tmp_path_factory, db_urls, seed_path):
     settings = make_settings(root, db_urls(root / "paperwire.db"))
     store = open_store(settings.database_url)
     ingest_seed(store, seed_path)
-    twin, = [p for batch in store.papers.iter() for _, p in batch if p.title == TWIN_TITLE]
-    target = Paper(id=TARGET, source="test", title=f"{WORD}: token walks that avoid where they have been",
-                   abstract=twin.abstract, authors=["Ada Quill"], categories=[CATEGORY],
-                   submitted=utc_now(), announced=store.papers.latest_day())
+    (twin,) = [p for batch in store.papers.iter() for _, p in batch if p.title == TWIN_TITLE]
+    target = Paper(
+        id=TARGET,
+        source="test",
+        title=f"{WORD}: token walks that avoid where they have been",
+        abstract=twin.abstract,
+        authors=["Ada Quill"],
+        categories=[CATEGORY],
+        submitted=utc_now(),
+        announced=store.papers.latest_day(),
+    )
     store.papers.upsert([validated(target)])
     indexer = Indexer(store, settings)
     indexer.sync(progress=False)
@@ -63,9 +70,19 @@ def site(tmp_path_factory, db_urls, seed_path):
     with TestClient(app) as anon, TestClient(app) as as_reader, TestClient(app) as as_curator:
         as_reader.cookies.set(SESSION_COOKIE, reader_session)
         as_curator.cookies.set(SESSION_COOKIE, curator_session)
-        yield {"settings": settings, "store": store, "engine": engine, "pk": pk, "twin": twin.id,
-               "curator": curator, "anon": anon, "reader": as_reader, "curator_client": as_curator, "root": root,
-               "feed_token": token}
+        yield {
+            "settings": settings,
+            "store": store,
+            "engine": engine,
+            "pk": pk,
+            "twin": twin.id,
+            "curator": curator,
+            "anon": anon,
+            "reader": as_reader,
+            "curator_client": as_curator,
+            "root": root,
+            "feed_token": token,
+        }
     store.close()
 
 
@@ -84,7 +101,7 @@ def _digest_sections(site) -> dict[str, set[str]]:
     store = site["store"]
     composer = Composer(store, site["settings"], site["engine"])  # a new run: nothing cached from the last one
     since = date.fromisoformat(store.papers.latest_day()) - timedelta(days=1)
-    due = Due(period=since.isoformat(), day=since, send_at=datetime.now(timezone.utc))
+    due = Due(period=since.isoformat(), day=since, send_at=datetime.now(UTC))
     subscribers = [
         (DigestSubscriber(1, "searcher@example.org", trending=False), [WORD]),
         (DigestSubscriber(2, "trends@example.org", trending=True), []),
@@ -106,8 +123,11 @@ def _cli_search(site) -> str:
     from paperwire.cli import main
 
     s = site["settings"]
-    env = {"PAPERWIRE_DATABASE_URL": s.database_url, "PAPERWIRE_DATA_DIR": str(site["root"]),
-           "PAPERWIRE_INDEX_DIR": str(s.index_dir)}
+    env = {
+        "PAPERWIRE_DATABASE_URL": s.database_url,
+        "PAPERWIRE_DATA_DIR": str(site["root"]),
+        "PAPERWIRE_INDEX_DIR": str(s.index_dir),
+    }
     result = CliRunner().invoke(main, ["search", f"{WORD} token walks", "--json", "--limit", "20"], env=env)
     assert result.exit_code == 0, result.output
     return "\n".join(json.loads(line)["id"] for line in result.stdout.splitlines())
@@ -136,12 +156,14 @@ def showing_target(site) -> set[str]:
         "/api/for-you": reader.get("/api/for-you", params={"limit": 50}),
     }
     shown |= {name for name, r in api.items() if TARGET in _ids(r)}
-    feeds = {"/feeds/day.atom": anon.get("/feeds/day.atom"),
-             "/feeds/search.atom": anon.get("/feeds/search.atom", params={"q": WORD}),
-             "/feeds/trending.atom": anon.get("/feeds/trending.atom"),
-             "/feeds/category/{cat}.atom": anon.get(f"/feeds/category/{CATEGORY}.atom"),
-             "/feeds/author.atom": anon.get("/feeds/author.atom", params={"name": "Ada Quill"}),
-             "private for-you feed": anon.get(f"/feeds/private/{site['feed_token']}/for-you.atom")}
+    feeds = {
+        "/feeds/day.atom": anon.get("/feeds/day.atom"),
+        "/feeds/search.atom": anon.get("/feeds/search.atom", params={"q": WORD}),
+        "/feeds/trending.atom": anon.get("/feeds/trending.atom"),
+        "/feeds/category/{cat}.atom": anon.get(f"/feeds/category/{CATEGORY}.atom"),
+        "/feeds/author.atom": anon.get("/feeds/author.atom", params={"name": "Ada Quill"}),
+        "private for-you feed": anon.get(f"/feeds/private/{site['feed_token']}/for-you.atom"),
+    }
     assert all(r.status_code == 200 for r in feeds.values()), {n: r.status_code for n, r in feeds.items()}
     shown |= {name for name, r in feeds.items() if f"paper/{TARGET}<" in r.text}
     sections = _digest_sections(site)
@@ -152,11 +174,27 @@ def showing_target(site) -> set[str]:
 
 
 EVERY_PATH = {
-    "home page", "day page", "search page", "paper page's similar list", "trending page", "for-you page",
-    "/api/papers?date=", "/api/search", "/api/papers/{id}/similar", "/api/trending", "/api/for-you",
-    "/feeds/day.atom", "/feeds/search.atom", "/feeds/trending.atom", "/feeds/category/{cat}.atom", "/feeds/author.atom",
+    "home page",
+    "day page",
+    "search page",
+    "paper page's similar list",
+    "trending page",
+    "for-you page",
+    "/api/papers?date=",
+    "/api/search",
+    "/api/papers/{id}/similar",
+    "/api/trending",
+    "/api/for-you",
+    "/feeds/day.atom",
+    "/feeds/search.atom",
+    "/feeds/trending.atom",
+    "/feeds/category/{cat}.atom",
+    "/feeds/author.atom",
     "private for-you feed",
-    "digest: search", "digest: trending", "digest: categories", "digest: for_you",
+    "digest: search",
+    "digest: trending",
+    "digest: categories",
+    "digest: for_you",
     "paperwire search",
 }
 
@@ -184,13 +222,21 @@ def test_hidden_paper_leaves_every_reader_path_and_unhiding_brings_it_back(site)
     assert store.community.curate(curator.id, pk, "hide", "off topic")
     try:
         assert showing_target(site) == set()
-        assert store.community.hidden_pks() == {pk} and store.community.hidden_pks() is store.community.hidden_pks()  # one copy for the cache keys
+        assert (
+            store.community.hidden_pks() == {pk} and store.community.hidden_pks() is store.community.hidden_pks()
+        )  # one copy for the cache keys
         assert store.papers.count_on_day(day) == count - 1
         assert anon_day_total(site, day) == count - 1
         visits = direct_visits(site)
-        assert visits == {"page, anonymous": 404, "page, reader": 404, "bibtex, anonymous": 404,
-                          "api, anonymous": 404, "api similar, anonymous": 404, "page, curator": 200,
-                          "api, curator": 200}
+        assert visits == {
+            "page, anonymous": 404,
+            "page, reader": 404,
+            "bibtex, anonymous": 404,
+            "api, anonymous": 404,
+            "api similar, anonymous": 404,
+            "page, curator": 200,
+            "api, curator": 200,
+        }
         # the reader learns no more than for an id that was never stored
         gone = site["anon"].get(f"/api/papers/{TARGET}").json()
         never = site["anon"].get("/api/papers/local:never-stored").json()
@@ -286,17 +332,35 @@ def test_day_listings_skip_hidden_papers_and_days_left_with_none(store):
     """papers_on_day / count_on_day leave hidden papers out, and neighbor_days steps over a day
     whose only paper is hidden (its page would be empty); un-hiding restores all three."""
     days = ["2026-03-02", "2026-03-03", "2026-03-04"]
-    store.papers.upsert([validated(Paper(id=f"local:d{i}-{j}", source="test", title=f"Paper {i}-{j}",
-                                         submitted=f"{d}T0{j}:00:00Z", announced=d))
-                         for i, d in enumerate(days) for j in range(1 if i == 1 else 2)])
+    store.papers.upsert(
+        [
+            validated(
+                Paper(
+                    id=f"local:d{i}-{j}",
+                    source="test",
+                    title=f"Paper {i}-{j}",
+                    submitted=f"{d}T0{j}:00:00Z",
+                    announced=d,
+                )
+            )
+            for i, d in enumerate(days)
+            for j in range(1 if i == 1 else 2)
+        ]
+    )
     curator = store.accounts.ensure("curator@example.org", "curator")
     pks = store.papers.pks_for(["local:d1-0", "local:d2-1"])
-    assert store.papers.neighbor_days(days[2]) == (days[1], None) and store.papers.neighbor_days(days[0]) == (None, days[1])
+    assert store.papers.neighbor_days(days[2]) == (days[1], None) and store.papers.neighbor_days(days[0]) == (
+        None,
+        days[1],
+    )
     for pk in pks.values():
         assert store.community.curate(curator.id, pk, "hide")
     assert store.papers.count_on_day(days[1]) == 0 and store.papers.on_day(days[1]) == []
     assert [p.id for p in store.papers.on_day(days[2])] == ["local:d2-0"] and store.papers.count_on_day(days[2]) == 1
-    assert store.papers.neighbor_days(days[2]) == (days[0], None) and store.papers.neighbor_days(days[0]) == (None, days[2])
+    assert store.papers.neighbor_days(days[2]) == (days[0], None) and store.papers.neighbor_days(days[0]) == (
+        None,
+        days[2],
+    )
     for pk in pks.values():
         assert store.community.curate(curator.id, pk, "unhide")
     assert store.papers.count_on_day(days[1]) == 1 and store.papers.count_on_day(days[2]) == 2

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from paperwire.models import MAX_ABSTRACT_CHARS
 from paperwire.sources.jsonl import JsonlSource
 from paperwire.sources.runner import run_ingest
 from paperwire.sources.snapshot import SnapshotSource
@@ -125,8 +124,11 @@ def snapshot_bad_file(tmp_path: Path) -> Builder:
     good()
     # a 1 MB abstract: over the 20,000-character limit, skipped whole, not truncated
     big = next(it)
-    b.add_bad(dump(dict(big, id="0704.9006", abstract=(big["abstract"] + " ") * (1_000_000 // len(big["abstract"])))),
-              "abstract too long", "0704.9006")
+    b.add_bad(
+        dump(dict(big, id="0704.9006", abstract=(big["abstract"] + " ") * (1_000_000 // len(big["abstract"])))),
+        "abstract too long",
+        "0704.9006",
+    )
     # a 5 MB line: longer than the reader ever holds
     b.add_bad(dump(dict(big, id="0704.9007", abstract="x " * 2_600_000)), "line longer than", "0704.9007")
     good()
@@ -146,15 +148,24 @@ def snapshot_bad_file(tmp_path: Path) -> Builder:
     b.add_bad(dump(mutated("0704.9014", authors_parsed=[[1, 2, 3]])), "authors_parsed", "0704.9014")
     b.add_bad(dump(mutated("0704.9015", categories=["hep-ph"])), "categories must be", "0704.9015")
     b.add_bad(dump(mutated("0704.9016", versions={"v1": "x"})), "versions must be a list", "0704.9016")
-    b.add_bad(dump(mutated("0704.9017", versions=[{"version": "v1", "created": "yesterday-ish"}])),
-              "invalid date", "0704.9017")
+    b.add_bad(
+        dump(mutated("0704.9017", versions=[{"version": "v1", "created": "yesterday-ish"}])),
+        "invalid date",
+        "0704.9017",
+    )
     b.add_bad(dump(mutated("0704.9018", doi=10.1103)), "doi must be a string", "0704.9018")
     b.add_bad(dump(mutated(704)), "invalid id: must be a string")
     good()
     # characters that cannot be stored: NUL, a lone surrogate (valid JSON escape, invalid Unicode)
     b.add_bad(dump(mutated("0704.9019", abstract="bad \x00 byte")), "invalid characters", "0704.9019")
-    b.add_bad(dump(mutated("0704.9020")).replace(b'"title": "', b'"title": "\\ud800'), "invalid characters", "0704.9020")
-    b.add_bad(dump(mutated("0704.9021")).replace(b'"categories": "', b'"categories": "\\udc80 '), "invalid characters", "0704.9021")
+    b.add_bad(
+        dump(mutated("0704.9020")).replace(b'"title": "', b'"title": "\\ud800'), "invalid characters", "0704.9020"
+    )
+    b.add_bad(
+        dump(mutated("0704.9021")).replace(b'"categories": "', b'"categories": "\\udc80 '),
+        "invalid characters",
+        "0704.9021",
+    )
     # JSON the parser refuses with other exceptions than JSONDecodeError
     b.add_bad(b'{"id": "0704.9022", "n": ' + b"9" * 5000 + b"}", "malformed JSON")
     b.add_bad(b"[" * 50_000 + b"]" * 50_000, "malformed JSON")
@@ -192,7 +203,7 @@ def test_snapshot_bad_records_are_reported_and_skipped(store, tmp_path, batch_si
 def test_snapshot_only_bad_lines(store, tmp_path):
     """A file of nothing but bad lines: a completed run, no papers, every line reported."""
     path = tmp_path / "bad.jsonl"
-    path.write_bytes(b"{not json\n[1, 2]\n\xff\xfe\n{\"id\": \"0704.0001\"}\n")
+    path.write_bytes(b'{not json\n[1, 2]\n\xff\xfe\n{"id": "0704.0001"}\n')
     report = run_ingest(store, SnapshotSource(path), progress=False)
     assert report.skipped == 4 and report.inserted == 0
     assert [loc for loc, _ in report.errors] == ["line 1", "line 2", "line 3", "line 4"]
@@ -237,7 +248,11 @@ def jsonl_bad_file() -> Builder:
     b.add_bad(dump(mutated(["2503.99004"])), "invalid id: must be a string")
     b.add_bad(dump(mutated(True)), "invalid id: must be a string")
     good()
-    b.add_bad(dump(mutated("2503.99005", summary="r\u00e9sum\u00e9")).replace("\u00e9".encode(), b"\xe9"), "invalid UTF-8", "2503.99005")
+    b.add_bad(
+        dump(mutated("2503.99005", summary="r\u00e9sum\u00e9")).replace("\u00e9".encode(), b"\xe9"),
+        "invalid UTF-8",
+        "2503.99005",
+    )
     b.add_bad(dump(mutated("2503.99006", summary="word " * 200_000)), "abstract too long", "2503.99006")
     good()
     b.add_bad(dump(first), "duplicate")

@@ -66,15 +66,16 @@ def big_file(tmp_path_factory) -> tuple[Path, dict[str, str], list[str]]:
 
 
 def start_ingest(db: str, src: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", INGEST, str(db), str(src), str(BATCH)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", INGEST, str(db), str(src), str(BATCH)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
 
 
 def stored_count(db: str) -> int:
     """How many papers the (running) ingest has committed, read without opening a store."""
     if db.startswith("sqlite:///"):
         try:
-            c = sqlite3.connect(f"file:{db[len('sqlite:///'):]}?mode=ro", uri=True, timeout=5)
+            c = sqlite3.connect(f"file:{db[len('sqlite:///') :]}?mode=ro", uri=True, timeout=5)
             try:
                 return c.execute("SELECT count(*) FROM papers").fetchone()[0]
             finally:
@@ -107,12 +108,14 @@ def check_consistent(db: str, src: Path, hashes: dict[str, str], order: list[str
     try:
         assert store.integrity_check() == "ok"
         c = store.conn
-        rows = c.execute("SELECT pk, id, title, authors, categories, content_hash, text_hash, seq FROM papers").fetchall()
+        rows = c.execute(
+            "SELECT pk, id, title, authors, categories, content_hash, text_hash, seq FROM papers"
+        ).fetchall()
         n = len(rows)
         assert n % BATCH == 0, f"{n} papers stored: not whole batches of {BATCH}"
         assert {r["id"] for r in rows} == set(order[:n]), "stored papers are not the file's first lines"
         for batch in store.papers.iter(batch=5000):
-            for pk, p in batch:
+            for _pk, p in batch:
                 assert p.title and p.authors and p.categories
                 assert p.content_hash() == hashes[p.id], f"{p.id} differs from its source line"
         for r in rows:

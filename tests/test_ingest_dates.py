@@ -8,7 +8,7 @@ then PostgreSQL)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ needs_data = pytest.mark.skipif(not DAILY.exists(), reason=f"shared test data no
 
 
 def today() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def day(offset: int) -> str:
@@ -39,27 +39,40 @@ def real_lines(path: Path, n: int) -> list[dict]:
 
 # -- the shared rules (models.py), which every source goes through ----------------------------
 
-@pytest.mark.parametrize("raw, reason", [
-    ("2026-13-45", "no such day"),
-    ("2025-02-30", "no such day"),
-    ("2025-00-10", "no such day"),
-    ("2025-1-05", "YYYY-MM-DD"),
-    ("2025-01-05x", "YYYY-MM-DD"),
-    ("20250105", "YYYY-MM-DD"),        # date.fromisoformat takes it; a listing date is written out
-    ("2025-W01-1", "YYYY-MM-DD"),
-    ("2025-01-05\n2025-01-06", "YYYY-MM-DD"),
-    (20250105, "YYYY-MM-DD"),
-])
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        ("2026-13-45", "no such day"),
+        ("2025-02-30", "no such day"),
+        ("2025-00-10", "no such day"),
+        ("2025-1-05", "YYYY-MM-DD"),
+        ("2025-01-05x", "YYYY-MM-DD"),
+        ("20250105", "YYYY-MM-DD"),  # date.fromisoformat takes it; a listing date is written out
+        ("2025-W01-1", "YYYY-MM-DD"),
+        ("2025-01-05\n2025-01-06", "YYYY-MM-DD"),
+        (20250105, "YYYY-MM-DD"),
+    ],
+)
 def test_listing_date_must_be_a_real_calendar_day(raw, reason):
     with pytest.raises(RecordError, match="invalid listing date") as e:
         validated(Paper(id="x:1", title="T", announced=raw))
     assert reason in str(e.value)
 
 
-@pytest.mark.parametrize("raw", [
-    "2025-02-30", "2025-02-30T10:00:00Z", "2026-13-45T00:00:00", "Sun, 30 Feb 2025 10:00:00 GMT",
-    "2025-02-28T25:00:00Z", "0001-01-01T00:00:00+05:00", "9999-12-31T23:00:00-05:00", "yesterday",
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2025-02-30",
+        "2025-02-30T10:00:00Z",
+        "2026-13-45T00:00:00",
+        "Sun, 30 Feb 2025 10:00:00 GMT",
+        "2025-02-28T25:00:00Z",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:00:00-05:00",
+        "yesterday",
+    ],
+)
 def test_submitted_and_updated_must_be_real_dates(raw):
     for name in ("submitted", "updated"):
         with pytest.raises(RecordError, match="invalid date"):
@@ -76,15 +89,20 @@ def test_trailing_whitespace_is_not_stored():
 def test_far_future_dates_are_refused_a_few_days_ahead_are_not():
     ok = validated(Paper(id="x:1", title="T", announced=day(MAX_FUTURE_DAYS), submitted=day(1)))
     assert ok.announced == day(MAX_FUTURE_DAYS)
-    for fields in ({"announced": day(MAX_FUTURE_DAYS + 1)}, {"announced": "9999-12-31"},
-                   {"submitted": day(MAX_FUTURE_DAYS + 1)}, {"submitted": "9999-12-31T00:00:00Z"},
-                   {"updated": "2999-01-01"}):
+    for fields in (
+        {"announced": day(MAX_FUTURE_DAYS + 1)},
+        {"announced": "9999-12-31"},
+        {"submitted": day(MAX_FUTURE_DAYS + 1)},
+        {"submitted": "9999-12-31T00:00:00Z"},
+        {"updated": "2999-01-01"},
+    ):
         with pytest.raises(RecordError, match="in the future") as e:
             validated(Paper(id="x:1", title="T", **fields))
         assert f"{MAX_FUTURE_DAYS} days" in str(e.value)
 
 
 # -- through a whole ingest, on both databases ---------------------------------------------------
+
 
 @needs_data
 def test_bad_dates_in_a_jsonl_file_are_reported_and_the_real_days_stay(store, tmp_path):
@@ -124,6 +142,7 @@ def test_bad_dates_in_a_jsonl_file_are_reported_and_the_real_days_stay(store, tm
 
 
 # -- every other source: its parser, then the shared validation the runner applies ----------------
+
 
 @pytest.mark.skipif(not SNAPSHOT.exists(), reason=f"shared test data not found at {DATA}")
 def test_snapshot_records_with_impossible_dates_are_refused():
@@ -165,8 +184,9 @@ def test_arxiv_oai_records_with_impossible_dates_are_refused():
     xml = [oai_record_xml(r) for r in recs]
     xml[1], n = re.subn(r"<created>[^<]*</created>", "<created>2007-04-31</created>", xml[1])
     assert n == 1
-    page = parse_list_records(oai_list_records(xml, {"verb": "ListRecords"}, token=None, cursor=0,
-                                               complete_size=2).encode())
+    page = parse_list_records(
+        oai_list_records(xml, {"verb": "ListRecords"}, token=None, cursor=0, complete_size=2).encode()
+    )
     (loc0, good, _), (loc1, bad, _) = page.records
     assert validated(good).submitted.startswith("2007-")
     with pytest.raises(RecordError, match="invalid date '2007-04-31'"):
@@ -174,9 +194,8 @@ def test_arxiv_oai_records_with_impossible_dates_are_refused():
 
 
 def test_hf_daily_items_with_impossible_or_future_dates_are_refused():
-    from test_hf_import import item
-
     from paperwire.sources.hf_daily import item_to_record
+    from test_hf_import import item
 
     assert item_to_record(item(), None, "x").listed_day == "2026-08-21"
     it = item()

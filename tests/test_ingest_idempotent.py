@@ -96,7 +96,11 @@ def test_snapshot_newer_version_replaces_older_and_older_is_ignored(store, tmp_p
 def test_jsonl_versioned_ids(store, tmp_path):
     rec = json.loads(DAILY.read_text(encoding="utf-8").splitlines()[0])
     pid = rec["id"]
-    run_ingest(store, JsonlSource(write_jsonl(tmp_path / "a.jsonl", [dict(rec, id=pid + "v1", published="2025-03-14T10:00:00Z")])), progress=False)
+    run_ingest(
+        store,
+        JsonlSource(write_jsonl(tmp_path / "a.jsonl", [dict(rec, id=pid + "v1", published="2025-03-14T10:00:00Z")])),
+        progress=False,
+    )
     p = store.papers.get(pid)
     assert p.version == 1 and p.submitted == "2025-03-14T10:00:00Z"
 
@@ -109,7 +113,9 @@ def test_jsonl_versioned_ids(store, tmp_path):
     assert p.updated == "2025-04-02T09:00:00Z"
     seq = store.papers.max_seq()
 
-    rep = run_ingest(store, JsonlSource(write_jsonl(tmp_path / "c.jsonl", [dict(rec, id=pid + "v1", title="Stale")])), progress=False)
+    rep = run_ingest(
+        store, JsonlSource(write_jsonl(tmp_path / "c.jsonl", [dict(rec, id=pid + "v1", title="Stale")])), progress=False
+    )
     assert rep.unchanged == 1 and rep.updated == 0
     assert store.papers.get(pid).title.startswith("Revised: ") and store.papers.max_seq() == seq
     assert store.papers.count() == 1

@@ -73,8 +73,10 @@ def test_two_processes_claim_disjoint_jobs_on_postgresql(pg_url):
     store = open_store(pg_url)
     try:
         ids = {store.jobs.enqueue("index", {"n": i}) for i in range(200)}
-        procs = [subprocess.Popen([sys.executable, "-c", _CLAIMER, pg_url, f"p{i}"], stdout=subprocess.PIPE, text=True)
-                 for i in range(2)]
+        procs = [
+            subprocess.Popen([sys.executable, "-c", _CLAIMER, pg_url, f"p{i}"], stdout=subprocess.PIPE, text=True)
+            for i in range(2)
+        ]
         got = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
         assert all(p.returncode == 0 for p in procs)
         assert sorted(got[0] + got[1]) == sorted(ids)  # every job once, none twice
@@ -89,7 +91,7 @@ def test_a_dead_workers_job_is_retried_after_its_lease_and_the_dead_one_cannot_f
     first = any_store.jobs.claim("dead", ["digest"], lease_seconds=30, now=t)
     assert first.id == job_id and first.attempts == 1 and first.status == "running"
     assert any_store.jobs.claim("other", ["digest"], lease_seconds=30, now=t + 29) is None  # lease runs
-    second = any_store.jobs.claim("other", ["digest"], lease_seconds=30, now=t + 31)        # lease ran out
+    second = any_store.jobs.claim("other", ["digest"], lease_seconds=30, now=t + 31)  # lease ran out
     assert second.id == job_id and second.attempts == 2 and second.worker == "other"
     # the first worker comes back: it can neither extend, fail nor complete the job any more
     assert not any_store.jobs.extend(job_id, "dead", 1, 30)
@@ -206,7 +208,11 @@ def test_cli_queues_a_job_and_a_worker_runs_due_jobs_once(tmp_path, db_url):
     from paperwire.storage import open_store
 
     db = db_url
-    env = {"PAPERWIRE_DATA_DIR": str(tmp_path), "PAPERWIRE_DATABASE_URL": db, "PAPERWIRE_INDEX_DIR": str(tmp_path / "ix")}
+    env = {
+        "PAPERWIRE_DATA_DIR": str(tmp_path),
+        "PAPERWIRE_DATABASE_URL": db,
+        "PAPERWIRE_INDEX_DIR": str(tmp_path / "ix"),
+    }
     runner = CliRunner()
     r = runner.invoke(main, ["jobs", "add", "prune", "--key", "manual-1"], env=env)
     assert r.exit_code == 0 and "queued job" in r.output, r.output

@@ -14,8 +14,8 @@ from conftest import csrf_for, make_settings, sign_in, table_rows
 from conftest_web import ARXIV_ID, XSS_ID, extra_papers
 from paperwire import library as lib
 from paperwire.library import export
-from paperwire.models import Paper, validated
 from paperwire.library.core import MAX_TAGS_PER_ACCOUNT, LibraryError
+from paperwire.models import Paper, validated
 from paperwire.web.session import SESSION_COOKIE
 
 JSON = {"accept": "application/json"}
@@ -24,15 +24,33 @@ FORMULA_ID = "local:formula"
 
 def _papers() -> list[Paper]:
     return extra_papers() + [
-        Paper(id=FORMULA_ID, title="=HYPERLINK(\"http://evil.example\",\"click\")", source="test",
-              abstract="A title a spreadsheet would run.", authors=["+Plus Person", "@At Person"],
-              categories=["cs.CR"], announced="2025-03-18"),
-        Paper(id="2503.00001", title="Attention & Transformers: 100% of {Braces}", source="test",
-              authors=["Ashish Vaswani"], categories=["cs.CL"], submitted="2025-03-01T00:00:00Z",
-              announced="2025-03-03"),
-        Paper(id="2503.00002", title="Attention for Graphs", source="test",
-              authors=["Ashish Vaswani"], categories=["cs.LG"], submitted="2025-03-01T00:00:00Z",
-              announced="2025-03-03"),
+        Paper(
+            id=FORMULA_ID,
+            title='=HYPERLINK("http://evil.example","click")',
+            source="test",
+            abstract="A title a spreadsheet would run.",
+            authors=["+Plus Person", "@At Person"],
+            categories=["cs.CR"],
+            announced="2025-03-18",
+        ),
+        Paper(
+            id="2503.00001",
+            title="Attention & Transformers: 100% of {Braces}",
+            source="test",
+            authors=["Ashish Vaswani"],
+            categories=["cs.CL"],
+            submitted="2025-03-01T00:00:00Z",
+            announced="2025-03-03",
+        ),
+        Paper(
+            id="2503.00002",
+            title="Attention for Graphs",
+            source="test",
+            authors=["Ashish Vaswani"],
+            categories=["cs.LG"],
+            submitted="2025-03-01T00:00:00Z",
+            announced="2025-03-03",
+        ),
     ]
 
 
@@ -59,8 +77,7 @@ def client_for(app, store, email: str) -> tuple[TestClient, str, object]:
 
 
 def snapshot(store) -> dict:
-    return {t: table_rows(store, t)
-            for t in ("library", "library_tags", "not_relevant", "accounts")}
+    return {t: table_rows(store, t) for t in ("library", "library_tags", "not_relevant", "accounts")}
 
 
 # -- store and core ---------------------------------------------------------------------------
@@ -84,10 +101,16 @@ def test_save_tags_remove_and_version_bumps(lib_env):
     assert store.accounts.get(acc.id).library_version == v0 + 6  # one bump per change
 
 
-@pytest.mark.parametrize("bad, why", [
-    ("", "empty"), ("x" * 41, "longer than 40"), ("<script>", "may only hold"), ("a,b;c", "may only hold"),
-    ("tab\u200bzero", "may only hold"),
-])
+@pytest.mark.parametrize(
+    "bad, why",
+    [
+        ("", "empty"),
+        ("x" * 41, "longer than 40"),
+        ("<script>", "may only hold"),
+        ("a,b;c", "may only hold"),
+        ("tab\u200bzero", "may only hold"),
+    ],
+)
 def test_bad_tag_names_are_refused_and_change_nothing(lib_env, bad, why):
     store, _, _ = lib_env
     acc = store.accounts.ensure("a@example.org")
@@ -149,7 +172,9 @@ def test_bibtex_export_parses(lib_env):
     acc = store.accounts.ensure("a@example.org")
     for pid in (ARXIV_ID, XSS_ID, "2503.00001", "2503.00002"):
         lib.save(store, acc.id, pid, ["all"])
-    text = export.to_bibtex(export.all_entries(store, acc.id, "all"), url_for=lambda p: "https://pw.example/papers/" + p.id)
+    text = export.to_bibtex(
+        export.all_entries(store, acc.id, "all"), url_for=lambda p: "https://pw.example/papers/" + p.id
+    )
     db = bibtexparser.loads(text)
     by_key = {e["ID"]: e for e in db.entries}
     assert len(db.entries) == 4
@@ -174,7 +199,7 @@ def test_csv_export_round_trips_and_guards_formulas(lib_env):
     by_id = {r[0]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert set(by_id) == {FORMULA_ID, XSS_ID}
     f = by_id[FORMULA_ID]
-    assert f["title"] == "'=HYPERLINK(\"http://evil.example\",\"click\")"
+    assert f["title"] == '\'=HYPERLINK("http://evil.example","click")'
     assert f["authors"] == "'+Plus Person; @At Person"
     assert f["tags"] == "'-2 weeks; x" and f["day"] == "2025-03-18" and f["categories"] == "cs.CR"
     x = by_id[XSS_ID]
@@ -189,16 +214,27 @@ def test_web_save_tags_remove_and_errors(lib_env):
     c, tok, acc = client_for(app, store, "web@example.org")
     r = c.post("/library/save", data={"csrf": tok, "paper_id": ARXIV_ID, "action": "save", "tags": "RL"}, headers=JSON)
     assert r.status_code == 200 and r.json()["saved"] is True
-    r = c.post("/library/save", data={"csrf": tok, "paper_id": XSS_ID, "action": "save"},
-               headers={"referer": "http://testserver/day/2025-03-17?page=2"}, follow_redirects=False)
+    r = c.post(
+        "/library/save",
+        data={"csrf": tok, "paper_id": XSS_ID, "action": "save"},
+        headers={"referer": "http://testserver/day/2025-03-17?page=2"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/day/2025-03-17?page=2"
-    r = c.post("/library/save", data={"csrf": tok, "paper_id": FORMULA_ID, "action": "save"},
-               headers={"referer": "https://evil.example/x"}, follow_redirects=False)
+    r = c.post(
+        "/library/save",
+        data={"csrf": tok, "paper_id": FORMULA_ID, "action": "save"},
+        headers={"referer": "https://evil.example/x"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/library"  # never back to another site
     before = snapshot(store)
-    for data, status in [({"paper_id": "9999.99999"}, 404), ({"paper_id": ARXIV_ID, "tags": "no<way>"}, 400),
-                         ({"paper_id": ARXIV_ID, "action": "explode"}, 400),
-                         ({"paper_id": ARXIV_ID, "tags": ",".join(f"t{i}" for i in range(60))}, 400)]:
+    for data, status in [
+        ({"paper_id": "9999.99999"}, 404),
+        ({"paper_id": ARXIV_ID, "tags": "no<way>"}, 400),
+        ({"paper_id": ARXIV_ID, "action": "explode"}, 400),
+        ({"paper_id": ARXIV_ID, "tags": ",".join(f"t{i}" for i in range(60))}, 400),
+    ]:
         r = c.post("/library/save", data={"csrf": tok, "action": "save", **data}, headers=JSON)
         assert r.status_code == status, (data, r.text)
         assert r.json()["error"]

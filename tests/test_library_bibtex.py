@@ -1,7 +1,7 @@
 """BibTeX entries: arXiv fields, stable keys, escaping that can never end a field early."""
 
-from paperwire.models import Paper, validated
 from paperwire.library.bibtex import bibtex, citation_key, escape_bibtex
+from paperwire.models import Paper, validated
 
 
 def _fields(entry: str) -> dict[str, str]:
@@ -27,9 +27,16 @@ def _braces_balance(s: str) -> bool:
 
 
 def test_new_style_arxiv_entry():
-    p = validated(Paper(id="2503.11731", version=2, title="Attention Is All You Need",
-                        authors=["Ashish Vaswani", "Noam Shazeer"], categories=["cs.CL", "cs.LG"],
-                        submitted="2025-03-14T17:59:00Z"))
+    p = validated(
+        Paper(
+            id="2503.11731",
+            version=2,
+            title="Attention Is All You Need",
+            authors=["Ashish Vaswani", "Noam Shazeer"],
+            categories=["cs.CL", "cs.LG"],
+            submitted="2025-03-14T17:59:00Z",
+        )
+    )
     entry = bibtex(p)
     assert entry.startswith("@misc{vaswani2025attention,\n")
     f = _fields(entry)
@@ -72,14 +79,22 @@ def test_unbalanced_math_is_escaped_and_lone_dollar_too():
 
 
 def test_citation_key_is_stable_ascii_and_skips_stopwords():
-    p = validated(Paper(id="local:y", title="On the Théorie of Things", authors=["Jürgen Müller-Lüdenscheidt"],
-                        submitted="2020-02-02"))
+    p = validated(
+        Paper(
+            id="local:y",
+            title="On the Théorie of Things",
+            authors=["Jürgen Müller-Lüdenscheidt"],
+            submitted="2020-02-02",
+        )
+    )
     assert citation_key(p) == "mullerludenscheidt2020theorie"
     assert citation_key(p) == citation_key(validated(Paper(**p.to_dict())))
     anon = validated(Paper(id="local:z", title="$x$ The"))
     assert citation_key(anon).startswith("anon")
-    assert citation_key(validated(Paper(id="local:w", title="Deep Nets", authors=["Doe, Jane"],
-                                        submitted="2001-01-01"))) == "doe2001deep"
+    assert (
+        citation_key(validated(Paper(id="local:w", title="Deep Nets", authors=["Doe, Jane"], submitted="2001-01-01")))
+        == "doe2001deep"
+    )
 
 
 def test_non_arxiv_entry_has_no_eprint_and_uses_given_url():

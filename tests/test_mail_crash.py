@@ -31,9 +31,15 @@ def child(database_url: str, root: str, port: int, lease: float, rate: float) ->
 
     logging.basicConfig(level=logging.WARNING)
     root = Path(root)
-    settings = load_settings(data_dir=root, database_url=database_url, index_dir=root / "idx",
-                             smtp_port=port, mail_rate=rate, smtp_timeout=10,
-                             extra={"mail_backoff_base": 0.2, "mail_backoff_max": 1.0})
+    settings = load_settings(
+        data_dir=root,
+        database_url=database_url,
+        index_dir=root / "idx",
+        smtp_port=port,
+        mail_rate=rate,
+        smtp_timeout=10,
+        extra={"mail_backoff_base": 0.2, "mail_backoff_max": 1.0},
+    )
     store = open_store(database_url)
     sender = Sender(store, settings, lease_seconds=lease)
     mine = 0
@@ -49,8 +55,20 @@ def child(database_url: str, root: str, port: int, lease: float, rate: float) ->
 
 
 def spawn(settings, port: int, lease: float, rate: float = 0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(HERE), "child", settings.database_url, str(settings.data_dir), str(port), str(lease), str(rate)],
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(HERE),
+            "child",
+            settings.database_url,
+            str(settings.data_dir),
+            str(port),
+            str(lease),
+            str(rate),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def queue_digests(store, settings, n: int) -> dict[str, str]:
@@ -60,10 +78,14 @@ def queue_digests(store, settings, n: int) -> dict[str, str]:
     for i in range(n):
         rcpt = f"reader{i:04d}@example.org"
         mid = make_message_id(settings, "digest", f"subscriber {i} period 2025-03-18")
-        msg = build_message(settings, to=rcpt, subject="Your Paperwire digest for 2025-03-18",
-                            text=f"Dear reader {i},\n\nthree new papers match your searches.\n",
-                            html=f"<p>Dear reader {i},</p><p>three new papers match your searches.</p>",
-                            message_id=mid)
+        msg = build_message(
+            settings,
+            to=rcpt,
+            subject="Your Paperwire digest for 2025-03-18",
+            text=f"Dear reader {i},\n\nthree new papers match your searches.\n",
+            html=f"<p>Dear reader {i},</p><p>three new papers match your searches.</p>",
+            message_id=mid,
+        )
         assert store.outbox.insert(kind="digest", recipient=rcpt, message_id=mid, message=msg) is not None
         expected[rcpt] = mid
     return expected
@@ -78,9 +100,8 @@ def wait_exit(proc: subprocess.Popen, timeout: float = 60) -> str:
 @pytest.fixture
 def setup(tmp_path, db_url):
     from conftest import make_settings
-    from smtp_sink import SmtpSink
-
     from paperwire.storage import open_store
+    from smtp_sink import SmtpSink
 
     settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)

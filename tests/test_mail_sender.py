@@ -7,12 +7,12 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 
 import pytest
-from conftest import make_settings
-from smtp_sink import SmtpSink
 
+from conftest import make_settings
 from paperwire.mail.message import build_message, make_message_id
 from paperwire.mail.sender import Sender, run_sender
 from paperwire.storage import open_store
+from smtp_sink import SmtpSink
 
 
 class Clock:
@@ -39,8 +39,8 @@ def sink(tmp_path):
 @pytest.fixture
 def env(tmp_path, sink, db_url):
     settings = make_settings(tmp_path, db_url).with_(
-        smtp_port=sink.port, mail_rate=0, smtp_timeout=5,
-        extra={"mail_backoff_base": 1.0, "mail_backoff_max": 4.0})
+        smtp_port=sink.port, mail_rate=0, smtp_timeout=5, extra={"mail_backoff_base": 1.0, "mail_backoff_max": 4.0}
+    )
     store = open_store(settings.database_url)
     yield settings, store
     store.close()
@@ -48,10 +48,17 @@ def env(tmp_path, sink, db_url):
 
 def queue(store, settings, recipient, n=0, subscriber_id=None, text="Hello"):
     mid = make_message_id(settings, "digest", f"{recipient} period {n}")
-    msg = build_message(settings, to=recipient, subject=f"Digest {n}", text=f"{text} {recipient}",
-                        html=f"<p>{text} {recipient}</p>", message_id=mid)
-    oid = store.outbox.insert(kind="digest", recipient=recipient, message_id=mid, message=msg,
-                                subscriber_id=subscriber_id)
+    msg = build_message(
+        settings,
+        to=recipient,
+        subject=f"Digest {n}",
+        text=f"{text} {recipient}",
+        html=f"<p>{text} {recipient}</p>",
+        message_id=mid,
+    )
+    oid = store.outbox.insert(
+        kind="digest", recipient=recipient, message_id=mid, message=msg, subscriber_id=subscriber_id
+    )
     return oid, mid, msg
 
 
@@ -81,8 +88,11 @@ def row(store, oid):
 def add_subscriber(store, email):
     now = "2025-01-01T00:00:00Z"
     with store.transaction() as c:
-        return c.execute("INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'confirmed', ?, ?) "
-                         "RETURNING id", (email, now, now)).fetchone()[0]
+        return c.execute(
+            "INSERT INTO subscribers (email, status, created_at, updated_at) VALUES (?, 'confirmed', ?, ?) "
+            "RETURNING id",
+            (email, now, now),
+        ).fetchone()[0]
 
 
 def test_delivers_with_same_message_id_and_content(env, sink):
@@ -261,10 +271,28 @@ def cert(tmp_path_factory):
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed (needed to make a test certificate)")
     d = tmp_path_factory.mktemp("tls")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(d / "key.pem"),
+            "-out",
+            str(d / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -287,8 +315,11 @@ def test_run_forever_until_stopped(env, sink):
     settings, store = env
     sink.start()
     stop = threading.Event()
-    t = threading.Thread(target=run_sender, args=(settings.with_(extra={**settings.extra, "mail_poll_interval": 0.1}),
-                                                  store, stop), daemon=True)
+    t = threading.Thread(
+        target=run_sender,
+        args=(settings.with_(extra={**settings.extra, "mail_poll_interval": 0.1}), store, stop),
+        daemon=True,
+    )
     t.start()
     queue(store, settings, "f1@example.org", 1)
     assert sink.wait_for(1, timeout=10) == 1
@@ -319,7 +350,9 @@ def test_suppressed_and_unsubscribed_are_never_sent(env, sink):
     settings, store = env
     sink.start()
     with store.transaction() as c:
-        c.execute("INSERT INTO suppressions (email, reason, created_at) VALUES ('blocked@example.org', 'complaint', 'x')")
+        c.execute(
+            "INSERT INTO suppressions (email, reason, created_at) VALUES ('blocked@example.org', 'complaint', 'x')"
+        )
     sid = add_subscriber(store, "left@example.org")
     blocked = [queue(store, settings, "Blocked@Example.org", i)[0] for i in range(3)]  # three at the head
     left, _, _ = queue(store, settings, "left@example.org", subscriber_id=sid)

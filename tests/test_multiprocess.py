@@ -27,20 +27,19 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from paperwire.subscriptions import lifecycle
-
 from conftest import sign_in
+from paperwire.subscriptions import lifecycle
 
 httpx = pytest.importorskip("httpx")
 
 N_WEB, N_WORKERS = 3, 3
 N_VOTERS, VOTES_EACH = 6, 15
-N_SUBSCRIBERS, SUBS_EACH = 3, 10   # each thread from its own loopback address (20 requests/hour/client limit)
+N_SUBSCRIBERS, SUBS_EACH = 3, 10  # each thread from its own loopback address (20 requests/hour/client limit)
 INITIAL_PAPERS, INGESTED_PAPERS = 40, 300
 SECRET = "multiprocess-test-secret"
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -48,10 +47,18 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 def _papers(start: int, n: int, day: str) -> list[dict]:
     words = ["graph", "privacy", "language", "vision", "protein", "robot", "causal", "sparse", "quantum", "speech"]
-    return [{"id": f"2611.{i:05d}", "title": f"A study of {words[i % 10]} models number {i}",
-             "abstract": f"We look at {words[i % 10]} and {words[(i * 7) % 10]} in paper {i}.",
-             "authors": [f"Author {i % 17}", f"Writer {i % 5}"], "categories": ["cs.LG"],
-             "published": day, "listing_date": day} for i in range(start, start + n)]
+    return [
+        {
+            "id": f"2611.{i:05d}",
+            "title": f"A study of {words[i % 10]} models number {i}",
+            "abstract": f"We look at {words[i % 10]} and {words[(i * 7) % 10]} in paper {i}.",
+            "authors": [f"Author {i % 17}", f"Writer {i % 5}"],
+            "categories": ["cs.LG"],
+            "published": day,
+            "listing_date": day,
+        }
+        for i in range(start, start + n)
+    ]
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -70,16 +77,23 @@ class Cluster:
 
     def _spawn(self, args: list[str], log: str) -> subprocess.Popen:
         out = open(self.tmp / log, "wb")
-        return subprocess.Popen([sys.executable, "-m", "paperwire.cli", *args], env=self.env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "paperwire.cli", *args], env=self.env, stdout=out, stderr=subprocess.STDOUT
+        )
 
     def start(self) -> None:
         from conftest_web import _free_port
 
         for i in range(N_WEB):
             port = _free_port()
-            self.web.append((self._spawn(["serve", "--host", "127.0.0.1", "--port", str(port), "--no-background"],
-                                         f"web{i}.log"), port))
+            self.web.append(
+                (
+                    self._spawn(
+                        ["serve", "--host", "127.0.0.1", "--port", str(port), "--no-background"], f"web{i}.log"
+                    ),
+                    port,
+                )
+            )
         for i in range(N_WORKERS):
             self.workers.append(self._spawn(["worker", "--role", "digest,send,prune"], f"worker{i}.log"))
         deadline = time.monotonic() + 60
@@ -140,8 +154,9 @@ def _request(client_for, method: str, path: str, **kw) -> tuple[int | None, bool
 class Client:
     def __init__(self, cluster: Cluster, *, local_address: str = "127.0.0.1", cookies: dict | None = None):
         self.cluster = cluster
-        self.client = httpx.Client(transport=httpx.HTTPTransport(local_address=local_address), timeout=20,
-                                   cookies=cookies or {})
+        self.client = httpx.Client(
+            transport=httpx.HTTPTransport(local_address=local_address), timeout=20, cookies=cookies or {}
+        )
 
 
 def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp_path):
@@ -153,23 +168,34 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
     from paperwire.web.session import SESSION_COOKIE
     from smtp_sink import SmtpSink
 
-    today = datetime.now(timezone.utc).date().isoformat()
+    today = datetime.now(UTC).date().isoformat()
     store = open_store(pg_url)
     sink = SmtpSink(tmp_path / "sink.db").start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
-    env.update({
-        "PYTHONPATH": str(SRC) + os.pathsep + env.get("PYTHONPATH", ""),
-        "PAPERWIRE_DATABASE_URL": pg_url, "PAPERWIRE_DATA_DIR": str(tmp_path),
-        "PAPERWIRE_INDEX_DIR": str(tmp_path / "index"), "PAPERWIRE_SECRET_KEY": SECRET,
-        "PAPERWIRE_BASE_URL": "http://paperwire.test", "PAPERWIRE_SCHEDULER": "0",
-        "PAPERWIRE_BACKGROUND_INDEXING": "0", "PAPERWIRE_SMTP_HOST": "127.0.0.1",
-        "PAPERWIRE_SMTP_PORT": str(sink.port), "PAPERWIRE_SMTP_TIMEOUT": "10", "PAPERWIRE_MAIL_RATE": "0",
-        "PAPERWIRE_DIGEST_SEND_EMPTY": "1",  # every due subscriber gets a mail, new papers or not
-        "PAPERWIRE_DIGEST_INTERVAL": "2", "PAPERWIRE_JOB_LEASE": "3", "PAPERWIRE_JOB_BACKOFF": "1",
-    })
+    env.update(
+        {
+            "PYTHONPATH": str(SRC) + os.pathsep + env.get("PYTHONPATH", ""),
+            "PAPERWIRE_DATABASE_URL": pg_url,
+            "PAPERWIRE_DATA_DIR": str(tmp_path),
+            "PAPERWIRE_INDEX_DIR": str(tmp_path / "index"),
+            "PAPERWIRE_SECRET_KEY": SECRET,
+            "PAPERWIRE_BASE_URL": "http://paperwire.test",
+            "PAPERWIRE_SCHEDULER": "0",
+            "PAPERWIRE_BACKGROUND_INDEXING": "0",
+            "PAPERWIRE_SMTP_HOST": "127.0.0.1",
+            "PAPERWIRE_SMTP_PORT": str(sink.port),
+            "PAPERWIRE_SMTP_TIMEOUT": "10",
+            "PAPERWIRE_MAIL_RATE": "0",
+            "PAPERWIRE_DIGEST_SEND_EMPTY": "1",  # every due subscriber gets a mail, new papers or not
+            "PAPERWIRE_DIGEST_INTERVAL": "2",
+            "PAPERWIRE_JOB_LEASE": "3",
+            "PAPERWIRE_JOB_BACKOFF": "1",
+        }
+    )
     settings = load_settings(database_url=pg_url, data_dir=tmp_path, secret_key=SECRET)
-    run_ingest(store, JsonlSource(_write_jsonl(tmp_path / "initial.jsonl", _papers(1, INITIAL_PAPERS, today))),
-               progress=False)
+    run_ingest(
+        store, JsonlSource(_write_jsonl(tmp_path / "initial.jsonl", _papers(1, INITIAL_PAPERS, today))), progress=False
+    )
     paper_ids = [f"2611.{i:05d}" for i in range(1, INITIAL_PAPERS + 1)]
     cluster = Cluster(tmp_path, env)
     try:
@@ -214,17 +240,22 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
                 if k == SUBS_EACH // 2:
                     kills_done.wait(60)
                 email = f"reader{n}-{k}@example.org"
-                status, _ = _request(c, "POST", "/api/subscriptions",
-                                     json={"email": email, "frequency": "daily", "send_hour": 0, "timezone": "UTC"})
+                status, _ = _request(
+                    c,
+                    "POST",
+                    "/api/subscriptions",
+                    json={"email": email, "frequency": "daily", "send_hour": 0, "timezone": "UTC"},
+                )
                 if status == 202:
                     with lock:
                         acked_subs.append(email)
                     sub = store.subscribers.by_email(email)
                     assert lifecycle.confirm(store, sub.id, sub.token_version) is not None
                     with store.transaction() as w:  # "confirmed yesterday": due for today's digest (see the docstring)
-                        w.execute("UPDATE subscribers SET confirmed_at=? WHERE id=?",
-                                  ((datetime.now(timezone.utc) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                   sub.id))
+                        w.execute(
+                            "UPDATE subscribers SET confirmed_at=? WHERE id=?",
+                            ((datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"), sub.id),
+                        )
                 elif status is not None:
                     errors.append(f"subscribe {email}: HTTP {status}")
                 time.sleep(0.6)
@@ -239,12 +270,25 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
                 time.sleep(0.02)
 
         ingest = subprocess.Popen(
-            [sys.executable, "-m", "paperwire.cli", "ingest", "jsonl", "--no-embed", "-q",
-             str(_write_jsonl(tmp_path / "more.jsonl", _papers(1000, INGESTED_PAPERS, today)))],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threads = ([threading.Thread(target=voter, args=(n,)) for n in range(N_VOTERS)]
-                   + [threading.Thread(target=subscriber, args=(n,)) for n in range(N_SUBSCRIBERS)]
-                   + [threading.Thread(target=reader) for _ in range(2)])
+            [
+                sys.executable,
+                "-m",
+                "paperwire.cli",
+                "ingest",
+                "jsonl",
+                "--no-embed",
+                "-q",
+                str(_write_jsonl(tmp_path / "more.jsonl", _papers(1000, INGESTED_PAPERS, today))),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        threads = (
+            [threading.Thread(target=voter, args=(n,)) for n in range(N_VOTERS)]
+            + [threading.Thread(target=subscriber, args=(n,)) for n in range(N_SUBSCRIBERS)]
+            + [threading.Thread(target=reader) for _ in range(2)]
+        )
         for t in threads:
             t.start()
 
@@ -275,7 +319,7 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         killed_web_at = time.monotonic() - t_start
         kills_done.set()
 
-        for t in threads[:N_VOTERS + N_SUBSCRIBERS]:
+        for t in threads[: N_VOTERS + N_SUBSCRIBERS]:
             t.join(timeout=90)
         stop_reads.set()
         for t in threads:
@@ -308,7 +352,8 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         assert len(acked_votes) >= N_VOTERS * VOTES_EACH - 3, "most votes must be acknowledged (retried elsewhere)"
         mismatched = store.conn.execute(
             "SELECT pc.paper_pk, pc.upvotes, (SELECT count(*) FROM votes v WHERE v.paper_pk = pc.paper_pk) "
-            "FROM paper_community pc").fetchall()
+            "FROM paper_community pc"
+        ).fetchall()
         assert all(r[1] == r[2] for r in mismatched), [tuple(r) for r in mismatched if r[1] != r[2]][:5]
 
         # -- subscriptions: every acknowledged one exists once ------------------------------------
@@ -318,15 +363,22 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
         assert max(emails.values()) == 1
 
         # -- digests: exactly one digest row and one outbox row per due subscriber ----------------
-        confirmed = {r[0]: r[1] for r in store.conn.execute(
-            "SELECT id, email FROM subscribers WHERE status='confirmed'").fetchall()}
+        confirmed = {
+            r[0]: r[1]
+            for r in store.conn.execute("SELECT id, email FROM subscribers WHERE status='confirmed'").fetchall()
+        }
         assert set(confirmed.values()) == set(acked_subs)
-        digests = Counter(r[0] for r in store.conn.execute(
-            "SELECT subscriber_id FROM digests WHERE period=?", (today,)).fetchall())
-        assert set(digests) == set(confirmed) and max(digests.values()) == 1, \
-            (len(digests), len(confirmed), cluster_logs(tmp_path))
+        digests = Counter(
+            r[0] for r in store.conn.execute("SELECT subscriber_id FROM digests WHERE period=?", (today,)).fetchall()
+        )
+        assert set(digests) == set(confirmed) and max(digests.values()) == 1, (
+            len(digests),
+            len(confirmed),
+            cluster_logs(tmp_path),
+        )
         outbox = store.conn.execute(
-            "SELECT subscriber_id, message_id, status FROM outbox WHERE kind='digest'").fetchall()
+            "SELECT subscriber_id, message_id, status FROM outbox WHERE kind='digest'"
+        ).fetchall()
         per_sub = Counter(r[0] for r in outbox)
         assert set(per_sub) == set(confirmed) and max(per_sub.values()) == 1
         statuses = Counter(r[2] for r in outbox)
@@ -350,12 +402,14 @@ def test_three_web_three_workers_kill_nine_loses_and_doubles_nothing(pg_url, tmp
             assert job.status == "done" and job.attempts >= 2 and job.worker != victim_job.worker, job
         periods = Counter(j.key for j in store.jobs.list(kind="digest", limit=1000))
         assert periods and max(periods.values()) == 1
-        print(f"\nmultiprocess: {len(acked_votes)} votes, {n_subs} subscriptions, {sum(reads.values())} reads "
-              f"({reads}), failovers {dict(FAILOVERS)}, {len(digest_ids)} digests, sink {sum(got.values())} digests "
-              f"(doubled {sum(got.values()) - len(got)}), outbox {dict(statuses)}, killed worker held job: "
-              f"{victim_job and victim_job.kind} (attempt {victim_job and victim_job.attempts}; raced {raced}), {len(periods)} "
-              f"digest periods; kills at {killed_web_at - 1:.1f}/{killed_web_at:.1f} s, writes done at "
-              f"{writes_done_at:.1f} s, all digested and sent at {load_seconds:.1f} s")
+        print(
+            f"\nmultiprocess: {len(acked_votes)} votes, {n_subs} subscriptions, {sum(reads.values())} reads "
+            f"({reads}), failovers {dict(FAILOVERS)}, {len(digest_ids)} digests, sink {sum(got.values())} digests "
+            f"(doubled {sum(got.values()) - len(got)}), outbox {dict(statuses)}, killed worker held job: "
+            f"{victim_job and victim_job.kind} (attempt {victim_job and victim_job.attempts}; raced {raced}), {len(periods)} "
+            f"digest periods; kills at {killed_web_at - 1:.1f}/{killed_web_at:.1f} s, writes done at "
+            f"{writes_done_at:.1f} s, all digested and sent at {load_seconds:.1f} s"
+        )
     finally:
         cluster.stop()
         sink.__exit__(None, None, None)

@@ -8,7 +8,6 @@ import jsonschema_rs
 import pytest
 
 from conftest import sign_in
-from test_subscriptions_web import sub_env  # noqa: F401
 from paperwire.web.session import SESSION_COOKIE
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
@@ -42,16 +41,27 @@ def doc(client) -> dict:
 def test_every_error_answer_has_the_one_error_schema(doc):
     ops = list(api_operations(doc))
     assert {(p, m) for p, m, _ in ops} >= {
-        ("/api/search", "get"), ("/api/papers", "get"), ("/api/papers/{paper_id}", "get"),
-        ("/api/papers/{paper_id}/similar", "get"), ("/api/health", "get"), ("/api/trending", "get"),
-        ("/api/library", "get"), ("/api/for-you", "get"), ("/api/subscriptions", "post")}
+        ("/api/search", "get"),
+        ("/api/papers", "get"),
+        ("/api/papers/{paper_id}", "get"),
+        ("/api/papers/{paper_id}/similar", "get"),
+        ("/api/health", "get"),
+        ("/api/trending", "get"),
+        ("/api/library", "get"),
+        ("/api/for-you", "get"),
+        ("/api/subscriptions", "post"),
+    }
     for path, method, op in ops:
         statuses = set(op["responses"])
         assert "500" in statuses, (path, method)
         if op.get("parameters") or op.get("requestBody"):
             assert "422" in statuses, (path, method)
         for status in statuses - {"200", "202"}:
-            assert op["responses"][status]["content"] == {"application/json": {"schema": ERROR_REF}}, (path, method, status)
+            assert op["responses"][status]["content"] == {"application/json": {"schema": ERROR_REF}}, (
+                path,
+                method,
+                status,
+            )
     schemas = doc["components"]["schemas"]
     assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas  # FastAPI's unused shape
     assert set(schemas["ErrorOut"]["required"]) == {"error", "status"}
@@ -72,11 +82,20 @@ def test_statuses_the_issue_found_undocumented(doc):
     assert "Retry-After" in retry
 
 
-@pytest.mark.parametrize("url", [
-    "/api/search", "/api/search?q=x&limit=0", "/api/search?q=x&limit=ten&offset=-1",
-    "/api/search?q=" + "x" * 501, "/api/papers?date=2025-02-30", "/api/papers?limit=1000",
-    "/api/papers/2503.11731/similar?limit=0", "/api/trending?limit=0", "/api/library?limit=x",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/search",
+        "/api/search?q=x&limit=0",
+        "/api/search?q=x&limit=ten&offset=-1",
+        "/api/search?q=" + "x" * 501,
+        "/api/papers?date=2025-02-30",
+        "/api/papers?limit=1000",
+        "/api/papers/2503.11731/similar?limit=0",
+        "/api/trending?limit=0",
+        "/api/library?limit=x",
+    ],
+)
 def test_422_bodies_match_the_document(client, doc, url):
     r = client.get(url)
     assert r.status_code == 422
@@ -140,14 +159,28 @@ def test_subscriptions_can_be_called_with_what_the_document_describes(sub_env):
     sub = store.subscribers.by_email("generated-client@example.org")
     assert sub.status == "pending" and sub.frequency == body["frequency"] and sub.timezone == body["timezone"]
     # and every property the document names can be set
-    other = {**body, "email": "other-client@example.org", "frequency": "weekly", "send_hour": 18,
-             "send_weekday": 4, "timezone": "Europe/Berlin", "trending": False, "categories": ["cs.CL", "hep-th"],
-             "query": "graph neural networks"}
+    other = {
+        **body,
+        "email": "other-client@example.org",
+        "frequency": "weekly",
+        "send_hour": 18,
+        "send_weekday": 4,
+        "timezone": "Europe/Berlin",
+        "trending": False,
+        "categories": ["cs.CL", "hep-th"],
+        "query": "graph neural networks",
+    }
     r = client.post("/api/subscriptions", json=other)
     assert r.status_code == 202, r.text
     sub = store.subscribers.by_email("other-client@example.org")
     assert (sub.frequency, sub.send_hour, sub.send_weekday, sub.timezone, sub.trending, sub.categories) == (
-        "weekly", 18, 4, "Europe/Berlin", False, ["cs.CL", "hep-th"])
+        "weekly",
+        18,
+        4,
+        "Europe/Berlin",
+        False,
+        ["cs.CL", "hep-th"],
+    )
     assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["graph neural networks"]
 
 
@@ -163,8 +196,14 @@ def test_subscription_errors_match_the_document(sub_env):
         (client.post("/api/subscriptions", content=b"{", headers={"content-type": "application/json"}), 422),
         (client.post("/api/subscriptions", json={}), 422),
         (client.post("/api/subscriptions", data={"email": "a@example.org"}), 415),
-        (client.post("/api/subscriptions", content=b'{"email": "' + b"a" * 70_000 + b'"}',
-                     headers={"content-type": "application/json"}), 413),
+        (
+            client.post(
+                "/api/subscriptions",
+                content=b'{"email": "' + b"a" * 70_000 + b'"}',
+                headers={"content-type": "application/json"},
+            ),
+            413,
+        ),
     ]
     for _ in range(subs.MAILS_PER_ADDRESS_PER_DAY + 1):
         last = client.post("/api/subscriptions", json={"email": "often@example.org"})

@@ -22,9 +22,16 @@ COUNTS = re.compile(r'<span class="vote-count">(\d+)</span>')
 
 
 def paper(i: int, title: str | None = None) -> Paper:
-    return validated(Paper(id=f"local:c{i}", title=title or f"Caching paper number {i}", source="test",
-                           abstract="How rendered pages are kept and thrown away.", submitted=utc_now(),
-                           announced=TODAY))
+    return validated(
+        Paper(
+            id=f"local:c{i}",
+            title=title or f"Caching paper number {i}",
+            source="test",
+            abstract="How rendered pages are kept and thrown away.",
+            submitted=utc_now(),
+            announced=TODAY,
+        )
+    )
 
 
 @pytest.fixture

@@ -87,7 +87,8 @@ def test_for_you_and_tag_feeds(reader):
     assert got.entries[0].summary.startswith("Because you saved “")
     tag_expected = [r.paper.id for r in feed_for_account(store, account.id, tag="programs", limit=50)]
     assert [e.id for e in feedparser.parse(tagged.content).entries] == [
-        f"tag:paperwire,2025:paper/{i}" for i in tag_expected]
+        f"tag:paperwire,2025:paper/{i}" for i in tag_expected
+    ]
     assert feedparser.parse(tagged.content).feed.title == "Paperwire: for you (programs)"
     assert {e.id.rsplit("/", 1)[-1] for e in feedparser.parse(lib_tag.content).entries} >= {ARXIV_ID}
     assert len(feedparser.parse(lib_tag.content).entries) == 2
@@ -118,7 +119,9 @@ def test_reset_makes_old_urls_404(reader):
     assert all(_private(client, u).status_code == 200 for u in new)
     # only a hash is stored: the token itself is nowhere in the table
     token = FEED_URL.search(new[0]).group(1)
-    rows = [tuple(map(str, r)) for r in store.conn.execute("SELECT * FROM feed_tokens WHERE account_id=?", (account.id,))]
+    rows = [
+        tuple(map(str, r)) for r in store.conn.execute("SELECT * FROM feed_tokens WHERE account_id=?", (account.id,))
+    ]
     assert len(rows) == 1 and not any(token in v for v in rows[0])
 
 
@@ -147,8 +150,12 @@ def test_opml_lists_every_private_feed(reader):
     assert root.tag == "opml" and root.get("version") == "2.0"
     outlines = root.findall("body/outline")
     titles = [o.get("text") for o in outlines]
-    assert titles == ["Paperwire: for you", "Paperwire: for you (programs)",
-                      "Paperwire: your library", "Paperwire: your library (programs)"]
+    assert titles == [
+        "Paperwire: for you",
+        "Paperwire: for you (programs)",
+        "Paperwire: your library",
+        "Paperwire: your library (programs)",
+    ]
     page_urls = set(_feed_urls(client.get("/library").text))
     bodies = {}
     for o in outlines:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from conftest import make_settings
 from paperwire.retention import prune
 
-NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
 
 
 def iso(dt: datetime) -> str:
@@ -40,16 +40,26 @@ def queue_message(store, settings, n: int, status: str, age_days: float) -> int:
     """A real digest-sized message (~20 kB), queued, then given ``status`` ``age_days`` ago."""
     from paperwire.mail.message import build_message
 
-    body = "\n".join(f"* Paper {i}: a title that is about as long as a real one is, by A. Author et al."
-                     for i in range(250))
-    msg = build_message(settings, to=f"r{n}@example.org", subject=f"Digest {n}", text=body, html=f"<pre>{body}</pre>",
-                        message_id=f"<digest.{n}@papers.example.org>")
-    oid = store.outbox.insert(kind="digest", recipient=f"r{n}@example.org",
-                                message_id=f"<digest.{n}@papers.example.org>", message=msg)
+    body = "\n".join(
+        f"* Paper {i}: a title that is about as long as a real one is, by A. Author et al." for i in range(250)
+    )
+    msg = build_message(
+        settings,
+        to=f"r{n}@example.org",
+        subject=f"Digest {n}",
+        text=body,
+        html=f"<pre>{body}</pre>",
+        message_id=f"<digest.{n}@papers.example.org>",
+    )
+    oid = store.outbox.insert(
+        kind="digest", recipient=f"r{n}@example.org", message_id=f"<digest.{n}@papers.example.org>", message=msg
+    )
     at = days_ago(age_days)
     with store.transaction() as c:
-        c.execute("UPDATE outbox SET status=?, created_at=?, next_attempt_at=?, sent_at=?, attempts=? WHERE id=?",
-                  (status, at, at, at if status == "sent" else None, 1, oid))
+        c.execute(
+            "UPDATE outbox SET status=?, created_at=?, next_attempt_at=?, sent_at=?, attempts=? WHERE id=?",
+            (status, at, at, at if status == "sent" else None, 1, oid),
+        )
     return oid
 
 
@@ -63,16 +73,27 @@ def test_old_outbox_bodies_are_dropped_and_their_metadata_kept(store, settings):
         "old but queued": queue_message(store, settings, 5, "queued", 20),
         "old but sending": queue_message(store, settings, 6, "sending", 20),
     }
-    before = {oid: rows(store, "SELECT kind, recipient, message_id, status, attempts, created_at, sent_at, "
-                               "length(message) FROM outbox WHERE id=?", oid)[0] for oid in ids.values()}
+    before = {
+        oid: rows(
+            store,
+            "SELECT kind, recipient, message_id, status, attempts, created_at, sent_at, "
+            "length(message) FROM outbox WHERE id=?",
+            oid,
+        )[0]
+        for oid in ids.values()
+    }
     assert all(r[-1] > 15_000 for r in before.values())
 
     counts = prune(store, settings, now=NOW)
 
     assert counts["outbox_bodies"] == 3
     for what, oid in ids.items():
-        (meta,) = rows(store, "SELECT kind, recipient, message_id, status, attempts, created_at, sent_at, "
-                              "length(message), body_pruned_at FROM outbox WHERE id=?", oid)
+        (meta,) = rows(
+            store,
+            "SELECT kind, recipient, message_id, status, attempts, created_at, sent_at, "
+            "length(message), body_pruned_at FROM outbox WHERE id=?",
+            oid,
+        )
         assert meta[:7] == before[oid][:7], what  # who, what, when and how it went: all kept
         if what.startswith("old") and "but" not in what:
             assert (meta[7], meta[8]) == (0, iso(NOW)), what
@@ -101,16 +122,24 @@ def test_pending_subscribers_who_never_confirm_are_removed_after_their_link_expi
     from paperwire.subscriptions import CONFIRM_MAX_AGE
 
     def sub(email, **kw):
-        assert subscriptions.subscribe(store, settings, {"email": email, "query": "graph neural networks"},
-                                       client=None, now=NOW.timestamp() - 10, **kw) in ("created", "resubscribed")
+        assert subscriptions.subscribe(
+            store,
+            settings,
+            {"email": email, "query": "graph neural networks"},
+            client=None,
+            now=NOW.timestamp() - 10,
+            **kw,
+        ) in ("created", "resubscribed")
         return store.subscribers.by_email(email)
 
-    stale, fresh, kept, back = (sub(e) for e in ("stale@example.org", "fresh@example.org", "kept@example.org",
-                                                 "back@example.org"))
+    stale, fresh, kept, back = (
+        sub(e) for e in ("stale@example.org", "fresh@example.org", "kept@example.org", "back@example.org")
+    )
     for s in (kept, back):
         subscriptions.confirm(store, settings, subscriptions.make_token(settings, "confirm", s))
-    assert subscriptions.unsubscribe_token(store, settings, subscriptions.make_token(
-        settings, "unsubscribe", store.subscribers.get(back.id)))
+    assert subscriptions.unsubscribe_token(
+        store, settings, subscriptions.make_token(settings, "unsubscribe", store.subscribers.get(back.id))
+    )
     sub("back@example.org")  # asked again, never confirmed this time: pending, but was a subscriber
     expired = iso(NOW - timedelta(seconds=CONFIRM_MAX_AGE + 60))
     with store.transaction() as c:
@@ -139,14 +168,18 @@ def test_expired_signin_tokens_and_sessions_are_removed(store, settings):
         signin.request_signin(store, settings, email, client=None, now=NOW.timestamp())
     keep = max(signin.KEEP_TOKENS, 2 * signin.max_age(settings))
     with store.transaction() as c:
-        c.execute("UPDATE signin_tokens SET created_at=? WHERE email='old@example.org'",
-                  (iso(NOW - timedelta(seconds=keep + 1)),))
+        c.execute(
+            "UPDATE signin_tokens SET created_at=? WHERE email='old@example.org'",
+            (iso(NOW - timedelta(seconds=keep + 1)),),
+        )
         c.execute("UPDATE signin_tokens SET created_at=? WHERE email='new@example.org'", (iso(NOW),))
     account = store.accounts.ensure("reader@example.org")
     live, dead = new_session(store, account.id), new_session(store, account.id)
     with store.transaction() as c:
         c.execute("UPDATE sessions SET expires_at=? WHERE token_hash=?", (days_ago(1), hash_token(dead)))
-        c.execute("UPDATE sessions SET expires_at=? WHERE token_hash=?", (iso(NOW + timedelta(days=3)), hash_token(live)))
+        c.execute(
+            "UPDATE sessions SET expires_at=? WHERE token_hash=?", (iso(NOW + timedelta(days=3)), hash_token(live))
+        )
 
     counts = prune(store, settings, now=NOW)
 
@@ -162,16 +195,20 @@ def test_the_prune_job_and_command_report_what_they_removed(store, settings, tmp
     queue_message(store, settings, 1, "sent", 400)
     account_id = store.accounts.ensure("a@example.org").id
     with store.transaction() as c:
-        c.execute("INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES "
-                  "('h', ?, ?, ?, ?)", (account_id, days_ago(400), days_ago(370), days_ago(370)))
+        c.execute(
+            "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES "
+            "('h', ?, ?, ?, ?)",
+            (account_id, days_ago(400), days_ago(370), days_ago(370)),
+        )
     result = run_prune(Context(store, settings), {})
     assert result["outbox_bodies"] == 1 and result["sessions"] == 1 and result["jobs"] == 0
 
     queue_message(store, settings, 2, "cancelled", 400)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERWIRE_")}
     env.update(PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path), PAPERWIRE_OUTBOX_KEEP_DAYS="30")
-    proc = subprocess.run([sys.executable, "-m", "paperwire.cli", "prune"], env=env, capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "prune"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert "outbox bodies (older than 30 days): 1" in proc.stdout, proc.stdout
     assert "pending subscribers (never confirmed): 0" in proc.stdout and "sessions: 0" in proc.stdout

@@ -34,8 +34,9 @@ def corpus() -> list[Doc]:
         for pk, line in enumerate(f):
             r = json.loads(line)
             v = by_id.get(r["id"])
-            docs.append(Doc(pk, r["title"], r["summary"], list(r["authors"]),
-                            None if v is None else v / np.linalg.norm(v)))
+            docs.append(
+                Doc(pk, r["title"], r["summary"], list(r["authors"]), None if v is None else v / np.linalg.norm(v))
+            )
     assert len(docs) == 3000 and sum(d.vector is not None for d in docs) == 3000
     return docs
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (DATA / "seed-page" / "papers.jsonl").exists(),
-                                reason=f"test data not found at {DATA} (the shared/ folder beside the project)")
+pytestmark = pytest.mark.skipif(
+    not (DATA / "seed-page" / "papers.jsonl").exists(),
+    reason=f"test data not found at {DATA} (the shared/ folder beside the project)",
+)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from paperwire.config import load_settings  # noqa: E402
@@ -21,8 +23,10 @@ from paperwire.sources.jsonl import JsonlSource  # noqa: E402
 from paperwire.sources.runner import run_ingest  # noqa: E402
 from paperwire.storage import open_store  # noqa: E402
 
-DP_TITLES = {"The Price of Differential Privacy under Continual Observation",
-             "Generating Private Synthetic Data with Genetic Algorithms"}
+DP_TITLES = {
+    "The Price of Differential Privacy under Continual Observation",
+    "Generating Private Synthetic Data with Genetic Algorithms",
+}
 
 
 def arxiv_records() -> list[dict]:
@@ -38,10 +42,15 @@ def corpus(tmp_path_factory, db_urls):
     tmp = tmp_path_factory.mktemp("corpus")
     recs = arxiv_records()
     path = tmp / "papers.jsonl"
-    path.write_text((DATA / "seed-page" / "papers.jsonl").read_text().rstrip("\n") + "\n"
-                    + "\n".join(json.dumps(r) for r in recs) + "\n")
-    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "pw.db"),
-                             index_dir=tmp / "index", embed_model=None)
+    path.write_text(
+        (DATA / "seed-page" / "papers.jsonl").read_text().rstrip("\n")
+        + "\n"
+        + "\n".join(json.dumps(r) for r in recs)
+        + "\n"
+    )
+    settings = load_settings(
+        data_dir=tmp, database_url=db_urls(tmp / "pw.db"), index_dir=tmp / "index", embed_model=None
+    )
     store = open_store(settings.database_url)
     report = run_ingest(store, JsonlSource(path), progress=False)
     assert report.inserted == 64 + len(recs)
@@ -56,8 +65,9 @@ def corpus(tmp_path_factory, db_urls):
 def seed_only(tmp_path_factory, db_urls):
     """The product demo: just the 64 seed papers."""
     tmp = tmp_path_factory.mktemp("seed")
-    settings = load_settings(data_dir=tmp, database_url=db_urls(tmp / "pw.db"),
-                             index_dir=tmp / "index", embed_model=None)
+    settings = load_settings(
+        data_dir=tmp, database_url=db_urls(tmp / "pw.db"), index_dir=tmp / "index", embed_model=None
+    )
     store = open_store(settings.database_url)
     assert run_ingest(store, JsonlSource(DATA / "seed-page" / "papers.jsonl"), progress=False).inserted == 64
     Indexer(store, settings).sync()
@@ -213,4 +223,4 @@ def test_hits_carry_the_features_the_ranking_saw(seed_only):
         words = set(analyze(h.paper.title + " " + h.paper.abstract))
         assert h.bm25_coverage == pytest.approx(sum(w for t, w in idf.items() if t in words) / sum(idf.values()))
     offset = engine.search("differential privacy continual observation", limit=5, offset=5)
-    assert [h.rank for h in offset.hits] == [6, 7, 8, 9, 10][:len(offset.hits)]
+    assert [h.rank for h in offset.hits] == [6, 7, 8, 9, 10][: len(offset.hits)]

@@ -18,8 +18,9 @@ import pytest
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SEED = DATA / "seed-page" / "papers.jsonl"
-pytestmark = pytest.mark.skipif(not SEED.exists(),
-                                reason=f"test data not found at {DATA} (the shared/ folder beside the project)")
+pytestmark = pytest.mark.skipif(
+    not SEED.exists(), reason=f"test data not found at {DATA} (the shared/ folder beside the project)"
+)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from paperwire.config import load_settings  # noqa: E402
@@ -56,8 +57,12 @@ def run_python(code: str, settings, *, wait: bool = True):
                           index_dir={str(settings.index_dir)!r}, embed_model=None)
         store = open_store(s.database_url, migrate=False)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", prelude + textwrap.dedent(code)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if wait:
         out, _ = proc.communicate(timeout=300)
         assert proc.returncode == 0, out
@@ -96,8 +101,15 @@ def test_new_version_replaces_the_old_one_in_both_indexes(tmp_path, db_url):
     old = store.papers.get_many([3])[3]
     assert engine.search(f'"{old.title}"').hits[0].paper.id == old.id
 
-    store.papers.upsert([new_paper(old.id, "Zyxquark lattices for protein folding",
-                                   "We predict the three-dimensional structure of proteins from amino acid sequences.")])
+    store.papers.upsert(
+        [
+            new_paper(
+                old.id,
+                "Zyxquark lattices for protein folding",
+                "We predict the three-dimensional structure of proteins from amino acid sequences.",
+            )
+        ]
+    )
     counts = indexer.sync()
     assert counts["embedded"] == 1
     engine.reload()
@@ -138,11 +150,15 @@ def test_a_failed_write_leaves_the_word_index_and_its_seq_unchanged(tmp_path, db
 
 def test_killed_indexer_resumes_and_rebuild_gives_identical_results(tmp_path, db_url):
     store, settings = make_store(tmp_path, 64, db_url)
-    proc = run_python("""
+    proc = run_python(
+        """
         import paperwire.search.indexer as ix
         ix.EMBED_BATCH = 4   # small transactions, so the kill lands between two of them
         Indexer(store, s).sync()
-    """, settings, wait=False)
+    """,
+        settings,
+        wait=False,
+    )
     deadline = time.monotonic() + 240
     embed_seq = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -188,12 +204,15 @@ def test_engines_in_other_processes_see_new_snapshots(tmp_path, db_url, monkeypa
     engine_a = SearchEngine(store, settings)
     engine_b = SearchEngine(store, settings)
     assert not any(h.lexical_rank for h in engine_a.search("quuxtastic").hits)
-    run_python("""
+    run_python(
+        """
         from paperwire.models import Paper, validated
         store.papers.upsert([validated(Paper(id="test:q1", title="Quuxtastic graph sparsifiers",
                              abstract="Spectral sparsification of graphs preserves the Laplacian quadratic form."))])
         print(Indexer(store, s).sync())
-    """, settings)
+    """,
+        settings,
+    )
     engine_a.reload()  # explicitly
     r = engine_a.search("quuxtastic")
     assert r.hits[0].paper.id == "test:q1" and r.hits[0].lexical_rank == 1 and len(engine_a._vectors) == 17
@@ -209,8 +228,15 @@ def test_background_indexing_thread(tmp_path, db_url):
     thread = threading.Thread(target=indexer.run_background, args=(stop, 0.2), daemon=True)
     thread.start()
     try:
-        store.papers.upsert([new_paper("test:bg", "Blorptastic cache eviction",
-                                       "Least-recently-used caches evict the entry that was touched longest ago.")])
+        store.papers.upsert(
+            [
+                new_paper(
+                    "test:bg",
+                    "Blorptastic cache eviction",
+                    "Least-recently-used caches evict the entry that was touched longest ago.",
+                )
+            ]
+        )
         engine = SearchEngine(store, settings)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -258,8 +284,9 @@ def test_vector_index_switches_to_ivf_past_the_flat_limit(tmp_path, db_url, monk
     r = engine.search("privacy-preserving data release")
     assert r.hits[0].dense_rank == 1 and "Privacy" in r.hits[0].paper.title
 
-    store.papers.upsert([new_paper("test:ivf", "Wobbulated enzyme kinetics",
-                                   "Michaelis-Menten kinetics of enzymes in crowded cells.")])
+    store.papers.upsert(
+        [new_paper("test:ivf", "Wobbulated enzyme kinetics", "Michaelis-Menten kinetics of enzymes in crowded cells.")]
+    )
     assert indexer.sync()["vectors"] == 1
     engine.reload()
     assert engine._vectors.kind == "ivf" and len(engine._vectors) == 65

@@ -25,18 +25,21 @@ def test_categories_and_prefix():
     assert pq.terms == ["graphs"] and pq.has_filters
 
 
-@pytest.mark.parametrize("q, lo, hi", [
-    ("after:2024-01-01", "2024-01-01", None),
-    ("since:2024-03", "2024-03-01", None),
-    ("before:2024", None, "2024-12-31"),
-    ("before:2024-02", None, "2024-02-29"),
-    ("date:2024-01-01..2024-06-30", "2024-01-01", "2024-06-30"),
-    ("date:2023", "2023-01-01", "2023-12-31"),
-    ("date:2024-05", "2024-05-01", "2024-05-31"),
-    ("date:2024-01-01..", "2024-01-01", None),
-    ("date:..2024-06-30", None, "2024-06-30"),
-    ("after:2024-01-01 after:2024-03-01 before:2024-12-31 before:2024-06-30", "2024-03-01", "2024-06-30"),
-])
+@pytest.mark.parametrize(
+    "q, lo, hi",
+    [
+        ("after:2024-01-01", "2024-01-01", None),
+        ("since:2024-03", "2024-03-01", None),
+        ("before:2024", None, "2024-12-31"),
+        ("before:2024-02", None, "2024-02-29"),
+        ("date:2024-01-01..2024-06-30", "2024-01-01", "2024-06-30"),
+        ("date:2023", "2023-01-01", "2023-12-31"),
+        ("date:2024-05", "2024-05-01", "2024-05-31"),
+        ("date:2024-01-01..", "2024-01-01", None),
+        ("date:..2024-06-30", None, "2024-06-30"),
+        ("after:2024-01-01 after:2024-03-01 before:2024-12-31 before:2024-06-30", "2024-03-01", "2024-06-30"),
+    ],
+)
 def test_dates(q, lo, hi):
     pq = parse_query(q)
     assert (pq.date_from, pq.date_to) == (lo, hi)
@@ -49,16 +52,19 @@ def test_has_code():
     assert not pq.has_code and any("has:slides" in e for e in pq.errors)
 
 
-@pytest.mark.parametrize("q, needle", [
-    ("after:yesterday", "after:yesterday is not a date"),
-    ("before:2024-13-01", "before:2024-13-01 is not a date"),
-    ("after:2024-02-30", "not a date"),
-    ("date:2024-01-01...x", "not a date range"),
-    ("date:..", "not a date range"),
-    ("cat:$$", "not an arXiv category"),
-    ("author:", "needs a value"),
-    ("after:2024-06-01 before:2024-01-01", "date range is empty"),
-])
+@pytest.mark.parametrize(
+    "q, needle",
+    [
+        ("after:yesterday", "after:yesterday is not a date"),
+        ("before:2024-13-01", "before:2024-13-01 is not a date"),
+        ("after:2024-02-30", "not a date"),
+        ("date:2024-01-01...x", "not a date range"),
+        ("date:..", "not a date range"),
+        ("cat:$$", "not an arXiv category"),
+        ("author:", "needs a value"),
+        ("after:2024-06-01 before:2024-01-01", "date range is empty"),
+    ],
+)
 def test_invalid_operators_become_errors(q, needle):
     pq = parse_query(q)
     assert any(needle in e for e in pq.errors), pq.errors
@@ -76,8 +82,24 @@ def test_typographic_quotes_and_unclosed_quote():
     assert pq.phrases == ["neural network"] and pq.terms == ["graph"]
 
 
-@pytest.mark.parametrize("q", ["", "   ", '"', '""', ":", "a:", "::x", "author:\"", "cat:", "x" * 5000,
-                               "date:2024-01-01..2024-01-01..2024", "\x00 \ufffd", "-- OR ( ) * ~ ^"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "",
+        "   ",
+        '"',
+        '""',
+        ":",
+        "a:",
+        "::x",
+        'author:"',
+        "cat:",
+        "x" * 5000,
+        "date:2024-01-01..2024-01-01..2024",
+        "\x00 \ufffd",
+        "-- OR ( ) * ~ ^",
+    ],
+)
 def test_never_raises(q):
     pq = parse_query(q)
     assert isinstance(pq.errors, list)

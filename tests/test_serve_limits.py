@@ -51,14 +51,25 @@ class Served:
 def serve(tmp_path: Path, database_url: str, **env_extra) -> Served:
     settings = make_settings(tmp_path, database_url)
     port = _free_port()
-    env = dict(os.environ, PAPERWIRE_DATA_DIR=str(tmp_path), PAPERWIRE_DATABASE_URL=database_url,
-               PAPERWIRE_INDEX_DIR=str(settings.index_dir), PAPERWIRE_SCHEDULER="0", **env_extra)
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATA_DIR=str(tmp_path),
+        PAPERWIRE_DATABASE_URL=database_url,
+        PAPERWIRE_INDEX_DIR=str(settings.index_dir),
+        PAPERWIRE_SCHEDULER="0",
+        **env_extra,
+    )
     for name in ("PAPERWIRE_TRUSTED_PROXIES", "PAPERWIRE_MAX_BODY_BYTES"):
         if name not in env_extra:
             env.pop(name, None)
     exe = Path(sys.executable).with_name("paperwire")
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--no-background", "--log-level", "warning"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--no-background", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -115,8 +126,9 @@ def read_reply(sock: socket.socket, timeout: float = 30.0) -> tuple[int, dict, b
     return status, headers, body
 
 
-def post_body(port: int, path: str, total: int, *, chunked: bool, content_type: str,
-              headers: dict | None = None) -> tuple[int, dict, bytes, int]:
+def post_body(
+    port: int, path: str, total: int, *, chunked: bool, content_type: str, headers: dict | None = None
+) -> tuple[int, dict, bytes, int]:
     """POST ``total`` bytes to ``path``, stopping as soon as the server answers: returns
     (status, headers, body, bytes of the body sent before the answer came)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -186,10 +198,18 @@ def test_300_mib_bodies_are_refused_without_growing_the_server(server):
             for chunked in (False, True):
                 results.append((path, chunked, post_body(server.port, path, BIG, chunked=chunked, content_type=ctype)))
         # four at once, as an attacker would
-        threads = [threading.Thread(target=lambda c=c: results.append(
-            ("/api/subscriptions", c, post_body(server.port, "/api/subscriptions", BIG, chunked=c,
-                                                content_type="application/json"))))
-                   for c in (True, False, True, False)]
+        threads = [
+            threading.Thread(
+                target=lambda c=c: results.append(
+                    (
+                        "/api/subscriptions",
+                        c,
+                        post_body(server.port, "/api/subscriptions", BIG, chunked=c, content_type="application/json"),
+                    )
+                )
+            )
+            for c in (True, False, True, False)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -199,9 +219,13 @@ def test_300_mib_bodies_are_refused_without_growing_the_server(server):
         done.set()
         sampler.join()
     peak = max(max(samples), server.status("VmHWM") if peak_reset else 0)
-    print(f"\nserver RSS baseline {baseline / MiB:.0f} MiB, peak growth {(peak - baseline) / MiB:.1f} MiB, "
-          f"sent before the answer: {max(r[2][3] for r in results) / MiB:.1f} MiB at most, {took:.1f} s")
-    assert peak - baseline < 20 * MiB, f"server RSS grew {(peak - baseline) / MiB:.1f} MiB (baseline {baseline / MiB:.0f} MiB)"
+    print(
+        f"\nserver RSS baseline {baseline / MiB:.0f} MiB, peak growth {(peak - baseline) / MiB:.1f} MiB, "
+        f"sent before the answer: {max(r[2][3] for r in results) / MiB:.1f} MiB at most, {took:.1f} s"
+    )
+    assert peak - baseline < 20 * MiB, (
+        f"server RSS grew {(peak - baseline) / MiB:.1f} MiB (baseline {baseline / MiB:.0f} MiB)"
+    )
     assert len(results) == 10
     for path, chunked, (status, headers, body, sent) in results:
         assert status == 413, (path, chunked, status, body[:200])

@@ -30,17 +30,38 @@ def test_two_workers_serve_the_same_site(tmp_path, db_url):
 
     settings = make_settings(tmp_path, db_url)
     store = open_store(settings.database_url)
-    store.papers.upsert([validated(Paper(id="local:w1", title="Served by two workers", abstract="Both answer.",
-                                         source="test", submitted=utc_now(), announced=utc_now()[:10]))])
+    store.papers.upsert(
+        [
+            validated(
+                Paper(
+                    id="local:w1",
+                    title="Served by two workers",
+                    abstract="Both answer.",
+                    source="test",
+                    submitted=utc_now(),
+                    announced=utc_now()[:10],
+                )
+            )
+        ]
+    )
     store.close()
     port = _free_port()
-    env = dict(os.environ, PAPERWIRE_DATA_DIR=str(tmp_path), PAPERWIRE_DATABASE_URL=settings.database_url,
-               PAPERWIRE_INDEX_DIR=str(settings.index_dir), PAPERWIRE_SCHEDULER="0")
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATA_DIR=str(tmp_path),
+        PAPERWIRE_DATABASE_URL=settings.database_url,
+        PAPERWIRE_INDEX_DIR=str(settings.index_dir),
+        PAPERWIRE_SCHEDULER="0",
+    )
     env.pop("PAPERWIRE_SECRET_KEY", None)  # the key file in the data dir: created once, by the parent
     exe = Path(sys.executable).with_name("paperwire")
-    proc = subprocess.Popen([str(exe), "serve", "--port", str(port), "--workers", "2", "--no-background",
-                             "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [str(exe), "serve", "--port", str(port), "--workers", "2", "--no-background", "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 90
         pages = []

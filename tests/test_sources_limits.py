@@ -51,8 +51,10 @@ def test_a_gzip_that_expands_past_the_limit_is_refused_once(srv, tmp_path):
     bomb = gzip_of(ATOM_HEAD, 64 * MiB)
     assert len(bomb) < 100_000
     srv.route("/x", lambda req: Reply(200, bomb, headers={"Content-Encoding": "gzip"}))
-    with PoliteClient(make_settings(tmp_path, srv), max_body=4 * MiB) as client, \
-            pytest.raises(ResponseTooLarge, match=r"larger than 4 MiB \(decompressed\); refused"):
+    with (
+        PoliteClient(make_settings(tmp_path, srv), max_body=4 * MiB) as client,
+        pytest.raises(ResponseTooLarge, match=r"larger than 4 MiB \(decompressed\); refused"),
+    ):
         client.get(srv.url("/x"))
     assert len(srv.requests("/x")) == 1  # refused, not fetched again
 
@@ -67,8 +69,11 @@ def test_a_plain_body_over_the_limit_is_refused_by_its_content_length(srv, tmp_p
 
 def test_a_broken_gzip_is_retried_like_a_broken_page(srv, tmp_path):
     good = ATOM_HEAD + b"</feed>"
-    srv.queue("/x", Reply(200, b"\x1f\x8b\x08\x00garbage-not-deflate", headers={"Content-Encoding": "gzip"}),
-              Reply(200, gzip_of(good, 0), headers={"Content-Encoding": "gzip"}))
+    srv.queue(
+        "/x",
+        Reply(200, b"\x1f\x8b\x08\x00garbage-not-deflate", headers={"Content-Encoding": "gzip"}),
+        Reply(200, gzip_of(good, 0), headers={"Content-Encoding": "gzip"}),
+    )
     with PoliteClient(make_settings(tmp_path, srv)) as client:
         assert client.get(srv.url("/x")).content == good
     assert len(srv.requests("/x")) == 2
@@ -76,7 +81,10 @@ def test_a_broken_gzip_is_retried_like_a_broken_page(srv, tmp_path):
 
 def test_an_encoding_we_did_not_ask_for_is_refused(srv, tmp_path):
     srv.route("/x", lambda req: Reply(200, b"\x00" * 100, headers={"Content-Encoding": "br"}))
-    with PoliteClient(make_settings(tmp_path, srv)) as client, pytest.raises(HttpError, match="unsupported Content-Encoding"):
+    with (
+        PoliteClient(make_settings(tmp_path, srv)) as client,
+        pytest.raises(HttpError, match="unsupported Content-Encoding"),
+    ):
         client.get(srv.url("/x"))
     assert len(srv.requests("/x")) == 1
 
@@ -89,18 +97,42 @@ def test_an_error_answer_keeps_only_the_start_of_a_bomb(srv, tmp_path):
 
 
 # a parent that reports its one child's peak RSS (getrusage of the children it waited for)
-PEAK_OF_CHILD = ("import json, resource, subprocess, sys\n"
-                 "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-                 "print(json.dumps({'rc': p.returncode, 'out': p.stdout[-3000:], 'err': p.stderr[-3000:],\n"
-                 "                  'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n")
+PEAK_OF_CHILD = (
+    "import json, resource, subprocess, sys\n"
+    "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "print(json.dumps({'rc': p.returncode, 'out': p.stdout[-3000:], 'err': p.stderr[-3000:],\n"
+    "                  'peak_kib': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))\n"
+)
 
 
 def ingest_arxiv(tmp_path: Path, db_url: str, api_url: str) -> dict:
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path),
-               PAPERWIRE_ARXIV_API_URL=api_url, PAPERWIRE_HTTP_DELAY="0.01", PAPERWIRE_HTTP_RETRIES="2")
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATABASE_URL=db_url,
+        PAPERWIRE_DATA_DIR=str(tmp_path),
+        PAPERWIRE_ARXIV_API_URL=api_url,
+        PAPERWIRE_HTTP_DELAY="0.01",
+        PAPERWIRE_HTTP_RETRIES="2",
+    )
     env.pop("PAPERWIRE_INDEX_DIR", None)
-    argv = [sys.executable, "-c", PEAK_OF_CHILD, sys.executable, "-m", "paperwire.cli", "ingest", "arxiv",
-            "-c", "cs.CL", "--from", "2025-01-06", "--until", "2025-01-06", "--no-embed", "-q"]
+    argv = [
+        sys.executable,
+        "-c",
+        PEAK_OF_CHILD,
+        sys.executable,
+        "-m",
+        "paperwire.cli",
+        "ingest",
+        "arxiv",
+        "-c",
+        "cs.CL",
+        "--from",
+        "2025-01-06",
+        "--until",
+        "2025-01-06",
+        "--no-embed",
+        "-q",
+    ]
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -108,8 +140,12 @@ def ingest_arxiv(tmp_path: Path, db_url: str, api_url: str) -> dict:
 
 def test_the_arxiv_ingest_refuses_a_1_gib_gzip_bomb_under_300_mib(srv, tmp_path, db_url, gib_bomb):
     assert len(gib_bomb) < 1_200_000  # about 1 MB on the wire
-    srv.route("/api/query", lambda req: Reply(200, gib_bomb, headers={"Content-Encoding": "gzip"},
-                                              content_type="application/atom+xml; charset=utf-8"))
+    srv.route(
+        "/api/query",
+        lambda req: Reply(
+            200, gib_bomb, headers={"Content-Encoding": "gzip"}, content_type="application/atom+xml; charset=utf-8"
+        ),
+    )
     result = ingest_arxiv(tmp_path, db_url, srv.url("/api/query"))
     peak = result["peak_kib"] * 1024
     print(f"\npeak RSS of `paperwire ingest arxiv` against a 1 GiB gzip bomb: {peak / MiB:.0f} MiB")

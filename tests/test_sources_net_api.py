@@ -20,6 +20,7 @@ PAGES = {s: f"q_testing_s{s}_m10_" for s in (0, 10, 20, 30, 40, 50)}
 
 def paging_route(total: int = 60, fail_from: int | None = None):
     """Serve the recorded pages of 10 by start offset; an empty recorded feed past the end."""
+
     def route(req):
         start = int(req.query["start"])
         if fail_from is not None and start >= fail_from:
@@ -27,6 +28,7 @@ def paging_route(total: int = 60, fail_from: int | None = None):
         if start in PAGES and start < total:
             return recorded_reply(PAGES[start], total=total)
         return recorded_reply("id_0000.0000_", total=total)
+
     return route
 
 
@@ -64,7 +66,10 @@ def test_paging_through_a_day_stores_every_page(srv, tmp_path, store, db_url):
     assert (q["sortBy"], q["sortOrder"], q["max_results"]) == ("submittedDate", "ascending", "10")
     assert report.inserted == 60 and report.skipped == 0 and store.papers.count() == 60
     assert report.warnings == []
-    assert store.papers.get("2405.13786").title == "Towards Explainable Test Case Prioritisation with Learning-to-Rank Models"
+    assert (
+        store.papers.get("2405.13786").title
+        == "Towards Explainable Test Case Prioritisation with Learning-to-Rank Models"
+    )
     state = store.papers.source_state(source.key)
     assert state["resume"] is None and state["last"] == {"from": "2025-01-07", "until": "2025-01-07"}
 
@@ -72,11 +77,17 @@ def test_paging_through_a_day_stores_every_page(srv, tmp_path, store, db_url):
 def test_reharvest_is_idempotent(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=20))
     settings = make_settings(tmp_path, srv, database_url=db_url)
-    first = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
-                                              today=TODAY, page_size=10), progress=False)
+    first = run_ingest(
+        store,
+        make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10),
+        progress=False,
+    )
     seq = store.papers.max_seq()
-    second = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
-                                               today=TODAY, page_size=10), progress=False)
+    second = run_ingest(
+        store,
+        make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10),
+        progress=False,
+    )
     assert first.inserted == 20
     assert (second.inserted, second.updated, second.unchanged) == (0, 0, 20)
     assert store.papers.max_seq() == seq  # nothing changed, so the indexers have nothing to do
@@ -89,15 +100,22 @@ def test_one_query_per_day_and_or_of_categories(srv, tmp_path, store, db_url):
     run_ingest(store, source, progress=False)
     queries = [r.query["search_query"] for r in srv.requests("/api/query")]
     # Mon 6 .. Fri 10; the 11th and 12th are after "today" and not asked for
-    assert queries == [f"(cat:cs.SE OR cat:cs.LG) AND submittedDate:[2025010{d}0000 TO 2025010{d}2359]"
-                       for d in range(6, 10)] + ["(cat:cs.SE OR cat:cs.LG) AND submittedDate:[202501100000 TO 202501102359]"]
+    assert queries == [
+        f"(cat:cs.SE OR cat:cs.LG) AND submittedDate:[2025010{d}0000 TO 2025010{d}2359]" for d in range(6, 10)
+    ] + ["(cat:cs.SE OR cat:cs.LG) AND submittedDate:[202501100000 TO 202501102359]"]
 
 
 def test_empty_page_despite_total_is_retried_then_reported(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=60))
     # start=10 keeps coming back empty although totalResults says 60
-    srv.route("/api/query", lambda req: recorded_reply(PAGES[0], total=60) if req.query["start"] == "0"
-              else recorded_reply("id_0000.0000_", total=60))
+    srv.route(
+        "/api/query",
+        lambda req: (
+            recorded_reply(PAGES[0], total=60)
+            if req.query["start"] == "0"
+            else recorded_reply("id_0000.0000_", total=60)
+        ),
+    )
     settings = make_settings(tmp_path, srv, database_url=db_url)
     source = make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
     report = run_ingest(store, source, progress=False)
@@ -112,8 +130,11 @@ def test_empty_page_recovers_on_retry(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=20))
     srv.queue("/api/query", recorded_reply(PAGES[0], total=20), recorded_reply("id_0000.0000_", total=20))
     settings = make_settings(tmp_path, srv, database_url=db_url)
-    report = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
-                                               today=TODAY, page_size=10), progress=False)
+    report = run_ingest(
+        store,
+        make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10),
+        progress=False,
+    )
     assert [r.query["start"] for r in srv.requests("/api/query")] == ["0", "10", "10"]
     assert report.inserted == 20 and report.warnings == []
 
@@ -133,8 +154,11 @@ def test_transient_error_entry_is_retried(srv, tmp_path, store, db_url):
     srv.route("/api/query", paging_route(total=10))
     srv.queue("/api/query", Reply(200, error_body))
     settings = make_settings(tmp_path, srv, database_url=db_url)
-    report = run_ingest(store, make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07",
-                                               today=TODAY, page_size=10), progress=False)
+    report = run_ingest(
+        store,
+        make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10),
+        progress=False,
+    )
     assert len(srv.requests("/api/query")) == 2 and report.inserted == 10
 
 
@@ -155,6 +179,7 @@ def test_killed_harvest_resumes_from_last_committed_page(srv, tmp_path, store, d
 
     def make():
         return make_api_source(settings, store, ["cs.SE"], "2025-01-07", "2025-01-07", today=TODAY, page_size=10)
+
     with pytest.raises(HttpError, match="HTTP 500"):
         run_ingest(store, make(), batch_size=10, progress=False)
     assert store.papers.count() == 30

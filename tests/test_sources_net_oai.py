@@ -8,8 +8,7 @@ from datetime import date
 
 import pytest
 
-from arxiv_server import (ABS_0704, FIXTURES, SKIP_REASON, OaiRepository, Reply, Request,
-                          load_0704, make_settings)
+from arxiv_server import ABS_0704, FIXTURES, SKIP_REASON, OaiRepository, Reply, Request, load_0704, make_settings
 from paperwire.sources.arxiv_oai import OaiError, parse_list_records
 from paperwire.sources.harvest import make_oai_source
 from paperwire.sources.http import HarvestError, HttpError, UnsafeContent
@@ -38,24 +37,37 @@ def harvest(settings, store, set_spec="cs", date_from="2007-04-02", date_to="200
 def test_resumption_token_paging(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=40)
     srv.route("/oai", repo)
-    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-03")
+    source, report = harvest(
+        make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-03"
+    )
     expected = len(repo._select({"from": "2007-04-02", "until": "2007-04-03", "set": "math"}))
     assert expected == 73  # 37 + 36 math papers: two pages of 40
     reqs = srv.requests("/oai")
-    assert reqs[0].query == {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2007-04-02",
-                             "until": "2007-04-03", "set": "math"}
+    assert reqs[0].query == {
+        "verb": "ListRecords",
+        "metadataPrefix": "arXiv",
+        "from": "2007-04-02",
+        "until": "2007-04-03",
+        "set": "math",
+    }
     # the token carries on alone: from/until/set are not sent again
     assert [r.query for r in reqs[1:]] == [{"verb": "ListRecords", "resumptionToken": "6960524|40"}]
     assert report.inserted == expected and report.skipped == 0 and store.papers.count() == expected
     assert report.warnings == []
-    assert store.papers.source_state(source.key) == {"window": None, "resume": None, "complete": True,
-                                           "last": {"from": "2007-04-02", "until": "2007-04-03"}}
+    assert store.papers.source_state(source.key) == {
+        "window": None,
+        "resume": None,
+        "complete": True,
+        "last": {"from": "2007-04-02", "until": "2007-04-03"},
+    }
 
 
 def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=15, style="new")
     srv.route("/oai", repo)
-    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "physics:hep-th", "2007-04-02", "2007-04-06")
+    source, report = harvest(
+        make_settings(tmp_path, srv, database_url=db_url), store, "physics:hep-th", "2007-04-02", "2007-04-06"
+    )
     expected = repo._select({"from": "2007-04-02", "until": "2007-04-06", "set": "physics:hep-th"})
     assert len(expected) > 30  # at least three pages
     reqs = srv.requests("/oai")
@@ -68,8 +80,14 @@ def test_paging_with_tokens_as_arxivs_current_service_writes_them(srv, tmp_path,
 
 def test_arxiv_metadata_mapping_and_deleted_records(srv, tmp_path, store, db_url):
     srv.queue("/oai", fixture_reply("list_records_deleted.xml"))
-    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "cs", "2008-12-13", "2009-01-01",
-                             today=date(2009, 1, 2))
+    source, report = harvest(
+        make_settings(tmp_path, srv, database_url=db_url),
+        store,
+        "cs",
+        "2008-12-13",
+        "2009-01-01",
+        today=date(2009, 1, 2),
+    )
     assert report.inserted == 2 and source.deleted == 1
     assert "skipped 1 record arXiv marks as deleted" in report.warnings
     p = store.papers.get("0704.0002")
@@ -127,10 +145,25 @@ def truncated(body: bytes) -> bytes:
 def test_truncated_xml_is_retried(srv, tmp_path, store, records, db_url):
     repo = OaiRepository(records, page_size=40)
     srv.route("/oai", repo)
-    good = repo(Request(0.0, "/oai", {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": "2007-04-02",
-                                      "until": "2007-04-02", "set": "math"}, "", {}))
+    good = repo(
+        Request(
+            0.0,
+            "/oai",
+            {
+                "verb": "ListRecords",
+                "metadataPrefix": "arXiv",
+                "from": "2007-04-02",
+                "until": "2007-04-02",
+                "set": "math",
+            },
+            "",
+            {},
+        )
+    )
     srv.queue("/oai", Reply(200, truncated(good.body.encode())))
-    source, report = harvest(make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-02")
+    source, report = harvest(
+        make_settings(tmp_path, srv, database_url=db_url), store, "math", "2007-04-02", "2007-04-02"
+    )
     assert len(srv.requests("/oai")) == 2
     assert report.inserted == 37 and store.papers.count() == 37
 

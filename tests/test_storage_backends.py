@@ -11,8 +11,8 @@ from importlib import resources
 
 import pytest
 
-from paperwire.models import Paper
 from paperwire.digest.types import DigestRecord
+from paperwire.models import Paper
 from paperwire.subscriptions import lifecycle
 from paperwire.subscriptions.types import RateLimited, TooManySavedSearches
 
@@ -20,9 +20,18 @@ T0 = 1_764_000_000.0  # a fixed "now" (2025-11-24T16:00:00Z) for outbox times
 
 
 def paper(i: int, **kw) -> Paper:
-    d = dict(id=f"2501.{i:05d}", title=f"Paper {i}", abstract=f"Abstract {i}", version=1, source="test",
-             authors=[f"Author {i}", "Zoë Ünicode"], categories=["cs.CL", "cs.LG"], primary_category="cs.CL",
-             submitted=f"2025-01-{1 + i % 28:02d}T10:00:00Z", announced=f"2025-01-{1 + i % 28:02d}")
+    d = dict(
+        id=f"2501.{i:05d}",
+        title=f"Paper {i}",
+        abstract=f"Abstract {i}",
+        version=1,
+        source="test",
+        authors=[f"Author {i}", "Zoë Ünicode"],
+        categories=["cs.CL", "cs.LG"],
+        primary_category="cs.CL",
+        submitted=f"2025-01-{1 + i % 28:02d}T10:00:00Z",
+        announced=f"2025-01-{1 + i % 28:02d}",
+    )
     d.update(kw)
     return Paper(**d)
 
@@ -54,8 +63,12 @@ def test_upsert_insert_unchanged_update_and_version_rules(any_store):
 def test_upsert_duplicates_state_and_errors_in_one_transaction(any_store):
     s = any_store
     run = s.papers.start_run("jsonl:/x")
-    r = s.papers.upsert([paper(1), paper(2), paper(1, title="again")], run_id=run,
-                        state=("jsonl:/x", {"offset": 42}), errors=[("line 3", "no title")])
+    r = s.papers.upsert(
+        [paper(1), paper(2), paper(1, title="again")],
+        run_id=run,
+        state=("jsonl:/x", {"offset": 42}),
+        errors=[("line 3", "no title")],
+    )
     assert (r.inserted, r.duplicates) == (2, ["2501.00001"])
     assert s.papers.get("2501.00001").title == "Paper 1"
     assert s.papers.source_state("jsonl:/x") == {"offset": 42}
@@ -64,9 +77,8 @@ def test_upsert_duplicates_state_and_errors_in_one_transaction(any_store):
     # a failing batch leaves nothing behind: papers, state and errors roll back together
     bad = paper(3)
     bad.title = None  # NOT NULL violated on insert
-    with pytest.raises(Exception):
-        s.papers.upsert([paper(4), bad], run_id=run, state=("jsonl:/x", {"offset": 99}),
-                        errors=[("line 9", "x")])
+    with pytest.raises(Exception):  # noqa: B017  (each backend raises its own driver's IntegrityError)
+        s.papers.upsert([paper(4), bad], run_id=run, state=("jsonl:/x", {"offset": 99}), errors=[("line 9", "x")])
     assert s.papers.count() == 2
     assert s.papers.get("2501.00004") is None
     assert s.papers.source_state("jsonl:/x") == {"offset": 42}
@@ -75,8 +87,9 @@ def test_upsert_duplicates_state_and_errors_in_one_transaction(any_store):
 
 def test_paper_reads(any_store):
     s = any_store
-    s.papers.upsert([paper(i) for i in range(1, 8)]
-                    + [paper(30, announced="2025-01-03", submitted=None, categories=["HEP-TH"])])
+    s.papers.upsert(
+        [paper(i) for i in range(1, 8)] + [paper(30, announced="2025-01-03", submitted=None, categories=["HEP-TH"])]
+    )
     pks = s.papers.pks_for(["2501.00001", "2501.00002", "nope"])
     assert set(pks) == {"2501.00001", "2501.00002"}
     got = s.papers.get_many(list(pks.values()) + [999_999])
@@ -148,14 +161,16 @@ def _compose(sub, n):
 
 
 def _subscribe(s, email, *, query=None, limits=(), now=T0, **prefs):
-    return lifecycle.request(s, email=email, prefs=prefs, query=query, limits=list(limits), now=now,
-                                  compose=_compose, max_saved=2)
+    return lifecycle.request(
+        s, email=email, prefs=prefs, query=query, limits=list(limits), now=now, compose=_compose, max_saved=2
+    )
 
 
 def test_subscriber_flow(any_store):
     s = any_store
-    outcome, oid = _subscribe(s, "ann@example.org", query="graph neural networks", frequency="weekly",
-                              categories=["cs.LG"], trending=False)
+    outcome, oid = _subscribe(
+        s, "ann@example.org", query="graph neural networks", frequency="weekly", categories=["cs.LG"], trending=False
+    )
     assert outcome == "created" and oid is not None
     sub = s.subscribers.by_email("ann@example.org")
     assert (sub.status, sub.frequency, sub.categories, sub.trending) == ("pending", "weekly", ["cs.LG"], False)
@@ -176,8 +191,9 @@ def test_subscriber_flow(any_store):
     assert lifecycle.remove_saved_search(s, sub.id, 0, extra.id) is True
     assert lifecycle.remove_saved_search(s, sub.id, 0, extra.id) is False
 
-    queued = s.outbox.insert(kind="digest", recipient=sub.email, message_id="<d1@test>", message=b"x",
-                               subscriber_id=sub.id)
+    queued = s.outbox.insert(
+        kind="digest", recipient=sub.email, message_id="<d1@test>", message=b"x", subscriber_id=sub.id
+    )
     assert lifecycle.unsubscribe(s, sub.id, 0) is True
     after = s.subscribers.get(sub.id)
     assert (after.status, after.token_version) == ("unsubscribed", 1)
@@ -204,15 +220,18 @@ def test_subscribe_rate_limit_and_suppression_change_nothing(any_store):
 
 # -- outbox -----------------------------------------------------------------------------------
 def _queue(s, n, recipient="r{}@example.org"):
-    return [s.outbox.insert(kind="confirm", recipient=recipient.format(i), message_id=f"<m{i}@test>",
-                              message=f"message {i}".encode()) for i in range(n)]
+    return [
+        s.outbox.insert(
+            kind="confirm", recipient=recipient.format(i), message_id=f"<m{i}@test>", message=f"message {i}".encode()
+        )
+        for i in range(n)
+    ]
 
 
 def test_outbox_claim_lease_retry(any_store):
     s = any_store
     ids = _queue(s, 4)
-    assert s.outbox.insert(kind="confirm", recipient="x@example.org", message_id="<m0@test>",
-                             message=b"dup") is None
+    assert s.outbox.insert(kind="confirm", recipient="x@example.org", message_id="<m0@test>", message=b"dup") is None
     assert s.outbox.has_due(now=T0 + 10**9) and not s.outbox.has_due(now=0)
     now = time.time() + 1
     first = s.outbox.claim(limit=3, lease_seconds=60, now=now)
@@ -239,8 +258,12 @@ def test_outbox_bounce_suppresses_and_cancels(any_store):
     _subscribe(s, "sub@example.org")
     sub = s.subscribers.by_email("sub@example.org")
     lifecycle.confirm(s, sub.id, 0)
-    ids = [s.outbox.insert(kind="digest", recipient="sub@example.org", message_id=f"<s{i}@test>",
-                             message=b"x", subscriber_id=sub.id) for i in range(2)]
+    ids = [
+        s.outbox.insert(
+            kind="digest", recipient="sub@example.org", message_id=f"<s{i}@test>", message=b"x", subscriber_id=sub.id
+        )
+        for i in range(2)
+    ]
     other = s.outbox.insert(kind="confirm", recipient="other@example.org", message_id="<o@test>", message=b"x")
     s.outbox.mark_bounced(ids[0], "550 unknown")
     assert s.subscribers.get(sub.id).status == "bounced"
@@ -306,17 +329,29 @@ def test_digests(any_store):
         lifecycle.confirm(s, sub.id, 0)
         subs.append(sub.id)
     assert s.digests.count_confirmed() == 2
-    recs = [DigestRecord(subs[0], "2025-01-02", [pk["2501.00001"], pk["2501.00002"]], "2025-01-02T07:00:00Z",
-                         "d1@example.org", "<dg1@test>", b"digest"),
-            DigestRecord(subs[1], "2025-01-02", [], "2025-01-02T07:00:00Z")]
+    recs = [
+        DigestRecord(
+            subs[0],
+            "2025-01-02",
+            [pk["2501.00001"], pk["2501.00002"]],
+            "2025-01-02T07:00:00Z",
+            "d1@example.org",
+            "<dg1@test>",
+            b"digest",
+        ),
+        DigestRecord(subs[1], "2025-01-02", [], "2025-01-02T07:00:00Z"),
+    ]
     out = s.digests.record(recs)
     assert out[0] is not None and out[1] is None
     assert s.digests.record(recs[:1]) == [-1]  # recorded already: skipped whole
-    assert s.digests.recorded([(subs[0], "2025-01-02"), (subs[0], "2025-01-03"), (subs[1], "2025-01-02")]) \
-        == {(subs[0], "2025-01-02"), (subs[1], "2025-01-02")}
+    assert s.digests.recorded([(subs[0], "2025-01-02"), (subs[0], "2025-01-03"), (subs[1], "2025-01-02")]) == {
+        (subs[0], "2025-01-02"),
+        (subs[1], "2025-01-02"),
+    }
     assert s.digests.sent_paper_pks(subs) == {subs[0]: {pk["2501.00001"], pk["2501.00002"]}}
-    assert s.digests.sent_paper_pks(subs, min_pk=max(pk["2501.00001"], pk["2501.00002"])) == \
-        {subs[0]: {max(pk["2501.00001"], pk["2501.00002"])}}
+    assert s.digests.sent_paper_pks(subs, min_pk=max(pk["2501.00001"], pk["2501.00002"])) == {
+        subs[0]: {max(pk["2501.00001"], pk["2501.00002"])}
+    }
     batches = list(s.digests.iter_subscribers(batch=1))
     assert [[d.id for d in b] for b in batches] == [[subs[0]], [subs[1]]]
     assert batches[0][0].last_digest_at == "2025-01-02T07:00:00Z"
@@ -373,8 +408,17 @@ def test_signin_links_and_account_admin(any_store):
 
     s = any_store
     mail = lambda account: ("signin", f"<s-{time.monotonic_ns()}@t>", b"link")  # noqa: E731
-    assert s.accounts.queue_signin(email="new@example.org", nonce="n1", limits=[("ip:1", 5, 60.0)], now=T0,
-                          compose=mail, prune_before="2000-01-01T00:00:00Z") == "new"
+    assert (
+        s.accounts.queue_signin(
+            email="new@example.org",
+            nonce="n1",
+            limits=[("ip:1", 5, 60.0)],
+            now=T0,
+            compose=mail,
+            prune_before="2000-01-01T00:00:00Z",
+        )
+        == "new"
+    )
     assert s.accounts.signin_token("n1").email == "new@example.org" and s.outbox.counts()["queued"] == 1
     with pytest.raises(SigninRefused, match="unknown"):
         s.accounts.use_signin_token("n1", "other@example.org")
@@ -383,8 +427,11 @@ def test_signin_links_and_account_admin(any_store):
     def use(i):
         start.wait()
         try:
-            results.append(s.accounts.use_signin_token("n1", "new@example.org", session_hash=f"sh{i}",
-                                              session_expires="2099-01-01T00:00:00Z"))
+            results.append(
+                s.accounts.use_signin_token(
+                    "n1", "new@example.org", session_hash=f"sh{i}", session_expires="2099-01-01T00:00:00Z"
+                )
+            )
         except SigninRefused as e:
             results.append(e.reason)
 
@@ -404,8 +451,12 @@ def test_signin_links_and_account_admin(any_store):
     assert [a.email for a in s.accounts.list("curator")] == ["new@example.org", "made@example.org"]
     acc, deleted = s.accounts.set_status("new@example.org", "disabled")
     assert acc.status == "disabled" and deleted == 1
-    assert s.accounts.queue_signin(email="new@example.org", nonce="n2", limits=[], now=T0, compose=mail,
-                          prune_before="2000-01-01T00:00:00Z") == "blocked"
+    assert (
+        s.accounts.queue_signin(
+            email="new@example.org", nonce="n2", limits=[], now=T0, compose=mail, prune_before="2000-01-01T00:00:00Z"
+        )
+        == "blocked"
+    )
     assert s.accounts.signin_token("n2") is None
     with pytest.raises(ValueError):
         s.accounts.set_status("new@example.org", "gone")
@@ -500,8 +551,11 @@ def test_migrate_is_idempotent_and_both_backends_have_every_migration(any_store)
     assert s.migrate() == []
     numbers = {}
     for backend in ("sqlite", "postgres"):
-        numbers[backend] = sorted(int(f.name[:4]) for f in resources.files("paperwire.storage")
-                                  .joinpath(f"migrations/{backend}").iterdir() if f.name.endswith(".sql"))
+        numbers[backend] = sorted(
+            int(f.name[:4])
+            for f in resources.files("paperwire.storage").joinpath(f"migrations/{backend}").iterdir()
+            if f.name.endswith(".sql")
+        )
     assert numbers["sqlite"] == numbers["postgres"], "each SQLite migration needs its PostgreSQL translation"
     assert s.schema_version() == numbers["sqlite"][-1]
 
@@ -524,8 +578,10 @@ def test_postgres_schema_matches_sqlite(tmp_path, pg_store):
         for (t,) in store.conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
     }
     pg_tables: dict[str, list[str]] = {}
-    for t, col in pg_store.db.all("SELECT table_name, column_name FROM information_schema.columns "
-                                "WHERE table_schema='public' ORDER BY table_name, ordinal_position"):
+    for t, col in pg_store.db.all(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema='public' ORDER BY table_name, ordinal_position"
+    ):
         pg_tables.setdefault(t, []).append(col)
     store.close()
     assert sqlite_tables == pg_tables

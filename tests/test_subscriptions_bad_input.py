@@ -6,16 +6,30 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from test_subscriptions_web import csrf_of, outbox, snapshot, sub_env, web_subscribe  # noqa: F401
+from test_subscriptions_web import csrf_of, outbox, snapshot, web_subscribe
 
 BAD_ADDRESSES = [
-    "", "   ", "plainaddress", "@example.org", "reader@", "a@b@example.org", "reader@localhost",
-    "reader@exa mple.org", "re ader@example.org", "reader@-example.org", "reader@example.o",
-    "reader..x@example.org", ".reader@example.org", "reader@example..org", '"quoted"@example.org',
+    "",
+    "   ",
+    "plainaddress",
+    "@example.org",
+    "reader@",
+    "a@b@example.org",
+    "reader@localhost",
+    "reader@exa mple.org",
+    "re ader@example.org",
+    "reader@-example.org",
+    "reader@example.o",
+    "reader..x@example.org",
+    ".reader@example.org",
+    "reader@example..org",
+    '"quoted"@example.org',
     "x" * 65 + "@example.org",  # local part over 64
     "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".org",  # 300 characters
-    "reader@example.org\r\nBcc: victim@example.com", "reader@example.org\nBcc: victim@example.com",
-    "reader\r@example.org", "reader@example.org\x00",
+    "reader@example.org\r\nBcc: victim@example.com",
+    "reader@example.org\nBcc: victim@example.com",
+    "reader\r@example.org",
+    "reader@example.org\x00",
 ]
 
 
@@ -42,20 +56,39 @@ def test_300_character_address_message(sub_env):
     assert len(address) > 254
     r = client.post("/api/subscriptions", json={"email": address})
     assert r.status_code == 422
-    assert r.json()["errors"] == [{"loc": ["body", "email"], "msg": "String should have at most 254 characters",
-                                   "type": "string_too_long"}]
+    assert r.json()["errors"] == [
+        {"loc": ["body", "email"], "msg": "String should have at most 254 characters", "type": "string_too_long"}
+    ]
     r = web_subscribe(client, address)
     assert r.status_code == 400 and "too long" in r.text
 
 
-@pytest.mark.parametrize("field", ["email", "query", "timezone", "frequency", "categories", "send_hour",
-                                   "send_weekday", "trending", "anything"])
+@pytest.mark.parametrize(
+    "field",
+    ["email", "query", "timezone", "frequency", "categories", "send_hour", "send_weekday", "trending", "anything"],
+)
 def test_line_breaks_in_any_field_are_refused(sub_env, field):
     settings, store, client = sub_env
-    good = {"email": "reader@example.org", "query": "graph networks", "timezone": "UTC", "frequency": "daily",
-            "categories": ["cs.CL"], "send_hour": 7, "send_weekday": 0, "trending": True}
-    form = {"email": "reader@example.org", "query": "graph networks", "timezone": "UTC", "frequency": "daily",
-            "categories": "cs.CL", "send_hour": "7", "send_weekday": "0", "trending": "1"}
+    good = {
+        "email": "reader@example.org",
+        "query": "graph networks",
+        "timezone": "UTC",
+        "frequency": "daily",
+        "categories": ["cs.CL"],
+        "send_hour": 7,
+        "send_weekday": 0,
+        "trending": True,
+    }
+    form = {
+        "email": "reader@example.org",
+        "query": "graph networks",
+        "timezone": "UTC",
+        "frequency": "daily",
+        "categories": "cs.CL",
+        "send_hour": "7",
+        "send_weekday": "0",
+        "trending": "1",
+    }
     before = snapshot(store)
     for value in ("x\r\nBcc: victim@example.com", "cs.CL\nX-Injected: 1"):
         # text fields refuse the line break by rule (400); the others are not text in the
@@ -70,16 +103,26 @@ def test_line_breaks_in_any_field_are_refused(sub_env, field):
     assert snapshot(store) == before
 
 
-@pytest.mark.parametrize("data, field, status", [
-    ({"frequency": "hourly"}, "frequency", 422),
-    ({"send_hour": 24}, "send_hour", 422), ({"send_hour": "-1"}, "send_hour", 422),
-    ({"send_hour": "7am"}, "send_hour", 422), ({"send_hour": 7.5}, "send_hour", 422),
-    ({"send_weekday": 7}, "send_weekday", 422),
-    ({"timezone": "Mars/Olympus"}, "timezone", 400), ({"timezone": "../../etc/passwd"}, "timezone", 400),
-    ({"categories": ["cs.CL", "<script>"]}, "categories", 400), ({"categories": "CS CL!"}, "categories", 422),
-    ({"categories": 5}, "categories", 422), ({"trending": "maybe"}, "trending", 422),
-    ({"query": "q" * 10_000}, "query", 422), ({"query": 12}, "query", 422), ({"query": " \t "}, "query", 400),
-])
+@pytest.mark.parametrize(
+    "data, field, status",
+    [
+        ({"frequency": "hourly"}, "frequency", 422),
+        ({"send_hour": 24}, "send_hour", 422),
+        ({"send_hour": "-1"}, "send_hour", 422),
+        ({"send_hour": "7am"}, "send_hour", 422),
+        ({"send_hour": 7.5}, "send_hour", 422),
+        ({"send_weekday": 7}, "send_weekday", 422),
+        ({"timezone": "Mars/Olympus"}, "timezone", 400),
+        ({"timezone": "../../etc/passwd"}, "timezone", 400),
+        ({"categories": ["cs.CL", "<script>"]}, "categories", 400),
+        ({"categories": "CS CL!"}, "categories", 422),
+        ({"categories": 5}, "categories", 422),
+        ({"trending": "maybe"}, "trending", 422),
+        ({"query": "q" * 10_000}, "query", 422),
+        ({"query": 12}, "query", 422),
+        ({"query": " \t "}, "query", 400),
+    ],
+)
 def test_invalid_preferences_change_nothing(sub_env, data, field, status):
     settings, store, client = sub_env
     before = snapshot(store)
@@ -91,9 +134,12 @@ def test_invalid_preferences_change_nothing(sub_env, data, field, status):
 def test_ten_kilobyte_saved_query(sub_env):
     settings, store, client = sub_env
     from test_subscriptions_web import _prefs_page
+
     token, page = _prefs_page(client, store)
     before = snapshot(store)
-    r = client.post("/preferences/searches/add", data={"csrf": csrf_of(page.text), "token": token, "query": "q" * 10_240})
+    r = client.post(
+        "/preferences/searches/add", data={"csrf": csrf_of(page.text), "token": token, "query": "q" * 10_240}
+    )
     assert r.status_code == 400 and "too long" in r.text and "at most 500" in r.text
     r = client.post("/preferences/searches/add", data={"csrf": csrf_of(page.text), "token": token, "query": "a\r\nb"})
     assert r.status_code == 400 and "one line" in r.text
@@ -107,6 +153,7 @@ def test_a_thousand_saved_searches(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
     from test_subscriptions_web import _prefs_page
+
     token, page = _prefs_page(client, store)
     sub = store.subscribers.by_email("reader@example.org")
     csrf = csrf_of(page.text)
@@ -130,6 +177,7 @@ def test_a_thousand_saved_searches(sub_env):
 def test_repeated_requests_for_one_address_are_rate_limited(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
+
     for _ in range(subs.MAILS_PER_ADDRESS_PER_DAY):
         assert client.post("/api/subscriptions", json={"email": "victim@example.org"}).status_code == 202
     assert len(outbox(store)) == subs.MAILS_PER_ADDRESS_PER_DAY
@@ -141,13 +189,17 @@ def test_repeated_requests_for_one_address_are_rate_limited(sub_env):
     assert snapshot(store) == before
     # a day later it is allowed again
     import time
-    assert subs.subscribe(store, settings, {"email": "victim@example.org"}, client="x",
-                          now=time.time() + 86400 + 1) == "pending"
+
+    assert (
+        subs.subscribe(store, settings, {"email": "victim@example.org"}, client="x", now=time.time() + 86400 + 1)
+        == "pending"
+    )
 
 
 def test_many_requests_from_one_client_are_rate_limited(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
+
     for i in range(subs.REQUESTS_PER_CLIENT_PER_HOUR):
         assert client.post("/api/subscriptions", json={"email": f"r{i}@example.org"}).status_code == 202
     before = snapshot(store)
@@ -160,6 +212,7 @@ def test_forged_and_tampered_tokens(sub_env):
     settings, store, client = sub_env
     from paperwire import security
     from test_subscriptions_web import _prefs_page
+
     token, page = _prefs_page(client, store)
     before = snapshot(store)
     other = settings.with_(secret_key="another-secret")
@@ -179,8 +232,9 @@ def test_forms_without_csrf_or_too_large_change_nothing(sub_env):
     r = client.post("/subscribe", data={"email": "reader@example.org"})
     assert r.status_code == 403 and "reload the page" in r.text
     page = client.get("/subscribe")
-    r = client.post("/subscribe", data={"csrf": csrf_of(page.text), "email": "reader@example.org",
-                                        "categories": "x" * 70_000})
+    r = client.post(
+        "/subscribe", data={"csrf": csrf_of(page.text), "email": "reader@example.org", "categories": "x" * 70_000}
+    )
     assert r.status_code == 413
     fresh = TestClient(client.app)  # another browser: its cookie does not match this page's token
     r = fresh.post("/subscribe", data={"csrf": csrf_of(page.text), "email": "reader@example.org"})
@@ -193,6 +247,7 @@ def test_forms_without_csrf_or_too_large_change_nothing(sub_env):
 def test_subscribe_with_query_at_the_saved_search_limit_reveals_nothing(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
+
     assert client.post("/api/subscriptions", json={"email": "full@example.org"}).status_code == 202
     sub = store.subscribers.by_email("full@example.org")
     for i in range(subs.MAX_SAVED_SEARCHES):

@@ -11,13 +11,16 @@ from paperwire import security
 from paperwire.subscriptions import validate as v
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("reader@example.org", "reader@example.org"),
-    ("  Reader.Name+tag@Example.ORG ", "Reader.Name+tag@example.org"),
-    ("x@bücher.de", "x@xn--bcher-kva.de"),
-    ("o'hara@sub.example.co.uk", "o'hara@sub.example.co.uk"),
-    ("a" * 64 + "@example.org", "a" * 64 + "@example.org"),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("reader@example.org", "reader@example.org"),
+        ("  Reader.Name+tag@Example.ORG ", "Reader.Name+tag@example.org"),
+        ("x@bücher.de", "x@xn--bcher-kva.de"),
+        ("o'hara@sub.example.co.uk", "o'hara@sub.example.co.uk"),
+        ("a" * 64 + "@example.org", "a" * 64 + "@example.org"),
+    ],
+)
 def test_good_addresses(raw, expected):
     assert v.normalise_email(raw) == expected
 
@@ -32,7 +35,12 @@ def test_address_limits():
 
 
 def test_categories_and_zones():
-    assert v.parse_categories("cs.CL, hep-th astro-ph.GA q-bio.NC cs.CL") == ["cs.CL", "hep-th", "astro-ph.GA", "q-bio.NC"]
+    assert v.parse_categories("cs.CL, hep-th astro-ph.GA q-bio.NC cs.CL") == [
+        "cs.CL",
+        "hep-th",
+        "astro-ph.GA",
+        "q-bio.NC",
+    ]
     for bad in ("cs.CL;drop", "x", "cs..CL", "<b>"):
         with pytest.raises(v.InvalidInput):
             v.parse_categories(bad)
@@ -45,6 +53,7 @@ def test_categories_and_zones():
 
 def test_secret_key_generated_once_with_mode_0600(tmp_path):
     from conftest import make_settings
+
     settings = make_settings(tmp_path / "d")
     key = security.secret_key(settings)
     path = tmp_path / "d" / "secret_key"
@@ -57,6 +66,7 @@ def test_secret_key_generated_once_with_mode_0600(tmp_path):
 
 def test_tokens_are_bound_to_purpose_and_expire(tmp_path):
     from conftest import make_settings
+
     settings = make_settings(tmp_path)
     t = security.sign(settings, "preferences", [1, 0])
     assert security.unsign(settings, "preferences", t, 60) == [1, 0]
@@ -71,6 +81,7 @@ def test_tokens_are_bound_to_purpose_and_expire(tmp_path):
 
 def test_csrf_token_tied_to_cookie(tmp_path):
     from conftest import make_settings
+
     settings = make_settings(tmp_path)
     cookie = security.new_csrf_cookie()
     token = security.csrf_token(settings, cookie)
@@ -86,7 +97,10 @@ def test_links_for_the_digest_use_base_url(tmp_path):
     from conftest import make_settings
     from paperwire import subscriptions as subs
     from paperwire.subscriptions.types import Subscriber
-    settings = make_settings(tmp_path).with_(base_url="https://papers.example.org/", mail_from="Paperwire <news@example.org>")
+
+    settings = make_settings(tmp_path).with_(
+        base_url="https://papers.example.org/", mail_from="Paperwire <news@example.org>"
+    )
     sub = Subscriber(id=7, email="r@example.org", status="confirmed", token_version=3)
     h = subs.list_unsubscribe_headers(settings, sub)
     assert h["List-Unsubscribe"].startswith("<https://papers.example.org/unsubscribe/one-click?token=")
@@ -99,5 +113,6 @@ def test_links_for_the_digest_use_base_url(tmp_path):
     assert subs.preferences_url(local, sub).startswith("http://127.0.0.1:8000/preferences?token=")
     # the headers go through build_message unchanged
     from paperwire.mail.message import build_message
+
     raw = build_message(settings, to=sub.email, subject="Digest", text="x", message_id="<a@b>", headers=h)
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw

@@ -9,31 +9,12 @@ import email.policy
 import re
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-from fastapi.testclient import TestClient
-
 from paperwire.subscriptions import lifecycle
-
 
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 # every CSRF token on a page (form fields and the meta tag): timestamped to the second, so two
 # renderings differ in them when a second passes between them
 CSRF_TOKENS = re.compile(r'(name="csrf" value|name="csrf-token" content)="[^"]+"')
-
-
-@pytest.fixture
-def sub_env(tmp_path, db_url):
-    """(settings, store, TestClient) over a fresh database."""
-    from conftest import make_settings
-    from paperwire.storage import open_store
-    from paperwire.web.app import create_app
-
-    settings = make_settings(tmp_path, db_url)
-    store = open_store(settings.database_url)
-    app = create_app(settings, store=store, background=False)
-    with TestClient(app) as client:
-        yield settings, store, client
-    store.close()
 
 
 def csrf_of(html: str) -> str:
@@ -46,8 +27,7 @@ def snapshot(store) -> dict:
     """Everything the subscription code may write."""
     from conftest import table_rows
 
-    return {t: table_rows(store, t)
-            for t in ("subscribers", "saved_searches", "outbox", "rate_events", "suppressions")}
+    return {t: table_rows(store, t) for t in ("subscribers", "saved_searches", "outbox", "rate_events", "suppressions")}
 
 
 def outbox(store, kind: str | None = None) -> list:
@@ -71,8 +51,16 @@ def link_in(msg, path: str) -> str:
 
 def web_subscribe(client, email_addr="reader@example.org", **fields) -> object:
     page = client.get("/subscribe")
-    data = {"csrf": csrf_of(page.text), "email": email_addr, "frequency": "daily", "send_hour": "7",
-            "send_weekday": "0", "timezone": "UTC", "trending": "1", **fields}
+    data = {
+        "csrf": csrf_of(page.text),
+        "email": email_addr,
+        "frequency": "daily",
+        "send_hour": "7",
+        "send_weekday": "0",
+        "timezone": "UTC",
+        "trending": "1",
+        **fields,
+    }
     return client.post("/subscribe", data=data)
 
 
@@ -90,10 +78,19 @@ def confirm_via_link(client, store, addr="reader@example.org") -> str:
 
 # -- subscribe + double opt-in ---------------------------------------------------------------
 
+
 def test_subscribe_page_queues_one_confirmation_and_nothing_else(sub_env):
     settings, store, client = sub_env
-    r = web_subscribe(client, "Reader@Example.ORG", frequency="weekly", send_weekday="2", send_hour="18",
-                      timezone="Europe/Berlin", categories="cs.CL, hep-th", query="self-refine feedback")
+    r = web_subscribe(
+        client,
+        "Reader@Example.ORG",
+        frequency="weekly",
+        send_weekday="2",
+        send_hour="18",
+        timezone="Europe/Berlin",
+        categories="cs.CL, hep-th",
+        query="self-refine feedback",
+    )
     assert r.status_code == 200 and "Check your inbox" in r.text
     sub = store.subscribers.by_email("Reader@example.org")  # domain lower-cased
     assert sub.status == "pending"
@@ -106,6 +103,7 @@ def test_subscribe_page_queues_one_confirmation_and_nothing_else(sub_env):
     assert msg.get_content_type() == "multipart/alternative"
     assert {p.get_content_type() for p in msg.iter_parts()} == {"text/plain", "text/html"}
     from paperwire.mail.message import make_message_id
+
     assert msg["Message-ID"] == make_message_id(settings, "confirm", f"{sub.id}:0:1") == rows[0]["message_id"]
     assert "/subscribe/confirm?token=" in msg.get_body(("html",)).get_content()
     assert "self-refine feedback" in msg.get_body(("plain",)).get_content()
@@ -142,12 +140,15 @@ def test_confirm_rejects_bad_expired_and_csrfless(sub_env, monkeypatch):
     assert store.subscribers.by_email("reader@example.org").status == "pending"
     # a preferences token is not a confirmation token
     from paperwire import subscriptions as subs
+
     sub = store.subscribers.by_email("reader@example.org")
-    r = client.post("/subscribe/confirm", data={"token": subs.make_token(settings, "preferences", sub),
-                                                "csrf": csrf_of(page.text)})
+    r = client.post(
+        "/subscribe/confirm", data={"token": subs.make_token(settings, "preferences", sub), "csrf": csrf_of(page.text)}
+    )
     assert r.status_code == 400 and store.subscribers.get(sub.id).status == "pending"
     # 49 hours later the link has expired
     import itsdangerous.timed
+
     real = itsdangerous.timed.time.time
     monkeypatch.setattr(itsdangerous.timed.time, "time", lambda: real() + 49 * 3600)
     expired = client.get(path)
@@ -159,8 +160,15 @@ def test_confirm_rejects_bad_expired_and_csrfless(sub_env, monkeypatch):
 
 def test_api_subscribe(sub_env):
     settings, store, client = sub_env
-    r = client.post("/api/subscriptions", json={"email": "api@example.org", "frequency": "weekly",
-                                                "categories": ["cs.LG"], "query": "graph neural networks"})
+    r = client.post(
+        "/api/subscriptions",
+        json={
+            "email": "api@example.org",
+            "frequency": "weekly",
+            "categories": ["cs.LG"],
+            "query": "graph neural networks",
+        },
+    )
     assert r.status_code == 202 and r.json()["status"] == "accepted"
     sub = store.subscribers.by_email("api@example.org")
     assert sub.status == "pending" and sub.categories == ["cs.LG"] and sub.frequency == "weekly"
@@ -173,9 +181,10 @@ def test_api_subscribe(sub_env):
 
 # -- non-disclosure ------------------------------------------------------------------------------
 
+
 def _make_states(store, client):
-    from paperwire import subscriptions as subs
     from paperwire.models import utc_now
+
     web_subscribe(client, "pending@example.org")
     web_subscribe(client, "confirmed@example.org")
     confirm_via_link(client, store, "confirmed@example.org")
@@ -192,8 +201,14 @@ def _make_states(store, client):
 def test_responses_do_not_reveal_the_address_state(sub_env):
     settings, store, client = sub_env
     _make_states(store, client)
-    addrs = ["new@example.org", "pending@example.org", "confirmed@example.org", "gone@example.org",
-             "bounced@example.org", "blocked@example.org"]
+    addrs = [
+        "new@example.org",
+        "pending@example.org",
+        "confirmed@example.org",
+        "gone@example.org",
+        "bounced@example.org",
+        "blocked@example.org",
+    ]
     pages, apis = [], []
     for a in addrs:
         r = web_subscribe(client, a)
@@ -224,6 +239,7 @@ def test_already_subscribed_mail_has_working_links(sub_env):
 
 # -- preferences and saved searches -------------------------------------------------------------
 
+
 def _prefs_page(client, store):
     web_subscribe(client)
     url = confirm_via_link(client, store)
@@ -236,13 +252,28 @@ def test_preferences_update_add_remove_search(sub_env):
     settings, store, client = sub_env
     token, page = _prefs_page(client, store)
     csrf = csrf_of(page.text)
-    r = client.post("/preferences", data={"csrf": csrf, "token": token, "frequency": "weekly", "send_hour": "21",
-                                          "send_weekday": "4", "timezone": "America/New_York",
-                                          "categories": "cs.CL math.AG"})  # trending box unticked
+    r = client.post(
+        "/preferences",
+        data={
+            "csrf": csrf,
+            "token": token,
+            "frequency": "weekly",
+            "send_hour": "21",
+            "send_weekday": "4",
+            "timezone": "America/New_York",
+            "categories": "cs.CL math.AG",
+        },
+    )  # trending box unticked
     assert r.status_code == 200 and "preferences are saved" in r.text
     sub = store.subscribers.by_email("reader@example.org")
-    assert (sub.frequency, sub.send_hour, sub.send_weekday, sub.timezone, sub.trending, sub.categories) == \
-        ("weekly", 21, 4, "America/New_York", False, ["cs.CL", "math.AG"])
+    assert (sub.frequency, sub.send_hour, sub.send_weekday, sub.timezone, sub.trending, sub.categories) == (
+        "weekly",
+        21,
+        4,
+        "America/New_York",
+        False,
+        ["cs.CL", "math.AG"],
+    )
     r = client.post("/preferences/searches/add", data={"csrf": csrf, "token": token, "query": "  diffusion   models "})
     assert r.status_code == 200 and "diffusion models" in r.text
     [saved] = store.subscribers.saved_searches(sub.id)
@@ -255,6 +286,7 @@ def test_preferences_update_add_remove_search(sub_env):
     assert r.status_code == 403 and snapshot(store) == before
     # a confirmation token does not open the preferences
     from paperwire import subscriptions as subs
+
     assert client.get("/preferences?token=" + subs.make_token(settings, "confirm", sub)).status_code == 400
 
 
@@ -274,8 +306,9 @@ def test_subscribe_to_this_search_buttons(sub_env):
     token, _ = _prefs_page(client, store)
     r = client.get("/subscribe", params={"query": "protein folding"})
     assert "Add to my saved searches" in r.text
-    r = client.post("/preferences/searches/add", data={"csrf": csrf_of(r.text), "token": token,
-                                                       "query": "protein folding"})
+    r = client.post(
+        "/preferences/searches/add", data={"csrf": csrf_of(r.text), "token": token, "query": "protein folding"}
+    )
     assert r.status_code == 200
     sub = store.subscribers.by_email("reader@example.org")
     assert [s.query for s in store.subscribers.saved_searches(sub.id)] == ["protein folding"]
@@ -283,9 +316,11 @@ def test_subscribe_to_this_search_buttons(sub_env):
 
 # -- unsubscribe -----------------------------------------------------------------------------------
 
+
 def test_one_click_unsubscribe_rfc8058(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
+
     token, _ = _prefs_page(client, store)
     sub = store.subscribers.by_email("reader@example.org")
     store.outbox.insert(kind="digest", recipient=sub.email, message_id="<d1@x>", message=b"x", subscriber_id=sub.id)
@@ -294,16 +329,25 @@ def test_one_click_unsubscribe_rfc8058(sub_env):
     m = re.fullmatch(r"<(https?://[^>]+/unsubscribe/one-click\?token=[^>]+)>", headers["List-Unsubscribe"])
     assert m, headers
     u = urlsplit(m.group(1))
-    r = client.post(f"{u.path}?{u.query}", content=b"List-Unsubscribe=One-Click",
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = client.post(
+        f"{u.path}?{u.query}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 200
     after = store.subscribers.get(sub.id)
     assert after.status == "unsubscribed" and after.token_version == sub.token_version + 1
     assert [r["status"] for r in outbox(store, "digest")] == ["cancelled"]  # effective immediately
-    again = client.post(f"{u.path}?{u.query}", content=b"List-Unsubscribe=One-Click",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
-    forged = client.post("/unsubscribe/one-click?token=nonsense", content=b"List-Unsubscribe=One-Click",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    again = client.post(
+        f"{u.path}?{u.query}",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    forged = client.post(
+        "/unsubscribe/one-click?token=nonsense",
+        content=b"List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert again.status_code == forged.status_code == 200 and again.content == forged.content == r.content
     assert store.subscribers.get(sub.id).token_version == after.token_version  # idempotent
     # every link sent before stops working
@@ -313,6 +357,7 @@ def test_one_click_unsubscribe_rfc8058(sub_env):
 def test_unsubscribe_page_needs_button_and_csrf(sub_env):
     settings, store, client = sub_env
     from paperwire import subscriptions as subs
+
     web_subscribe(client)
     confirm_via_link(client, store)
     sub = store.subscribers.by_email("reader@example.org")

@@ -5,7 +5,7 @@ trending section; `stars refresh` against a local server speaking GitHub's forma
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,19 +13,36 @@ from fastapi.testclient import TestClient
 from conftest import make_settings, sign_in
 from paperwire.models import Paper, utc_now, validated
 from paperwire.trending.hf_import import apply_hf_import
-from paperwire.trending.records import HFImportRow
 from paperwire.trending.ranking import RankCache, as_of, trending
+from paperwire.trending.records import HFImportRow
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 8, 22, tzinfo=UTC)  # the end of the latest listing day below
 XSS = r"<script>alert(1)</script> & $\alpha<\beta$ trending"
 
 
-def add(store, pid: str, listed_at: str, upvotes: int = 0, repo: str | None = None, stars: int | None = None,
-        title: str | None = None, categories: list[str] | None = None) -> int:
+def add(
+    store,
+    pid: str,
+    listed_at: str,
+    upvotes: int = 0,
+    repo: str | None = None,
+    stars: int | None = None,
+    title: str | None = None,
+    categories: list[str] | None = None,
+) -> int:
     """A paper on the day list of ``listed_at`` with imported upvotes (through the import's store call)."""
-    paper = validated(Paper(id=pid, title=title or f"Paper {pid}", abstract="An abstract.", submitted=listed_at,
-                            announced=listed_at[:10], categories=categories or [], source="hf-daily"))
+    paper = validated(
+        Paper(
+            id=pid,
+            title=title or f"Paper {pid}",
+            abstract="An abstract.",
+            submitted=listed_at,
+            announced=listed_at[:10],
+            categories=categories or [],
+            source="hf-daily",
+        )
+    )
     apply_hf_import(store, [HFImportRow(paper, listed_at[:10], listed_at, upvotes, repo, stars)])
     return store.papers.pks_for([pid])[pid]
 
@@ -121,6 +138,7 @@ def test_cache_follows_votes(store):
 
 # -- web -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def client(store, tmp_path, db_url):
     from paperwire.web.app import create_app
@@ -163,8 +181,12 @@ def test_api_trending_json(client, store):
     assert r.status_code == 200
     body = r.json()
     assert set(body) == {"window", "as_of", "since", "total", "limit", "offset", "items"}
-    assert (body["window"], body["as_of"], body["since"], body["total"]) == \
-        ("week", "2026-08-22T00:00:00Z", "2026-08-15T00:00:00Z", 2)
+    assert (body["window"], body["as_of"], body["since"], body["total"]) == (
+        "week",
+        "2026-08-22T00:00:00Z",
+        "2026-08-15T00:00:00Z",
+        2,
+    )
     (it,) = body["items"]
     assert it["id"] == "2608.00001" and it["upvotes"] == 7 and it["stars_gained"] == 0 and it["repo"] == "o/r"
     assert it["rank"] == 1 and it["score"] > 0 and it["new"] is True and it["url"].endswith("/papers/2608.00001")
@@ -176,6 +198,7 @@ def test_api_trending_json(client, store):
 
 
 # -- digest ----------------------------------------------------------------------------------
+
 
 def test_digest_trending_section_uses_the_score(store):
     from paperwire.digest.compose import trending_papers
@@ -199,10 +222,10 @@ def test_for_you_section_is_guarded(store):
 
 # -- stars refresh ---------------------------------------------------------------------------
 
-def test_stars_refresh_records_points_and_moves_the_list(store, srv, tmp_path):
-    from test_github_stars import FakeGitHub, client_for
 
+def test_stars_refresh_records_points_and_moves_the_list(store, srv, tmp_path):
     from paperwire.trending.stars import refresh_window, window_repos
+    from test_github_stars import FakeGitHub, client_for
 
     now = datetime.now(UTC)
     listed = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -233,16 +256,31 @@ def test_cli_stars_refresh(store, srv, db_url, tmp_path):
     add(store, "2611.00002", listed, repo="lab/gone", stars=5)
     FakeGitHub(srv, {"lab/one": 9})
     srv.route("/repos/lab/gone", lambda req: __import__("test_github_stars").gh_json(404, "Not Found"))
-    env = dict(os.environ, PAPERWIRE_DATABASE_URL=db_url, PAPERWIRE_DATA_DIR=str(tmp_path), PAPERWIRE_GITHUB_API_URL=srv.base,
-               PAPERWIRE_HTTP_RETRIES="0")
+    env = dict(
+        os.environ,
+        PAPERWIRE_DATABASE_URL=db_url,
+        PAPERWIRE_DATA_DIR=str(tmp_path),
+        PAPERWIRE_GITHUB_API_URL=srv.base,
+        PAPERWIRE_HTTP_RETRIES="0",
+    )
     env.pop("PAPERWIRE_GITHUB_TOKEN", None)
-    proc = subprocess.run([sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "week", "-q"],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "week", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "stars (week): 2 repositories; 1 updated, 0 unchanged (304), 1 gone" in proc.stdout
     assert store.stars.state("lab/one").stars == 9 and store.stars.state("lab/gone").status == "gone"
-    bad = subprocess.run([sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "year"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "paperwire.cli", "stars", "refresh", "--window", "year"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "year" in bad.stderr
 
 
@@ -250,9 +288,8 @@ def test_serve_refresher_thread_records_points(store, srv, tmp_path):
     import threading
     import time
 
-    from test_github_stars import FakeGitHub, settings_for
-
     from paperwire.trending.stars import start_stars_refresher
+    from test_github_stars import FakeGitHub, settings_for
 
     listed = (datetime.now(UTC) - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     add(store, "2611.00001", listed, repo="lab/one", stars=5)

@@ -2,10 +2,11 @@
 
 import math
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paperwire.trending import DEFAULT, WINDOWS, TrendingInput, TrendingParams, rank, trending_score
 
@@ -13,7 +14,7 @@ FAST = settings(max_examples=150, deadline=None)
 counts = st.integers(min_value=0, max_value=10**7)
 ages = st.floats(min_value=0.0, max_value=24 * 365.0, allow_nan=False)  # up to one year
 params = st.sampled_from([DEFAULT, *WINDOWS.values(), TrendingParams(w_stars=2.0, base=0.0)])
-NOW = datetime(2026, 6, 8, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 8, tzinfo=UTC)
 
 
 @FAST
@@ -44,8 +45,7 @@ def test_half_life_halves_the_score(u, s, age):
 
 
 @FAST
-@given(old_upvotes=st.integers(0, 250), new_upvotes=st.integers(0, 250),
-       old_gained=st.integers(0, 10), p=params)
+@given(old_upvotes=st.integers(0, 250), new_upvotes=st.integers(0, 250), old_gained=st.integers(0, 10), p=params)
 def test_recent_star_burst_beats_old_paper_with_small_gain(old_upvotes, new_upvotes, old_gained, p):
     """A 1-day-old paper whose repo gained 300 stars outranks a 30-day-old paper whose repo gained
     at most 10 in the window, however many stars it has in total (the function only sees stars
@@ -90,16 +90,26 @@ def test_negative_counts_are_rejected_by_name(name):
         trending_score(**args)
 
 
-@pytest.mark.parametrize("bad", [dict(upvotes=-1), dict(stars_gained=-1), dict(age_hours=math.nan),
-                                 dict(age_hours=math.inf), dict(upvotes=1.5), dict(upvotes=True)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(upvotes=-1),
+        dict(stars_gained=-1),
+        dict(age_hours=math.nan),
+        dict(age_hours=math.inf),
+        dict(upvotes=1.5),
+        dict(upvotes=True),
+    ],
+)
 def test_bad_inputs_are_rejected(bad):
     args = dict(upvotes=1, stars_gained=1, age_hours=1.0) | bad
     with pytest.raises((ValueError, TypeError)):
         trending_score(**args)
 
 
-@pytest.mark.parametrize("bad", [dict(half_life_hours=0.0), dict(w_votes=-1.0), dict(base=math.nan),
-                                 dict(window_hours=0.0)])
+@pytest.mark.parametrize(
+    "bad", [dict(half_life_hours=0.0), dict(w_votes=-1.0), dict(base=math.nan), dict(window_hours=0.0)]
+)
 def test_bad_params_are_rejected(bad):
     with pytest.raises(ValueError):
         TrendingParams(**bad)
@@ -112,11 +122,15 @@ def test_params_are_frozen():
 
 # -- rank ----------------------------------------------------------------------------------
 items_st = st.lists(
-    st.builds(TrendingInput,
-              paper_id=st.sampled_from(["a", "b", "c", "d", "e", "f"]) | st.text("0123456789.", min_size=1, max_size=8),
-              upvotes=st.integers(0, 5), stars_gained=st.integers(0, 3),
-              published_at=st.integers(0, 6).map(lambda h: NOW - timedelta(hours=12 * h))),
-    max_size=25)
+    st.builds(
+        TrendingInput,
+        paper_id=st.sampled_from(["a", "b", "c", "d", "e", "f"]) | st.text("0123456789.", min_size=1, max_size=8),
+        upvotes=st.integers(0, 5),
+        stars_gained=st.integers(0, 3),
+        published_at=st.integers(0, 6).map(lambda h: NOW - timedelta(hours=12 * h)),
+    ),
+    max_size=25,
+)
 
 
 @FAST
@@ -132,8 +146,14 @@ def test_rank_is_deterministic_whatever_the_input_order(items, seed):
 def test_rank_is_sorted_by_score_then_newer_then_id(items):
     out = rank(items, NOW)
     assert sorted(out, key=id) == sorted(items, key=id)  # nothing lost (all inside the window)
-    keys = [(-trending_score(i.upvotes, i.stars_gained, (NOW - i.published_at).total_seconds() / 3600),
-             NOW - i.published_at, i.paper_id) for i in out]
+    keys = [
+        (
+            -trending_score(i.upvotes, i.stars_gained, (NOW - i.published_at).total_seconds() / 3600),
+            NOW - i.published_at,
+            i.paper_id,
+        )
+        for i in out
+    ]
     assert keys == sorted(keys)
 
 
@@ -160,8 +180,12 @@ def test_rank_leaves_out_papers_older_than_the_window():
 
 def test_rank_orders_a_small_real_looking_day():
     t = NOW - timedelta(hours=6)
-    papers = [TrendingInput("2606.1", 40, 4, t), TrendingInput("2606.2", 10, 300, t),
-              TrendingInput("2606.3", 2, 0, t), TrendingInput("2606.4", 40, 4, NOW - timedelta(days=3))]
+    papers = [
+        TrendingInput("2606.1", 40, 4, t),
+        TrendingInput("2606.2", 10, 300, t),
+        TrendingInput("2606.3", 2, 0, t),
+        TrendingInput("2606.4", 40, 4, NOW - timedelta(days=3)),
+    ]
     # 10 votes + 300 new stars (2.40 + 0.5 * 5.71) beat 40 votes + 4 stars (3.71 + 0.5 * 1.61);
     # the 3-day-old twin of 2606.1 has a quarter of its score minus a bit, still above 2 votes
     assert [p.paper_id for p in rank(papers, NOW)] == ["2606.2", "2606.1", "2606.4", "2606.3"]

@@ -6,8 +6,21 @@ import pytest
 
 from conftest_web import ARXIV_DAY, ARXIV_ID, OLD_DAY, OLD_ID, XSS_ID, XSS_TITLE
 
-PAPER_KEYS = {"id", "title", "authors", "abstract", "categories", "primary_category", "submitted", "updated",
-              "announced", "abs_url", "pdf_url", "code_url", "url"}
+PAPER_KEYS = {
+    "id",
+    "title",
+    "authors",
+    "abstract",
+    "categories",
+    "primary_category",
+    "submitted",
+    "updated",
+    "announced",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "url",
+}
 
 
 def test_search_shape_and_order(client):
@@ -48,10 +61,19 @@ def test_xss_title_is_returned_verbatim_as_json(client):
     assert body["title"] == XSS_TITLE
 
 
-@pytest.mark.parametrize("params, param", [
-    ({}, "q"), ({"q": ""}, "q"), ({"q": "x", "limit": 0}, "limit"), ({"q": "x", "limit": 101}, "limit"),
-    ({"q": "x", "limit": "ten"}, "limit"), ({"q": "x", "offset": -1}, "offset"), ({"q": "x", "offset": 1001}, "offset"), ({"q": "x" * 501}, "q"),
-])
+@pytest.mark.parametrize(
+    "params, param",
+    [
+        ({}, "q"),
+        ({"q": ""}, "q"),
+        ({"q": "x", "limit": 0}, "limit"),
+        ({"q": "x", "limit": 101}, "limit"),
+        ({"q": "x", "limit": "ten"}, "limit"),
+        ({"q": "x", "offset": -1}, "offset"),
+        ({"q": "x", "offset": 1001}, "offset"),
+        ({"q": "x" * 501}, "q"),
+    ],
+)
 def test_search_param_validation(client, params, param):
     r = client.get("/api/search", params=params)
     assert r.status_code == 422
@@ -66,8 +88,11 @@ def test_query_of_spaces_and_control_characters_is_a_documented_400(client, q):
     r = client.get("/api/search", params={"q": q})
     assert r.status_code == 400
     assert "400" in client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["responses"]
-    assert r.json() == {"error": "q is empty", "status": 400,
-                        "errors": [{"loc": ["query", "q"], "msg": "q is empty", "type": "value_error"}]}
+    assert r.json() == {
+        "error": "q is empty",
+        "status": 400,
+        "errors": [{"loc": ["query", "q"], "msg": "q is empty", "type": "value_error"}],
+    }
 
 
 def test_control_characters_inside_a_query_are_spaces(client):
@@ -137,8 +162,7 @@ def test_health(client, web_store):
 def test_openapi_document(client):
     doc = client.get("/openapi.json").json()
     paths = doc["paths"]
-    for p in ("/api/search", "/api/papers", "/api/papers/{paper_id}", "/api/papers/{paper_id}/similar",
-              "/api/health"):
+    for p in ("/api/search", "/api/papers", "/api/papers/{paper_id}", "/api/papers/{paper_id}/similar", "/api/health"):
         assert p in paths, p
     assert not any(p.startswith(("/search", "/feeds", "/day")) for p in paths)  # pages stay out of the API
     schema = paths["/api/search"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]

@@ -24,9 +24,19 @@ def test_background_indexer_follows_new_papers_and_stops(tmp_path, web_engine, d
             assert thread is not None and thread.is_alive()
             assert c.get("/api/health").json()["papers"] == 0
             assert "No papers yet" in c.get("/").text
-            writer.papers.upsert([validated(Paper(
-                id="local:zebra", title="Zebrafish fin regeneration atlas", source="test",
-                abstract="A single-cell atlas of zebrafish fin regeneration.", announced="2025-01-02"))])
+            writer.papers.upsert(
+                [
+                    validated(
+                        Paper(
+                            id="local:zebra",
+                            title="Zebrafish fin regeneration atlas",
+                            source="test",
+                            abstract="A single-cell atlas of zebrafish fin regeneration.",
+                            announced="2025-01-02",
+                        )
+                    )
+                ]
+            )
             deadline = time.monotonic() + 60
             found = []
             while time.monotonic() < deadline:

@@ -25,8 +25,10 @@ def _static_links(html: str) -> list[str]:
 def _same_page(a: bytes, b: bytes) -> bool:
     """Two renderings of one page are the same but for the visitor's CSRF token (and the time a
     search took)."""
+
     def clean(body: bytes) -> bytes:
         return _TOOK.sub(b"", _CSRF.sub(rb"\1\"", body))
+
     return clean(a) == clean(b)
 
 
@@ -40,7 +42,7 @@ def test_every_page_links_fingerprinted_assets_cached_for_a_year(client):
             assert r.status_code == 200, url
             assert r.headers["cache-control"] == "public, max-age=31536000, immutable", url
             # the digest in the name is the file's own: a changed file gets a new URL
-            real = re.sub(r"\.[0-9a-f]{12}(\.[a-z]+)$", r"\1", url[len("/static/"):])
+            real = re.sub(r"\.[0-9a-f]{12}(\.[a-z]+)$", r"\1", url[len("/static/") :])
             data = (STATIC_DIR / real).read_bytes()
             assert r.content == data
             assert hashlib.sha256(data).hexdigest()[:12] in url
@@ -62,10 +64,15 @@ def test_gzip_when_asked_for_html_json_atom_css_js(client):
     links = _static_links(client.get("/").text)
     css = next(u for u in links if u.endswith(".css"))
     js = max((u for u in links if u.endswith(".js")), key=lambda u: len(client.get(u).content))
-    for path, kind in (("/", "text/html"), ("/search?q=feedback", "text/html"),
-                       ("/api/search?q=feedback", "application/json"), ("/openapi.json", "application/json"),
-                       ("/feeds/day.atom", "application/atom+xml"), (css, "text/css"),
-                       (js, "text/javascript")):
+    for path, kind in (
+        ("/", "text/html"),
+        ("/search?q=feedback", "text/html"),
+        ("/api/search?q=feedback", "application/json"),
+        ("/openapi.json", "application/json"),
+        ("/feeds/day.atom", "application/atom+xml"),
+        (css, "text/css"),
+        (js, "text/javascript"),
+    ):
         plain = client.get(path, headers=IDENTITY)
         # read as sent: httpx would inflate .content, and a large static file is streamed in
         # chunks, so it goes out without a Content-Length to compare instead

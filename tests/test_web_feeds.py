@@ -59,7 +59,9 @@ def test_day_feed_escapes_and_uses_base_url(client, web_app, web_settings):
         web_app.state.settings = web_settings
     parsed = feedparser.parse(body)
     assert parsed.entries[0].link.startswith("https://papers.example.org/papers/")
-    assert any(link.href == "https://papers.example.org/feeds/day.atom" for link in parsed.feed.links if link.rel == "self")
+    assert any(
+        link.href == "https://papers.example.org/feeds/day.atom" for link in parsed.feed.links if link.rel == "self"
+    )
 
 
 def test_feed_errors(client):
@@ -73,10 +75,18 @@ def test_feed_errors(client):
 
 # -- every list has a feed ------------------------------------------------------------------
 PUBLIC_FEEDS = [
-    "/feeds/day.atom", "/feeds/search.atom?q=execution+feedback+code", "/feeds/search.atom?q=cat%3Aq-bio.NC",
-    "/feeds/trending.atom", "/feeds/trending.atom?window=week", "/feeds/trending.atom?window=month",
-    "/feeds/trending.atom?window=month&cat=cs.CL", "/feeds/category/cs.CL.atom", "/feeds/category/cs.atom",
-    "/feeds/category/hep-th.atom", "/feeds/author.atom?name=Ana+Lima", "/feeds/author.atom?name=Nobody+Atall",
+    "/feeds/day.atom",
+    "/feeds/search.atom?q=execution+feedback+code",
+    "/feeds/search.atom?q=cat%3Aq-bio.NC",
+    "/feeds/trending.atom",
+    "/feeds/trending.atom?window=week",
+    "/feeds/trending.atom?window=month",
+    "/feeds/trending.atom?window=month&cat=cs.CL",
+    "/feeds/category/cs.CL.atom",
+    "/feeds/category/cs.atom",
+    "/feeds/category/hep-th.atom",
+    "/feeds/author.atom?name=Ana+Lima",
+    "/feeds/author.atom?name=Nobody+Atall",
 ]
 
 
@@ -143,8 +153,11 @@ def test_author_feed_lists_that_authors_papers(client):
 
 def _alternates(html: bytes) -> list[tuple[str, str]]:
     doc = etree.fromstring(html, etree.HTMLParser())
-    return [(link.get("title"), link.get("href")) for link in doc.xpath("//head/link[@rel='alternate']")
-            if link.get("type") == "application/atom+xml"]
+    return [
+        (link.get("title"), link.get("href"))
+        for link in doc.xpath("//head/link[@rel='alternate']")
+        if link.get("type") == "application/atom+xml"
+    ]
 
 
 def test_list_pages_name_their_feeds(client):

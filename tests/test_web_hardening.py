@@ -16,8 +16,7 @@ def test_hsts_only_on_answers_over_https(client):
 
 def test_a_404_does_not_echo_a_huge_id(client):
     long_id = "x" * 60_000  # the test client refuses URLs over 64 kB; uvicorn with httptools takes 100 kB
-    for path in (f"/api/papers/{long_id}", f"/papers/{long_id}", f"/api/papers/{long_id}/similar",
-                 f"/day/{long_id}"):
+    for path in (f"/api/papers/{long_id}", f"/papers/{long_id}", f"/api/papers/{long_id}/similar", f"/day/{long_id}"):
         r = client.get(path)
         assert r.status_code == 404, path
         assert len(r.content) < 20_000 and "x" * 100 not in r.text, (path, len(r.content))
@@ -66,9 +65,13 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 def test_405_answers_carry_allow_with_every_method_of_the_path(client):
     # GET and POST /subscribe are two routes: Allow names both, not only the first one found
-    for path, expected in (("/api/search?q=x", {"GET"}), ("/", {"GET"}),
-                           ("/subscribe", {"GET", "POST"}), ("/signout", {"POST"}),
-                           ("/static/style.css", {"GET", "HEAD"})):
+    for path, expected in (
+        ("/api/search?q=x", {"GET"}),
+        ("/", {"GET"}),
+        ("/subscribe", {"GET", "POST"}),
+        ("/signout", {"POST"}),
+        ("/static/style.css", {"GET", "HEAD"}),
+    ):
         refused = [m for m in METHODS if m not in expected]
         for method in refused:
             r = client.request(method, path)
@@ -83,10 +86,25 @@ def test_405_answers_carry_allow_with_every_method_of_the_path(client):
 # -- request bodies: one limit for every route (web/body_limit.py) ------------------------------
 
 # the routes that read a body from anyone; the others answer a reader who is not signed in first
-READING_ROUTES = ("/subscribe", "/api/subscriptions", "/unsubscribe/one-click?token=x", "/signout", "/signin",
-                  "/signin/confirm", "/preferences", "/subscribe/confirm", "/unsubscribe")
-SIGNED_IN_ROUTES = (f"/papers/{ARXIV_ID}/vote", f"/papers/{ARXIV_ID}/curate", "/library/save", "/library/tags",
-                    "/for-you/not-relevant", "/submit")
+READING_ROUTES = (
+    "/subscribe",
+    "/api/subscriptions",
+    "/unsubscribe/one-click?token=x",
+    "/signout",
+    "/signin",
+    "/signin/confirm",
+    "/preferences",
+    "/subscribe/confirm",
+    "/unsubscribe",
+)
+SIGNED_IN_ROUTES = (
+    f"/papers/{ARXIV_ID}/vote",
+    f"/papers/{ARXIV_ID}/curate",
+    "/library/save",
+    "/library/tags",
+    "/for-you/not-relevant",
+    "/submit",
+)
 
 
 def _chunks(total: int, size: int = 16_384):
@@ -103,10 +121,12 @@ def test_every_route_refuses_a_body_over_the_limit_by_content_length_and_chunked
     for path in READING_ROUTES + SIGNED_IN_ROUTES + ("/", "/api/health"):
         method = "GET" if path in ("/", "/api/health") else "POST"
         ctype = "application/json" if path.startswith("/api/") else "application/x-www-form-urlencoded"
-        by_length = client.request(method, path, content=b"a" * (limit + 1), headers={"Content-Type": ctype},
-                                   follow_redirects=False)
-        chunked = client.request(method, path, content=_chunks(1 << 20), headers={"Content-Type": ctype},
-                                 follow_redirects=False)
+        by_length = client.request(
+            method, path, content=b"a" * (limit + 1), headers={"Content-Type": ctype}, follow_redirects=False
+        )
+        chunked = client.request(
+            method, path, content=_chunks(1 << 20), headers={"Content-Type": ctype}, follow_redirects=False
+        )
         assert by_length.status_code == 413, (path, by_length.status_code)
         # without a Content-Length the count stops a route that reads; one that never does (a GET,
         # a form for the signed-in only) answers without holding the body
@@ -115,8 +135,11 @@ def test_every_route_refuses_a_body_over_the_limit_by_content_length_and_chunked
         for r in (by_length, chunked) if reads else (by_length,):
             assert r.headers["connection"] == "close"
             if path.startswith("/api/"):
-                assert r.json() == {"error": f"The request body is too large (at most {limit:,} bytes).",
-                                    "status": 413, "errors": []}
+                assert r.json() == {
+                    "error": f"The request body is too large (at most {limit:,} bytes).",
+                    "status": 413,
+                    "errors": [],
+                }
             else:
                 assert "The request body is too large" in r.text and r.headers["content-type"].startswith("text/html")
             assert r.headers["x-content-type-options"] == "nosniff"  # inside the security headers
@@ -155,12 +178,17 @@ def test_signed_in_forms_refuse_a_chunked_body_over_the_limit(web_app, web_store
     with TestClient(web_app, cookies={SESSION_COOKIE: cookie}) as c:
         csrf = csrf_for(c)
         for path in SIGNED_IN_ROUTES:
-            r = c.post(path, content=_chunks(1 << 20), headers={"Content-Type": "application/x-www-form-urlencoded",
-                                                                "X-CSRF-Token": csrf}, follow_redirects=False)
+            r = c.post(
+                path,
+                content=_chunks(1 << 20),
+                headers={"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": csrf},
+                follow_redirects=False,
+            )
             assert r.status_code == 413 and "The request body is too large" in r.text, (path, r.status_code)
 
 
 # -- health, sign-out cookie -------------------------------------------------------------------
+
 
 def test_health_answers_while_slow_requests_hold_every_request_thread(tmp_path):
     import threading
@@ -210,7 +238,7 @@ def test_sign_out_deletes_the_session_cookie_with_its_flags(web_app, web_store):
             assert r.status_code == 303
             deletion = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
             flags = {part.strip().split("=")[0].lower() for part in deletion.split(";")}
-            assert 'max-age=0' in deletion.lower() and {"httponly", "samesite", "path"} <= flags, deletion
+            assert "max-age=0" in deletion.lower() and {"httponly", "samesite", "path"} <= flags, deletion
             assert ("secure" in flags) == secure, deletion
             assert "samesite=lax" in deletion.lower()
         _, cookie = sign_in(web_store, "leaving@example.org")

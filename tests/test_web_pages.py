@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +12,7 @@ from lxml import html as lhtml
 
 from conftest_web import ARXIV_DAY, ARXIV_ID, OLD_DAY, OLD_ID, XSS_ID, XSS_TITLE
 
-TODAY = datetime.now(timezone.utc).strftime("%Y-%m-%d")  # the seed papers carry no date: listed today
+TODAY = datetime.now(UTC).strftime("%Y-%m-%d")  # the seed papers carry no date: listed today
 
 
 def _doc(resp):
@@ -90,8 +90,9 @@ def test_script_title_is_escaped_everywhere(client):
         assert "<em>O'Hara</em>" not in body, path
         # the only scripts are our own
         scripts = re.findall(r"<script[^>]*>", body)
-        assert scripts and all(re.fullmatch(r'<script src="/static/[a-z0-9./-]+\.[0-9a-f]{12}\.js"( defer)?>', s)
-                               for s in scripts), (path, scripts)
+        assert scripts and all(
+            re.fullmatch(r'<script src="/static/[a-z0-9./-]+\.[0-9a-f]{12}\.js"( defer)?>', s) for s in scripts
+        ), (path, scripts)
     doc = _doc(client.get(f"/papers/{XSS_ID}"))
     assert doc.xpath("string(//h1)") == XSS_TITLE
     assert "\\alpha<\\beta" in doc.xpath("string(//h1)")
@@ -128,9 +129,18 @@ def test_paper_page_full_metadata_bibtex_and_similar(client):
     doc = _doc(r)
     assert doc.xpath("string(//h1)") == "Iterative Refinement of Program Synthesis with Execution Feedback"
     meta = doc.xpath("string(//dl[@class='meta-list'])")
-    for text in ("arXiv:2503.11731", "(version 2)", "cs.CL", "cs.CL, cs.LG", "14 Mar 2025, 17:59 UTC",
-                 "20 Mar 2025, 09:00 UTC", "Monday, 17 March 2025", "10.48550/arXiv.2503.11731",
-                 "Proc. Test Conf. 2025, 1-12", "12 pages, 3 figures"):
+    for text in (
+        "arXiv:2503.11731",
+        "(version 2)",
+        "cs.CL",
+        "cs.CL, cs.LG",
+        "14 Mar 2025, 17:59 UTC",
+        "20 Mar 2025, 09:00 UTC",
+        "Monday, 17 March 2025",
+        "10.48550/arXiv.2503.11731",
+        "Proc. Test Conf. 2025, 1-12",
+        "12 pages, 3 figures",
+    ):
         assert text in meta, text
     hrefs = doc.xpath("//a/@href")
     assert "https://doi.org/10.48550/arXiv.2503.11731" in hrefs
@@ -164,8 +174,16 @@ def test_paper_ids_with_slash_and_colon(client):
     assert f'href="/papers/{OLD_ID}"' in client.get(f"/day/{OLD_DAY}").text
 
 
-@pytest.mark.parametrize("path", ["/papers/9999.99999", "/papers/hep-th/0000000", "/papers/local:none",
-                                  "/papers/9999.99999/bibtex", "/no/such/page"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/papers/9999.99999",
+        "/papers/hep-th/0000000",
+        "/papers/local:none",
+        "/papers/9999.99999/bibtex",
+        "/no/such/page",
+    ],
+)
 def test_unknown_pages_are_friendly_404s(client, path):
     r = client.get(path)
     assert r.status_code == 404
@@ -230,8 +248,11 @@ def test_search_empty_state_with_suggestions(client):
     assert r.status_code == 200
     doc = _doc(r)
     assert not _titles(doc)
-    assert doc.xpath("string(//section[@class='empty']/h2)") == "No papers match “cat:q-bio.NC has:code”" or \
-        "No papers match" in doc.xpath("string(//section[@class='empty']/h2)")
+    assert doc.xpath(
+        "string(//section[@class='empty']/h2)"
+    ) == "No papers match “cat:q-bio.NC has:code”" or "No papers match" in doc.xpath(
+        "string(//section[@class='empty']/h2)"
+    )
     assert "Remove a filter" in r.text and "Check the spelling" in r.text
 
 
@@ -255,9 +276,11 @@ def test_search_without_query_shows_the_form(client):
 
 
 def test_filter_fields_compose_the_query(client):
-    r = client.get("/search", params={"f": "1", "q": "refine cat:cs.AI", "cat": "cs.CL",
-                                      "after": "2025-01-01", "before": "", "code": "1"},
-                   follow_redirects=False)
+    r = client.get(
+        "/search",
+        params={"f": "1", "q": "refine cat:cs.AI", "cat": "cs.CL", "after": "2025-01-01", "before": "", "code": "1"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     q = parse_qs(urlsplit(r.headers["location"]).query)["q"]
     assert q == ["refine cat:cs.CL after:2025-01-01 has:code"]
@@ -308,5 +331,13 @@ def test_search_unavailable_without_engine(web_settings, web_store):
 def test_star_counts_read_like_repository_pages():
     from paperwire.web.render import stars
 
-    assert [stars(n) for n in (None, 0, 999, 1000, 1234, 9_960, 12_345, 123_456)] == \
-        ["", "0", "999", "1k", "1.2k", "10k", "12k", "123k"]
+    assert [stars(n) for n in (None, 0, 999, 1000, 1234, 9_960, 12_345, 123_456)] == [
+        "",
+        "0",
+        "999",
+        "1k",
+        "1.2k",
+        "10k",
+        "12k",
+        "123k",
+    ]

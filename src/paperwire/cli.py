@@ -67,7 +67,11 @@ class _Paperwire(click.Group):
 
 
 @click.group(cls=_Paperwire, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="PAPERWIRE_DATABASE_URL", help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname (PAPERWIRE_DATABASE_URL)")
+@click.option(
+    "--database-url",
+    envvar="PAPERWIRE_DATABASE_URL",
+    help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname (PAPERWIRE_DATABASE_URL)",
+)
 @click.version_option(package_name="paperwire")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
@@ -86,7 +90,11 @@ def ingest() -> None:
 
 
 _ingest_options = [
-    click.option("--no-embed", is_flag=True, help="Only make the papers findable by words; embeddings are computed later (by `serve` or `reindex`)."),
+    click.option(
+        "--no-embed",
+        is_flag=True,
+        help="Only make the papers findable by words; embeddings are computed later (by `serve` or `reindex`).",
+    ),
     click.option("--batch-size", default=500, show_default=True, help="Papers per transaction."),
     click.option("--quiet", "-q", is_flag=True, help="No progress bars."),
 ]
@@ -98,8 +106,9 @@ def ingest_options(f):
     return f
 
 
-def _import_each(ctx: click.Context, inputs, run_one, *, label, errors, hint: str | None,
-                 no_embed: bool, quiet: bool) -> None:
+def _import_each(
+    ctx: click.Context, inputs, run_one, *, label, errors, hint: str | None, no_embed: bool, quiet: bool
+) -> None:
     """Import every input with ``run_one(store, input, on_batch)`` (each batch made findable by words
     at once), report each one's summary, then embed. An input failing with one of ``errors`` is
     reported (``label(input)``, then ``hint``) and skipped, keeping what it stored; exit 1 at the end."""
@@ -129,11 +138,17 @@ def _run_sources(ctx: click.Context, sources, no_embed: bool, batch_size: int, q
     from .sources.runner import run_ingest
 
     _import_each(  # a source that cannot go on: say what to do, keep what was stored
-        ctx, sources,
-        lambda store, source, on_batch: run_ingest(store, source, batch_size=batch_size, progress=not quiet,
-                                                   on_batch=on_batch),
-        label=lambda source: source.label, errors=Exception,
-        hint="What was stored so far is kept; run the same command again to resume.", no_embed=no_embed, quiet=quiet)
+        ctx,
+        sources,
+        lambda store, source, on_batch: run_ingest(
+            store, source, batch_size=batch_size, progress=not quiet, on_batch=on_batch
+        ),
+        label=lambda source: source.label,
+        errors=Exception,
+        hint="What was stored so far is kept; run the same command again to resume.",
+        no_embed=no_embed,
+        quiet=quiet,
+    )
 
 
 @ingest.command("jsonl")
@@ -178,7 +193,9 @@ def _harvest(ctx, make_source, what, date_from, date_until, since_last, no_embed
 
 
 @ingest.command("arxiv")
-@click.option("--category", "-c", "categories", multiple=True, required=True, help="arXiv category, e.g. cs.CL (repeatable).")
+@click.option(
+    "--category", "-c", "categories", multiple=True, required=True, help="arXiv category, e.g. cs.CL (repeatable)."
+)
 @click.option("--from", "date_from", help="First submitted day, YYYY-MM-DD.")
 @click.option("--until", "date_until", help="Last submitted day, YYYY-MM-DD (default today).")
 @click.option("--since-last", is_flag=True, help="Continue from the last successful harvest, with overlap.")
@@ -231,8 +248,10 @@ def errors(ctx, run_id):
     store = _store(ctx)
     if not store.papers.has_run(run_id):
         latest = store.papers.last_run_id()
-        click.echo(f"error: no ingest run {run_id} " + (f"(the latest is run {latest})" if latest else "(no ingest has run)"),
-                   err=True)
+        click.echo(
+            f"error: no ingest run {run_id} " + (f"(the latest is run {latest})" if latest else "(no ingest has run)"),
+            err=True,
+        )
         sys.exit(1)
     rows = store.papers.run_errors(run_id, limit=1_000_000)
     if not rows:
@@ -264,11 +283,23 @@ def search(ctx, query, limit, as_json):
     if as_json:
         for rank, hit in enumerate(results.hits, 1):
             p = hit.paper
-            click.echo(json.dumps({
-                "rank": rank, "id": p.id, "title": p.title, "authors": p.authors, "categories": p.categories,
-                "submitted": p.submitted, "announced": p.announced, "score": round(hit.score, 6),
-                "abs_url": p.abs_url, "code_url": p.code_url,
-            }, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    {
+                        "rank": rank,
+                        "id": p.id,
+                        "title": p.title,
+                        "authors": p.authors,
+                        "categories": p.categories,
+                        "submitted": p.submitted,
+                        "announced": p.announced,
+                        "score": round(hit.score, 6),
+                        "abs_url": p.abs_url,
+                        "code_url": p.code_url,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return
     if not results.hits:
         click.echo("No papers match. Try fewer words, or check `paperwire status` for pending indexing.")
@@ -283,12 +314,20 @@ def search(ctx, query, limit, as_json):
 
 
 @main.command()
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
-              help="Where papers are embedded (default PAPERWIRE_EMBED_DEVICE, cpu); cuda needs a CUDA "
-                   "build of torch and a GPU, and embeds with torch.")
-@click.option("--backend", type=click.Choice(["auto", "torch", "onnx", "onnx-int8", "onnx-int8-128"]), default=None,
-              help="How papers are embedded (default PAPERWIRE_EMBED_BACKEND; auto: ONNX int8 reading 128 word "
-                   "pieces on a CPU, 6.8x torch; torch on cuda, same vectors; docs/benchmarks.md).")
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda"]),
+    default=None,
+    help="Where papers are embedded (default PAPERWIRE_EMBED_DEVICE, cpu); cuda needs a CUDA "
+    "build of torch and a GPU, and embeds with torch.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "torch", "onnx", "onnx-int8", "onnx-int8-128"]),
+    default=None,
+    help="How papers are embedded (default PAPERWIRE_EMBED_BACKEND; auto: ONNX int8 reading 128 word "
+    "pieces on a CPU, 6.8x torch; torch on cuda, same vectors; docs/benchmarks.md).",
+)
 @click.pass_context
 def reindex(ctx, device, backend):
     """Rebuild the word and vector indexes from the database (reuses stored embeddings)."""
@@ -298,8 +337,9 @@ def reindex(ctx, device, backend):
     settings = _settings(ctx)
     if device == "cuda" and (backend or settings.embed_backend) not in ("auto", "torch"):
         backend = "auto"  # the ONNX backends run on the CPU: auto is torch there, same 128-piece vectors
-    settings = settings.with_(embed_device=device or settings.embed_device,
-                              embed_backend=backend or settings.embed_backend)
+    settings = settings.with_(
+        embed_device=device or settings.embed_device, embed_backend=backend or settings.embed_backend
+    )
     try:
         check_device(settings.embed_device)
         which = document_backend(settings)
@@ -328,13 +368,21 @@ def status(ctx):
 
 
 @main.command()
-@click.option("--copy-to", metavar="URL",
-              help="Then copy every row of this SQLite database into the PostgreSQL database at URL "
-                   "(postgresql://user:password@host:port/dbname; migrated first, must be empty) and verify "
-                   "per-table row counts and checksums. Nothing is kept unless every table matches.")
+@click.option(
+    "--copy-to",
+    metavar="URL",
+    help="Then copy every row of this SQLite database into the PostgreSQL database at URL "
+    "(postgresql://user:password@host:port/dbname; migrated first, must be empty) and verify "
+    "per-table row counts and checksums. Nothing is kept unless every table matches.",
+)
 @click.option("--force", is_flag=True, help="With --copy-to: replace whatever the target database holds.")
-@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 1_000_000),
-              help="Rows per read while copying.")
+@click.option(
+    "--batch-size",
+    default=5000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Rows per read while copying.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def migrate(ctx, copy_to, force, batch_size, quiet):
@@ -342,7 +390,9 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
     url = _settings(ctx).database_url
     if copy_to is not None:
         if not url.startswith("sqlite:"):
-            raise click.UsageError(f"--copy-to copies from a SQLite database; the database is {url.split(':', 1)[0]}:...")
+            raise click.UsageError(
+                f"--copy-to copies from a SQLite database; the database is {url.split(':', 1)[0]}:..."
+            )
         if not copy_to.startswith(("postgresql:", "postgres:")):
             raise click.UsageError("--copy-to takes a PostgreSQL URL: postgresql://user:password@host:port/dbname")
     store = _store(ctx, migrate=False)
@@ -365,8 +415,10 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
     width = max(len(t.table) for t in report.tables)
     for t in report.tables:
         click.echo(f"{t.table:<{width}}  {t.rows:>10,} rows  md5 {t.checksum}")
-    click.echo(f"copied and verified {report.rows:,} rows in {len(report.tables)} tables: row counts and "
-               "checksums match. Point PAPERWIRE_DATABASE_URL at the PostgreSQL database to use it.")
+    click.echo(
+        f"copied and verified {report.rows:,} rows in {len(report.tables)} tables: row counts and "
+        "checksums match. Point PAPERWIRE_DATABASE_URL at the PostgreSQL database to use it."
+    )
 
 
 # -- serve ----------------------------------------------------------------------------------
@@ -374,13 +426,26 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
 @click.option("--host", envvar="PAPERWIRE_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", envvar="PAPERWIRE_PORT", default=8000, show_default=True, type=int)
 @click.option("--demo/--no-demo", default=False, help="Load the demo corpus first when the database is empty.")
-@click.option("--background/--no-background", default=None,
-              help="Compute embeddings and index in this process (default: PAPERWIRE_BACKGROUND_INDEXING, on).")
-@click.option("--workers", envvar="PAPERWIRE_WEB_WORKERS", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Web worker processes (PAPERWIRE_WEB_WORKERS). Each loads the search indexes read-only; "
-                   "indexing, digests and stars stay in this parent process.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option(
+    "--background/--no-background",
+    default=None,
+    help="Compute embeddings and index in this process (default: PAPERWIRE_BACKGROUND_INDEXING, on).",
+)
+@click.option(
+    "--workers",
+    envvar="PAPERWIRE_WEB_WORKERS",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Web worker processes (PAPERWIRE_WEB_WORKERS). Each loads the search indexes read-only; "
+    "indexing, digests and stars stay in this parent process.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
 @click.pass_context
 def serve(ctx, host, port, demo, background, workers, log_level):
     """Run the web site, JSON API and feeds."""
@@ -402,8 +467,12 @@ def serve(ctx, host, port, demo, background, workers, log_level):
     from .search.embed import prepare_onnx
 
     try:
-        prepare_onnx(settings, announce=lambda: click.echo(
-            "Building the embedding model's ONNX files (once per machine, ~15 s)...", err=True))
+        prepare_onnx(
+            settings,
+            announce=lambda: click.echo(
+                "Building the embedding model's ONNX files (once per machine, ~15 s)...", err=True
+            ),
+        )
     except Exception as e:  # the site still serves, searching by words until embeddings work
         click.echo(f"warning: the embedding model is not usable ({e}); search is by words only", err=True)
     if workers > 1:
@@ -420,22 +489,45 @@ def serve(ctx, host, port, demo, background, workers, log_level):
         app = create_app(settings, store=store, background=background)
     stop = threading.Event()
     if workers > 1 and background:
-        threading.Thread(target=Indexer(store, settings).run_background, args=(stop,), kwargs={"interval": 2.0},
-                         name="paperwire-indexer", daemon=True).start()
+        threading.Thread(
+            target=Indexer(store, settings).run_background,
+            args=(stop,),
+            kwargs={"interval": 2.0},
+            name="paperwire-indexer",
+            daemon=True,
+        ).start()
     if settings.scheduler:  # the one-machine setup: this process is also a worker of the job queue
         from .jobs.worker import start_worker_thread
 
         # the web process indexes in the background already; the worker thread runs the rest
-        start_worker_thread(store, settings, stop, ["digest", "send", "trending", "ingest", "prune"],
-                            engine=app.state.engine if app is not None else None)
-        click.echo(f"Jobs: worker thread on (digests, mail through {settings.smtp_host}:{settings.smtp_port}"
-                   + (f", GitHub stars every {settings.github_refresh_minutes:g} min" if settings.github_refresh_minutes > 0
-                      else "") + "); PAPERWIRE_SCHEDULER=0 leaves them to `paperwire worker`")
+        start_worker_thread(
+            store,
+            settings,
+            stop,
+            ["digest", "send", "trending", "ingest", "prune"],
+            engine=app.state.engine if app is not None else None,
+        )
+        click.echo(
+            f"Jobs: worker thread on (digests, mail through {settings.smtp_host}:{settings.smtp_port}"
+            + (
+                f", GitHub stars every {settings.github_refresh_minutes:g} min"
+                if settings.github_refresh_minutes > 0
+                else ""
+            )
+            + "); PAPERWIRE_SCHEDULER=0 leaves them to `paperwire worker`"
+        )
     click.echo(f"Paperwire on http://{host}:{port}/  (database {settings.database_url}, {workers} web worker(s))")
     try:
         if workers > 1:
-            uvicorn.run("paperwire.web.asgi:worker_app", factory=True, workers=workers, host=host, port=port,
-                        log_level=log_level, proxy_headers=False)
+            uvicorn.run(
+                "paperwire.web.asgi:worker_app",
+                factory=True,
+                workers=workers,
+                host=host,
+                port=port,
+                log_level=log_level,
+                proxy_headers=False,
+            )
         else:
             # proxy headers: only from PAPERWIRE_TRUSTED_PROXIES, handled inside the app (web/app.py)
             uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
@@ -458,10 +550,17 @@ def import_hf_cmd(ctx, paths, no_embed, batch_size, quiet):
     from .trending.hf_import import import_hf
 
     _import_each(  # an unreadable file: say so, keep what was stored
-        ctx, paths,
-        lambda store, path, on_batch: import_hf(store, path, batch_size=batch_size, progress=not quiet,
-                                                on_batch=on_batch),
-        label=str, errors=(OSError, ValueError), hint=None, no_embed=no_embed, quiet=quiet)
+        ctx,
+        paths,
+        lambda store, path, on_batch: import_hf(
+            store, path, batch_size=batch_size, progress=not quiet, on_batch=on_batch
+        ),
+        label=str,
+        errors=(OSError, ValueError),
+        hint=None,
+        no_embed=no_embed,
+        quiet=quiet,
+    )
 
 
 @main.group()
@@ -470,8 +569,13 @@ def stars() -> None:
 
 
 @stars.command("refresh")
-@click.option("--window", type=click.Choice(["today", "week", "month"]), default="month", show_default=True,
-              help="Refresh the repositories of the papers on this trending list.")
+@click.option(
+    "--window",
+    type=click.Choice(["today", "week", "month"]),
+    default="month",
+    show_default=True,
+    help="Refresh the repositories of the papers on this trending list.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def stars_refresh(ctx, window, quiet):
@@ -486,9 +590,11 @@ def stars_refresh(ctx, window, quiet):
         done = getattr(e, "counts", None)
         click.echo(f"error: {e}" + (f" (done before stopping: {done})" if done else ""), err=True)
         sys.exit(1)
-    click.echo(f"stars ({window}): {counts['repos']:,} repositories; {counts['updated']:,} updated, "
-               f"{counts['not_modified']:,} unchanged (304), {counts['gone']:,} gone, {counts['invalid']:,} invalid, "
-               f"{counts['failed']:,} failed")
+    click.echo(
+        f"stars ({window}): {counts['repos']:,} repositories; {counts['updated']:,} updated, "
+        f"{counts['not_modified']:,} unchanged (304), {counts['gone']:,} gone, {counts['invalid']:,} invalid, "
+        f"{counts['failed']:,} failed"
+    )
 
 
 # == digests (paperwire digest run, paperwire worker) =========================================
@@ -511,8 +617,11 @@ def _parse_now(value: str | None):
 
 def _warn_without_base_url(settings) -> None:
     if not settings.base_url:
-        click.echo(f"warning: PAPERWIRE_BASE_URL is not set: links in these mails point at "
-                   f"http://{settings.host}:{settings.port}; set it to the site's public address", err=True)
+        click.echo(
+            f"warning: PAPERWIRE_BASE_URL is not set: links in these mails point at "
+            f"http://{settings.host}:{settings.port}; set it to the site's public address",
+            err=True,
+        )
 
 
 @main.group()
@@ -530,22 +639,31 @@ def digest_run(ctx, dry_run, now, quiet):
     from .digest.run import run_digests
 
     _warn_without_base_url(_settings(ctx))
-    counts = run_digests(_store(ctx), _settings(ctx), _digest_engine(ctx), now=_parse_now(now), dry_run=dry_run,
-                         progress=not quiet)
+    counts = run_digests(
+        _store(ctx), _settings(ctx), _digest_engine(ctx), now=_parse_now(now), dry_run=dry_run, progress=not quiet
+    )
     label = "would queue" if dry_run else "queued"
-    click.echo(f"digests: {counts['due']:,} due of {counts['subscribers']:,} subscribers; {label} {counts['queued']:,}, "
-               f"nothing new {counts['empty']:,}, already recorded {counts['skipped']:,}, errors {counts['errors']:,} "
-               f"({counts['searches']:,} searches, {counts['seconds']:.1f} s)", err=dry_run)
+    click.echo(
+        f"digests: {counts['due']:,} due of {counts['subscribers']:,} subscribers; {label} {counts['queued']:,}, "
+        f"nothing new {counts['empty']:,}, already recorded {counts['skipped']:,}, errors {counts['errors']:,} "
+        f"({counts['searches']:,} searches, {counts['seconds']:.1f} s)",
+        err=dry_run,
+    )
     if counts["errors"]:
         sys.exit(1)
 
 
 @main.command()
-@click.option("--interval", default=None, type=float,
-              help="Seconds between digest runs (default PAPERWIRE_DIGEST_INTERVAL, 60).")
-@click.option("--role", default="all", show_default=True,
-              help="The jobs this process runs: all, digests, sender, or a comma-separated list of "
-                   "digest,send,index,trending,ingest,prune (docs/workers.md).")
+@click.option(
+    "--interval", default=None, type=float, help="Seconds between digest runs (default PAPERWIRE_DIGEST_INTERVAL, 60)."
+)
+@click.option(
+    "--role",
+    default="all",
+    show_default=True,
+    help="The jobs this process runs: all, digests, sender, or a comma-separated list of "
+    "digest,send,index,trending,ingest,prune (docs/workers.md).",
+)
 @click.option("--once", is_flag=True, help="Queue the due periodic jobs, run every due job, and exit.")
 @click.pass_context
 def worker(ctx, interval, role, once):
@@ -581,8 +699,10 @@ def worker(ctx, interval, role, once):
             pass
         click.echo(f"worker {w.name}: {w.counts}")
         return
-    click.echo(f"Paperwire worker {w.name} ({','.join(kinds)}; digests every {settings.digest_interval:.0f} s) "
-               f"(database {settings.database_url})")
+    click.echo(
+        f"Paperwire worker {w.name} ({','.join(kinds)}; digests every {settings.digest_interval:.0f} s) "
+        f"(database {settings.database_url})"
+    )
     w.run(stop)
     click.echo("worker stopped")
 
@@ -605,8 +725,10 @@ def jobs_list(ctx, kind, status, limit):
     click.echo("  ".join(f"{k} {v:,}" for k, v in counts.items()))
     for j in store.jobs.list(kind=kind, status=status, limit=limit):
         error = (j.last_error or "").splitlines()[0][:80] if j.last_error else ""
-        click.echo(f"{j.id}\t{j.kind}\t{j.status}\tattempt {j.attempts}/{j.max_attempts}\t{j.key or '-'}\t"
-                   f"{j.worker or '-'}\t{j.finished_at or j.started_at or j.created_at}\t{error}")
+        click.echo(
+            f"{j.id}\t{j.kind}\t{j.status}\tattempt {j.attempts}/{j.max_attempts}\t{j.key or '-'}\t"
+            f"{j.worker or '-'}\t{j.finished_at or j.started_at or j.created_at}\t{error}"
+        )
 
 
 @jobs.command("add")
@@ -627,7 +749,8 @@ def prune(ctx):
     """Remove what is past its time: outbox bodies older than PAPERWIRE_OUTBOX_KEEP_DAYS (the rows'
     metadata stays), pending subscribers who never confirmed, expired sign-in tokens and sessions,
     old rate-limit events and finished jobs. The daily `prune` job does the same."""
-    from .retention import describe, prune as prune_all
+    from .retention import describe
+    from .retention import prune as prune_all
 
     settings = _settings(ctx)
     click.echo(describe(prune_all(_store(ctx), settings), settings))
@@ -678,8 +801,9 @@ def accounts_list(ctx, role):
 
     rows = list_accounts(_store(ctx), role)
     for a in rows:
-        click.echo(f"{a.email}\t{a.role}\t{a.status}\tcreated {a.created_at}\t"
-                   f"last sign-in {a.last_signin_at or 'never'}")
+        click.echo(
+            f"{a.email}\t{a.role}\t{a.status}\tcreated {a.created_at}\tlast sign-in {a.last_signin_at or 'never'}"
+        )
     click.echo(f"{len(rows):,} account{'s' if len(rows) != 1 else ''}", err=True)
 
 

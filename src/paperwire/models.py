@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -39,7 +39,9 @@ class RecordError(ValueError):
     """A record that cannot be stored; the message says why, for the ingest report."""
 
 
-_HOST = re.compile(r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z")
+_HOST = re.compile(
+    r"\A(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z"
+)
 
 
 def is_http_url(url: str) -> bool:
@@ -100,7 +102,7 @@ def normalize_id(raw: str, default_prefix: str | None = None) -> tuple[str, int 
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def calendar_day(value, what: str = "date") -> str:
@@ -122,9 +124,9 @@ def iso_datetime(value: str | datetime | date | None) -> str | None:
         return None
     try:
         if isinstance(value, datetime):
-            dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            dt = value if value.tzinfo else value.replace(tzinfo=UTC)
             # isoformat, not strftime: %Y does not pad years before 1000 to four digits
-            return dt.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+            return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
         if isinstance(value, date):
             return value.isoformat() + "T00:00:00Z"
         s = str(value).strip()
@@ -141,7 +143,7 @@ def not_in_future(iso: str | None, what: str, *, now: datetime | None = None) ->
     """``iso`` (a date or ISO time) unless its day is more than MAX_FUTURE_DAYS after today (UTC)."""
     if iso is None:
         return None
-    limit = ((now or datetime.now(timezone.utc)) + timedelta(days=MAX_FUTURE_DAYS)).date().isoformat()
+    limit = ((now or datetime.now(UTC)) + timedelta(days=MAX_FUTURE_DAYS)).date().isoformat()
     if iso[:10] > limit:
         raise RecordError(f"{what} {iso[:10]} is in the future: more than {MAX_FUTURE_DAYS} days after today")
     return iso
@@ -192,7 +194,7 @@ class Paper:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Paper":
+    def from_dict(cls, d: dict) -> Paper:
         names = cls.__dataclass_fields__.keys()
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -250,17 +252,17 @@ def validated(p: Paper, *, now: datetime | None = None) -> Paper:
 # modified" one included, so the stars gained over a window are computable; ``repos`` holds the
 # latest state of each (storage/stars.py). Times are ISO 8601 UTC text ('2026-11-25T14:00:00Z').
 STATUS_OK = "ok"
-STATUS_GONE = "gone"              # 404 / 410: deleted, renamed away without a redirect, or private
+STATUS_GONE = "gone"  # 404 / 410: deleted, renamed away without a redirect, or private
 STATUS_UNAVAILABLE = "unavailable"  # 451 (legal takedown) or 403 "access blocked"
 
 
 @dataclass(frozen=True)
 class RepoState:
-    repo: str              # 'owner/name', lower case
-    etag: str | None       # for If-None-Match on the next check
-    stars: int | None      # the latest count; None once the repository is gone
-    status: str            # STATUS_OK | STATUS_GONE | STATUS_UNAVAILABLE
-    checked_at: str        # the latest observation
+    repo: str  # 'owner/name', lower case
+    etag: str | None  # for If-None-Match on the next check
+    stars: int | None  # the latest count; None once the repository is gone
+    status: str  # STATUS_OK | STATUS_GONE | STATUS_UNAVAILABLE
+    checked_at: str  # the latest observation
 
 
 # -- the job queue (storage/jobs.py, paperwire/jobs) ------------------------------------------
@@ -274,7 +276,7 @@ class Job:
     key: str | None
     payload: dict = field(default_factory=dict)
     status: str = "queued"
-    attempts: int = 0       # claims so far, this one included once claimed
+    attempts: int = 0  # claims so far, this one included once claimed
     max_attempts: int = 5
     run_at: float = 0.0
     lease_until: float | None = None

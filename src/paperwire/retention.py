@@ -15,11 +15,11 @@ that (the daily ``prune`` job and ``paperwire prune``).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def prune(store, settings, *, now: datetime | None = None, jobs_keep_days: float | None = None) -> dict[str, int]:
@@ -30,12 +30,14 @@ def prune(store, settings, *, now: datetime | None = None, jobs_keep_days: float
     from .storage.subscribers import RATE_EVENTS_KEEP
     from .subscriptions import CONFIRM_MAX_AGE
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     keep_days = settings.outbox_keep_days
     jobs_days = PRUNE_KEEP_DAYS if jobs_keep_days is None else jobs_keep_days
     return {
         "outbox_bodies": store.retention.prune_outbox_bodies(_iso(now - timedelta(days=keep_days)), _iso(now)),
-        "pending_subscribers": store.retention.prune_pending_subscribers(_iso(now - timedelta(seconds=CONFIRM_MAX_AGE))),
+        "pending_subscribers": store.retention.prune_pending_subscribers(
+            _iso(now - timedelta(seconds=CONFIRM_MAX_AGE))
+        ),
         "signin_tokens": store.retention.prune_signin_tokens(signin_prune_before(settings, now.timestamp())),
         "sessions": store.retention.prune_sessions(_iso(now)),
         "rate_events": store.retention.prune_rate_events(now.timestamp() - RATE_EVENTS_KEEP),

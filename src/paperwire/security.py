@@ -63,7 +63,9 @@ def _load_or_create(path: Path) -> str:
     except FileExistsError:
         key = path.read_text().strip()
         if not key:
-            raise SecretKeyError(f"{path} is empty; delete it (every emailed link stops working) or set PAPERWIRE_SECRET_KEY") from None
+            raise SecretKeyError(
+                f"{path} is empty; delete it (every emailed link stops working) or set PAPERWIRE_SECRET_KEY"
+            ) from None
         if path.stat().st_mode & 0o077:
             log.warning("%s is readable by other users; chmod 600 it", path)
         return key
@@ -98,6 +100,7 @@ def unsign(settings, purpose: str, token: str | None, max_age: float) -> Any:
 
 
 # -- CSRF ---------------------------------------------------------------------------------
+
 
 def new_csrf_cookie() -> str:
     return secrets.token_urlsafe(24)

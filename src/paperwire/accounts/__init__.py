@@ -13,12 +13,33 @@ from __future__ import annotations
 from ..subscriptions.types import RateLimited
 from ..subscriptions.validate import InvalidInput
 from .signin import (
-    REQUESTS_PER_ADDRESS_PER_HOUR, REQUESTS_PER_CLIENT_PER_HOUR, SigninError, SigninLink, account_email,
-    complete_signin, lifetime, max_age, peek_signin, read_link, request_signin, safe_next,
+    REQUESTS_PER_ADDRESS_PER_HOUR,
+    REQUESTS_PER_CLIENT_PER_HOUR,
+    SigninError,
+    SigninLink,
+    account_email,
+    complete_signin,
+    lifetime,
+    max_age,
+    peek_signin,
+    read_link,
+    request_signin,
+    safe_next,
 )
 
 __all__ = [
-    "InvalidInput", "REQUESTS_PER_ADDRESS_PER_HOUR", "REQUESTS_PER_CLIENT_PER_HOUR", "RateLimited",
-    "SigninError", "SigninLink", "account_email", "complete_signin", "lifetime", "max_age", "peek_signin",
-    "read_link", "request_signin", "safe_next",
+    "InvalidInput",
+    "REQUESTS_PER_ADDRESS_PER_HOUR",
+    "REQUESTS_PER_CLIENT_PER_HOUR",
+    "RateLimited",
+    "SigninError",
+    "SigninLink",
+    "account_email",
+    "complete_signin",
+    "lifetime",
+    "max_age",
+    "peek_signin",
+    "read_link",
+    "request_signin",
+    "safe_next",
 ]

@@ -7,14 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .types import ROLES, Account
 from .signin import account_email
+from .types import ROLES, Account
 
 
 @dataclass(frozen=True)
 class RoleChange:
-    account: Account | None   # None: there is no such account (and none was created)
-    previous: str | None      # the role before; None when the account was created now (or is missing)
+    account: Account | None  # None: there is no such account (and none was created)
+    previous: str | None  # the role before; None when the account was created now (or is missing)
 
     @property
     def created(self) -> bool:

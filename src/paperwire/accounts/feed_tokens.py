@@ -22,8 +22,9 @@ _TOKEN = re.compile(rf"^[A-Za-z0-9_-]{{{TOKEN_CHARS}}}$")
 
 
 def _derive(settings, account_id: int, nonce: str) -> str:
-    mac = hmac.new(secret_key(settings).encode(), f"paperwire.feed-token|{account_id}|{nonce}".encode(),
-                   hashlib.sha256).digest()
+    mac = hmac.new(
+        secret_key(settings).encode(), f"paperwire.feed-token|{account_id}|{nonce}".encode(), hashlib.sha256
+    ).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 

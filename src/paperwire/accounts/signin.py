@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -32,19 +32,24 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..mail.message import build_message, make_message_id
 from ..security import BadToken, sign, unsign
-from .types import Account, SigninRefused
 from ..subscriptions.validate import normalise_email, rate_key
+from .types import Account, SigninRefused
 
 PURPOSE = "signin"
-REQUESTS_PER_ADDRESS_PER_HOUR = 5   # sign-in mails to one address
-REQUESTS_PER_CLIENT_PER_HOUR = 20   # sign-in requests from one client IP
+REQUESTS_PER_ADDRESS_PER_HOUR = 5  # sign-in mails to one address
+REQUESTS_PER_CLIENT_PER_HOUR = 20  # sign-in requests from one client IP
 HOUR = 3600.0
-MAX_NEXT = 500                      # longer "next" paths are replaced by '/'
-KEEP_TOKENS = 86400                 # signin_tokens rows are kept at least a day (longer if links live longer)
+MAX_NEXT = 500  # longer "next" paths are replaced by '/'
+KEEP_TOKENS = 86400  # signin_tokens rows are kept at least a day (longer if links live longer)
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
-_mail_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_mail_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 class SigninError(Exception):
@@ -54,7 +59,7 @@ class SigninError(Exception):
     MESSAGES = {
         "expired": "This sign-in link has expired. Ask for a new one: links work for {lifetime} after they are sent.",
         "invalid": "This sign-in link is not valid (it may have been cut short by your mail program). "
-                   "Ask for a new one.",
+        "Ask for a new one.",
         "used": "This link was used already; ask for a new one.",
         "disabled": "This account is disabled and cannot sign in. Contact the site's curators.",
     }
@@ -67,12 +72,14 @@ class SigninError(Exception):
 @dataclass(frozen=True)
 class SigninLink:
     """What a valid sign-in token holds."""
+
     nonce: str
     email: str
     next_url: str
 
 
 # -- small helpers ----------------------------------------------------------------------------
+
 
 def account_email(value: Any) -> str:
     """The account identity of an address: validated like a subscriber's (InvalidInput), then
@@ -125,25 +132,35 @@ def signin_url(settings, nonce: str, email: str, next_url: str) -> str:
 
 def compose_signin(settings, email: str, url: str, nonce: str, account: Account | None) -> tuple[str, str, bytes]:
     """The sign-in mail: (kind, Message-ID, message bytes)."""
-    context = {"url": url, "lifetime": lifetime(max_age(settings)), "new": account is None,
-               "site": site_url(settings)}
+    context = {"url": url, "lifetime": lifetime(max_age(settings)), "new": account is None, "site": site_url(settings)}
     text = _mail_env.get_template("email_signin.txt").render(**context)
     html = _mail_env.get_template("email_signin.html").render(**context)
     message_id = make_message_id(settings, "signin", nonce)
-    return "signin", message_id, build_message(
-        settings, to=email, subject="Sign in to Paperwire", text=text, html=html, message_id=message_id,
-        headers={"Auto-Submitted": "auto-generated"},
+    return (
+        "signin",
+        message_id,
+        build_message(
+            settings,
+            to=email,
+            subject="Sign in to Paperwire",
+            text=text,
+            html=html,
+            message_id=message_id,
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
     )
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # -- the flow ---------------------------------------------------------------------------------
 
-def request_signin(store, settings, email: Any, *, client: str | None, next_url: Any = "/",
-                   now: float | None = None) -> str:
+
+def request_signin(
+    store, settings, email: Any, *, client: str | None, next_url: Any = "/", now: float | None = None
+) -> str:
     """Handle one "email me a sign-in link" request. Raises InvalidInput (a bad address) or
     RateLimited; either way nothing changed. Returns the outcome ('account' | 'new' | 'blocked')
     for logs and tests only: never show it to the client."""
@@ -156,7 +173,10 @@ def request_signin(store, settings, email: Any, *, client: str | None, next_url:
     nonce = secrets.token_urlsafe(24)
     url = signin_url(settings, nonce, address, target)
     return store.accounts.queue_signin(
-        email=address, nonce=nonce, limits=limits, now=now,
+        email=address,
+        nonce=nonce,
+        limits=limits,
+        now=now,
         compose=lambda account: compose_signin(settings, address, url, nonce, account),
         prune_before=signin_prune_before(settings, now),
     )
@@ -197,23 +217,40 @@ def peek_signin(store, settings, token: str | None) -> SigninLink:
     return link
 
 
-def complete_signin(store, settings, token: str | None, *, session_hash: str | None = None,
-                    session_expires: str | None = None) -> tuple[Account, str]:
+def complete_signin(
+    store, settings, token: str | None, *, session_hash: str | None = None, session_expires: str | None = None
+) -> tuple[Account, str]:
     """Use a sign-in link: (the account, the local path to go to next). With ``session_hash``
     (see web.session.new_session_token) the session is created in the same transaction that
     uses the link. SigninError (nothing changed) for a bad, expired or used link or a disabled
     account."""
     link = read_link(settings, token)
     try:
-        account = store.accounts.use_signin_token(link.nonce, link.email, session_hash=session_hash,
-                                         session_expires=session_expires)
+        account = store.accounts.use_signin_token(
+            link.nonce, link.email, session_hash=session_hash, session_expires=session_expires
+        )
     except SigninRefused as e:
         raise SigninError({"unknown": "invalid"}.get(e.reason, e.reason)) from None
     return account, link.next_url
 
 
 __all__ = [
-    "HOUR", "PURPOSE", "REQUESTS_PER_ADDRESS_PER_HOUR", "REQUESTS_PER_CLIENT_PER_HOUR", "SigninError",
-    "SigninLink", "account_email", "complete_signin", "compose_signin", "lifetime", "max_age", "peek_signin",
-    "read_link", "request_signin", "safe_next", "signin_prune_before", "signin_url", "site_url",
+    "HOUR",
+    "PURPOSE",
+    "REQUESTS_PER_ADDRESS_PER_HOUR",
+    "REQUESTS_PER_CLIENT_PER_HOUR",
+    "SigninError",
+    "SigninLink",
+    "account_email",
+    "complete_signin",
+    "compose_signin",
+    "lifetime",
+    "max_age",
+    "peek_signin",
+    "read_link",
+    "request_signin",
+    "safe_next",
+    "signin_prune_before",
+    "signin_url",
+    "site_url",
 ]

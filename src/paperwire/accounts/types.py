@@ -3,8 +3,8 @@ refused. Storage returns and raises these; the rules live in signin.py and admin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..errors import PaperwireError
 
@@ -16,8 +16,8 @@ STATUSES = ("active", "disabled")
 class Account:
     id: int
     email: str
-    role: str = "reader"      # reader | curator
-    status: str = "active"    # active | disabled
+    role: str = "reader"  # reader | curator
+    status: str = "active"  # active | disabled
     created_at: str = ""
     last_signin_at: str | None = None
     library_version: int = 0
@@ -30,6 +30,7 @@ class Account:
 @dataclass(frozen=True)
 class SigninToken:
     """One emailed sign-in link's row: the link's signed token carries ``nonce``."""
+
     nonce: str
     email: str
     created_at: str

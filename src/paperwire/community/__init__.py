@@ -7,5 +7,17 @@ from .curate import CurateError, curate, paper_for
 from .submit import ArxivUnavailable, PaperNotFound, Submission, SubmitError, parse_arxiv_ref, submit
 from .votes import VoteResult, vote
 
-__all__ = ["ArxivUnavailable", "CurateError", "PaperNotFound", "Submission", "SubmitError", "UnknownPaper",
-           "VoteResult", "curate", "paper_for", "parse_arxiv_ref", "submit", "vote"]
+__all__ = [
+    "ArxivUnavailable",
+    "CurateError",
+    "PaperNotFound",
+    "Submission",
+    "SubmitError",
+    "UnknownPaper",
+    "VoteResult",
+    "curate",
+    "paper_for",
+    "parse_arxiv_ref",
+    "submit",
+    "vote",
+]

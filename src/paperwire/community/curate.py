@@ -8,10 +8,10 @@ who see it with a notice so they can un-hide it. See docs/community.md."""
 
 from __future__ import annotations
 
-from ..models import Paper
 from ..accounts.types import Account
-from .types import CURATE_ACTIONS
+from ..models import Paper
 from .common import pk_of
+from .types import CURATE_ACTIONS
 
 MAX_NOTE_CHARS = 500
 

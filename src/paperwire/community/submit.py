@@ -40,6 +40,7 @@ _last_fetch = 0.0
 
 class SubmitError(ValueError):
     """A submission that cannot be carried out; the message is meant for the reader."""
+
     status = 400
 
 
@@ -53,10 +54,10 @@ class ArxivUnavailable(SubmitError):
 
 @dataclass(frozen=True)
 class Submission:
-    status: str         # 'listed' | 'merged'
+    status: str  # 'listed' | 'merged'
     paper: Paper
-    listed_day: str     # the day list the paper is on
-    fetched: bool       # the paper was fetched from arXiv for this submission
+    listed_day: str  # the day list the paper is on
+    fetched: bool  # the paper was fetched from arXiv for this submission
 
 
 def parse_arxiv_ref(text: str) -> str:
@@ -84,9 +85,12 @@ def parse_arxiv_ref(text: str) -> str:
 
 def _web_settings(settings: Settings) -> Settings:
     max_wait = float(settings.extra.get("http_max_wait", WEB_MAX_WAIT))
-    return replace(settings, http_retries=min(settings.http_retries, WEB_RETRIES),
-                   http_timeout=min(settings.http_timeout, WEB_TIMEOUT),
-                   extra={**settings.extra, "http_max_wait": min(max_wait, WEB_MAX_WAIT)})
+    return replace(
+        settings,
+        http_retries=min(settings.http_retries, WEB_RETRIES),
+        http_timeout=min(settings.http_timeout, WEB_TIMEOUT),
+        extra={**settings.extra, "http_max_wait": min(max_wait, WEB_MAX_WAIT)},
+    )
 
 
 def fetch_paper(settings: Settings, paper_id: str) -> Paper:
@@ -104,11 +108,14 @@ def fetch_paper(settings: Settings, paper_id: str) -> Paper:
             # the client's message is written for a harvest on the command line: keep only the status
             m = re.search(r"HTTP (\d{3})", str(e))
             what = f"HTTP {e.status}" if e.status else f"HTTP {m.group(1)}" if m else "no answer"
-            raise ArxivUnavailable(f"arXiv could not be asked about {paper_id} right now ({what}). "
-                                   "Nothing was saved; please try again in a few minutes.") from None
+            raise ArxivUnavailable(
+                f"arXiv could not be asked about {paper_id} right now ({what}). "
+                "Nothing was saved; please try again in a few minutes."
+            ) from None
         except (HarvestError, RecordError) as e:
-            raise ArxivUnavailable(f"arXiv's answer about {paper_id} could not be used ({e}). "
-                                   "Nothing was saved; please try again later.") from None
+            raise ArxivUnavailable(
+                f"arXiv's answer about {paper_id} could not be used ({e}). Nothing was saved; please try again later."
+            ) from None
         finally:
             _last_fetch = time.monotonic()
     for p in papers:
@@ -117,8 +124,9 @@ def fetch_paper(settings: Settings, paper_id: str) -> Paper:
     raise PaperNotFound(f"arXiv has no paper {paper_id}. Check the id; nothing was saved.")
 
 
-def submit(store, settings: Settings, account_id: int, text: str, *, day: str | None = None,
-           now: str | None = None) -> Submission:
+def submit(
+    store, settings: Settings, account_id: int, text: str, *, day: str | None = None, now: str | None = None
+) -> Submission:
     """Put the paper ``text`` names on ``day``'s list (default: today, UTC), fetching it from arXiv
     first when it is not stored here. A paper already on a list is merged (not listed twice; the
     submitter's vote is added)."""

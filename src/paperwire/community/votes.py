@@ -10,8 +10,8 @@ from .common import UnknownPaper, pk_of
 @dataclass(frozen=True)
 class VoteResult:
     paper_id: str
-    upvotes: int    # what the pages show: local votes + imported upvotes
-    voted: bool     # whether the account now votes for the paper
+    upvotes: int  # what the pages show: local votes + imported upvotes
+    voted: bool  # whether the account now votes for the paper
 
 
 def vote(store, account_id: int, paper_id: str, up: bool = True) -> VoteResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -36,8 +36,13 @@ AUTHORS_SHOWN = 3
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).parent / "templates"
-_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 # -- links: the subscriptions module signs them ----------------------------------------------
@@ -48,8 +53,11 @@ def subscriber_links(settings, subscriber) -> tuple[str, str, dict[str, str]]:
     RFC 8058 one-click endpoint). ``subscriber`` needs ``id`` and ``token_version``."""
     from ..subscriptions import list_unsubscribe_headers, preferences_url, unsubscribe_url
 
-    return (preferences_url(settings, subscriber), unsubscribe_url(settings, subscriber),
-            list_unsubscribe_headers(settings, subscriber))
+    return (
+        preferences_url(settings, subscriber),
+        unsubscribe_url(settings, subscriber),
+        list_unsubscribe_headers(settings, subscriber),
+    )
 
 
 def site_url(settings) -> str:
@@ -167,7 +175,7 @@ class Composer:
         self._tpl_paper_text = _env.get_template("_paper.txt")
         self.searches_run = 0
         # +0000, not 'GMT': RFC 5322 lists zone names as obsolete (section 4.3)
-        self._date = format_datetime(datetime.now(timezone.utc))
+        self._date = format_datetime(datetime.now(UTC))
         self._list_id = f"Paperwire digest <digest.{sender_domain(settings.mail_from)}>"
 
     # -- shared, cached lookups -----------------------------------------------------------
@@ -231,7 +239,7 @@ class Composer:
                 keys.append(key)
         keys = list(dict.fromkeys(keys))
         for i in range(0, len(keys), batch):
-            chunk = keys[i:i + batch]
+            chunk = keys[i : i + batch]
             vecs = embedder.encode(chunk)
             with lock:
                 for k, v in zip(chunk, vecs, strict=True):
@@ -240,13 +248,22 @@ class Composer:
 
     def _item(self, pk: int, paper: Paper, because: str | None = None) -> Item:
         if because:  # a "for you" entry: its reason is the reader's own, not cached across readers
-            ctx = {"p": paper, "url": paper_url(self.site, paper.id), "authors": _authors(paper.authors),
-                   "snippet": _snippet(paper.abstract), "because": because}
+            ctx = {
+                "p": paper,
+                "url": paper_url(self.site, paper.id),
+                "authors": _authors(paper.authors),
+                "snippet": _snippet(paper.abstract),
+                "because": because,
+            }
             return Item(pk, paper, Markup(self._tpl_paper_html.render(ctx)), self._tpl_paper_text.render(ctx))
         block = self._blocks.get(pk)
         if block is None:
-            ctx = {"p": paper, "url": paper_url(self.site, paper.id), "authors": _authors(paper.authors),
-                   "snippet": _snippet(paper.abstract)}
+            ctx = {
+                "p": paper,
+                "url": paper_url(self.site, paper.id),
+                "authors": _authors(paper.authors),
+                "snippet": _snippet(paper.abstract),
+            }
             block = self._blocks[pk] = (Markup(self._tpl_paper_html.render(ctx)), self._tpl_paper_text.render(ctx))
         return Item(pk, paper, block[0], block[1])
 
@@ -274,8 +291,16 @@ class Composer:
             items = pick(self.search(q, since_s, strictness))
             # a search with nothing relevant keeps a one-line section (no papers) that says so and
             # links to the search; it does not count as something new to send
-            out.append(Section("search", f"New for “{q}”", items, query=q, strictness=strictness,
-                               more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}"))
+            out.append(
+                Section(
+                    "search",
+                    f"New for “{q}”",
+                    items,
+                    query=q,
+                    strictness=strictness,
+                    more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}",
+                )
+            )
         for_you = []
         for pk, paper, because in for_you_papers(self.store, sub.email, since_s, self.fetch):
             if pk in sent or pk in taken:
@@ -313,18 +338,30 @@ class Composer:
             return digest
         prefs, unsub, headers = subscriber_links(self.settings, sub)
         ctx = {
-            "subject": subject, "site": self.site, "sections": sections, "email": sub.email, "papers": n,
+            "subject": subject,
+            "site": self.site,
+            "sections": sections,
+            "email": sub.email,
+            "papers": n,
             "heading": f"{n} new paper{'s' if n != 1 else ''} for you — {when}" if n else f"Your digest — {when}",
             "since_text": since.strftime("%-d %b %Y"),
             "frequency_text": "weekly" if sub.frequency == "weekly" else "daily",
-            "preferences_url": prefs, "unsubscribe_url": unsub,
+            "preferences_url": prefs,
+            "unsubscribe_url": unsub,
         }
-        hdrs = [("From", self.settings.mail_from), ("To", sub.email), ("Subject", subject), ("Date", self._date),
-                ("Message-ID", message_id), ("MIME-Version", "1.0")]
+        hdrs = [
+            ("From", self.settings.mail_from),
+            ("To", sub.email),
+            ("Subject", subject),
+            ("Date", self._date),
+            ("Message-ID", message_id),
+            ("MIME-Version", "1.0"),
+        ]
         hdrs += list(headers.items())
         hdrs += [("List-Id", self._list_id), ("Auto-Submitted", "auto-generated"), ("Precedence", "bulk")]
-        digest.message = build_alternative(headers=hdrs, text=self._tpl_text.render(ctx),
-                                           html=self._tpl_html.render(ctx))
+        digest.message = build_alternative(
+            headers=hdrs, text=self._tpl_text.render(ctx), html=self._tpl_html.render(ctx)
+        )
         return digest
 
 
@@ -340,5 +377,14 @@ def describe(d: Digest) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["Composer", "Digest", "Section", "describe", "digest_message_id", "for_you_papers", "paper_url",
-           "subscriber_links", "trending_papers"]
+__all__ = [
+    "Composer",
+    "Digest",
+    "Section",
+    "describe",
+    "digest_message_id",
+    "for_you_papers",
+    "paper_url",
+    "subscriber_links",
+    "trending_papers",
+]

@@ -79,9 +79,15 @@ def build_alternative(*, headers: list[tuple[str, str]], text: str, html: str) -
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
     part = 'Content-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
     b = boundary.encode()
-    return b"".join([
-        head,
-        b"--" + b + b"\r\n", part.format("plain").encode(), body_text,
-        b"\r\n--" + b + b"\r\n", part.format("html").encode(), body_html,
-        b"\r\n--" + b + b"--\r\n",
-    ])
+    return b"".join(
+        [
+            head,
+            b"--" + b + b"\r\n",
+            part.format("plain").encode(),
+            body_text,
+            b"\r\n--" + b + b"\r\n",
+            part.format("html").encode(),
+            body_html,
+            b"\r\n--" + b + b"--\r\n",
+        ]
+    )

@@ -15,13 +15,13 @@ import logging
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tqdm import tqdm
 
-from .types import DigestRecord
 from .compose import Composer, describe
 from .schedule import due_period, lookback_since, parse_utc
+from .types import DigestRecord
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +30,45 @@ READ_BATCH = 1000  # subscribers read (and their searches prepared) at a time
 COMMIT_EVERY = 250  # subscribers' digests per transaction
 
 
-def run_digests(store, settings, engine, now=None, dry_run: bool = False, progress: bool = True, *,
-                out=None, read_batch: int = READ_BATCH, commit_every: int = COMMIT_EVERY) -> dict:
+def run_digests(
+    store,
+    settings,
+    engine,
+    now=None,
+    dry_run: bool = False,
+    progress: bool = True,
+    *,
+    out=None,
+    read_batch: int = READ_BATCH,
+    commit_every: int = COMMIT_EVERY,
+) -> dict:
     """Compose, record and queue every digest due at ``now`` (default: the current time).
 
     Returns counts: subscribers (confirmed, looked at), due, queued (messages put in the outbox),
     empty (recorded without a message: nothing new), skipped (recorded meanwhile by another run),
     errors, papers, searches, seconds. ``dry_run`` writes nothing and prints what would be sent."""
     t0 = time.perf_counter()
-    now = parse_utc(now) or datetime.now(timezone.utc)
+    now = parse_utc(now) or datetime.now(UTC)
     created_at = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     out = out or sys.stdout
     counts = dict(subscribers=0, due=0, queued=0, empty=0, skipped=0, errors=0, papers=0, searches=0, seconds=0.0)
     composer = Composer(store, settings, engine)
     total = store.digests.count_confirmed() if progress else None
-    bar = tqdm(total=total, unit="sub", desc="digests", disable=not progress, file=sys.stderr,
-               dynamic_ncols=True, mininterval=0.5)
+    bar = tqdm(
+        total=total,
+        unit="sub",
+        desc="digests",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
     records: list[DigestRecord] = []
 
     def flush() -> None:
         if not records:
             return
-        for r, outbox_id in zip(records, store.digests.record(records)):
+        for r, outbox_id in zip(records, store.digests.record(records), strict=True):
             if outbox_id == -1:
                 counts["skipped"] += 1
             elif outbox_id is None:
@@ -89,11 +106,17 @@ def run_digests(store, settings, engine, now=None, dry_run: bool = False, progre
                         else:
                             counts["empty"] += 1
                         continue
-                    records.append(DigestRecord(
-                        subscriber_id=s.id, period=d.period, paper_pks=digest.paper_pks, created_at=created_at,
-                        recipient=s.email if digest.message is not None else None,
-                        message_id=digest.message_id if digest.message is not None else None,
-                        message=digest.message))
+                    records.append(
+                        DigestRecord(
+                            subscriber_id=s.id,
+                            period=d.period,
+                            paper_pks=digest.paper_pks,
+                            created_at=created_at,
+                            recipient=s.email if digest.message is not None else None,
+                            message_id=digest.message_id if digest.message is not None else None,
+                            message=digest.message,
+                        )
+                    )
                     if len(records) >= commit_every:
                         flush()
             bar.update(len(subs))
@@ -119,14 +142,16 @@ def _loop(store, settings, engine, stop: threading.Event, interval: float) -> No
 
 def start_scheduler(store, settings, engine, stop: threading.Event, interval: float = INTERVAL) -> threading.Thread:
     """Run the digests every ``interval`` seconds in a daemon thread until ``stop`` is set."""
-    t = threading.Thread(target=_loop, args=(store, settings, engine, stop, interval),
-                         name="paperwire-digests", daemon=True)
+    t = threading.Thread(
+        target=_loop, args=(store, settings, engine, stop, interval), name="paperwire-digests", daemon=True
+    )
     t.start()
     return t
 
 
-def start_mail_threads(store, settings, engine, stop: threading.Event,
-                       interval: float = INTERVAL) -> list[threading.Thread]:
+def start_mail_threads(
+    store, settings, engine, stop: threading.Event, interval: float = INTERVAL
+) -> list[threading.Thread]:
     """The digest scheduler and the SMTP sender as daemon threads (``paperwire worker`` and,
     by default, ``paperwire serve``); both stop when ``stop`` is set."""
     threads = [start_scheduler(store, settings, engine, stop, interval)]
@@ -135,8 +160,9 @@ def start_mail_threads(store, settings, engine, stop: threading.Event,
     except ImportError as e:
         log.warning("the mail sender is not available (%s): digests are queued, not sent", e)
         return threads
-    t = threading.Thread(target=run_sender, args=(settings, store), kwargs={"stop": stop},
-                         name="paperwire-sender", daemon=True)
+    t = threading.Thread(
+        target=run_sender, args=(settings, store), kwargs={"stop": stop}, name="paperwire-sender", daemon=True
+    )
     t.start()
     threads.append(t)
     return threads

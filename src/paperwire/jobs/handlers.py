@@ -74,7 +74,9 @@ def run_ingest(ctx: Context, payload: dict) -> dict:
     from ..sources.harvest import make_api_source
     from ..sources.runner import run_ingest as run
 
-    categories = payload.get("categories") or [c for c in (ctx.settings.harvest_categories or "").replace(",", " ").split() if c]
+    categories = payload.get("categories") or [
+        c for c in (ctx.settings.harvest_categories or "").replace(",", " ").split() if c
+    ]
     if not categories:
         raise ValueError("no categories: set PAPERWIRE_HARVEST_CATEGORIES (e.g. 'cs.CL cs.LG')")
     source = make_api_source(ctx.settings, ctx.store, categories, since_last=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-PRUNE_INTERVAL = 86400.0   # once a day: forget done jobs older than a week
+PRUNE_INTERVAL = 86400.0  # once a day: forget done jobs older than a week
 PRUNE_KEEP_DAYS = 7
 
 
@@ -38,7 +38,7 @@ def period_start(interval: float, now: float) -> float:
 
 
 def period_key(kind: str, interval: float, now: float) -> str:
-    start = datetime.fromtimestamp(period_start(interval, now), timezone.utc)
+    start = datetime.fromtimestamp(period_start(interval, now), UTC)
     return f"{kind}@{start.strftime('%Y-%m-%dT%H:%M:%S')}Z"
 
 
@@ -56,8 +56,13 @@ class PeriodicEnqueuer:
             key = period_key(spec.kind, spec.interval, now)
             if self._done.get(spec.kind) == key:
                 continue
-            job_id = self.store.jobs.enqueue(spec.kind, {"period": key}, key=key,
-                                            run_at=period_start(spec.interval, now), max_attempts=self.max_attempts)
+            job_id = self.store.jobs.enqueue(
+                spec.kind,
+                {"period": key},
+                key=key,
+                run_at=period_start(spec.interval, now),
+                max_attempts=self.max_attempts,
+            )
             self._done[spec.kind] = key
             if job_id is not None:
                 created.append(job_id)

@@ -39,8 +39,15 @@ def backoff(settings, attempts: int) -> float:
     return min(float(settings.job_backoff) * 2 ** max(0, attempts - 1), BACKOFF_MAX)
 
 
-def enqueue(store, kind: str, payload: dict | None = None, *, key: str | None = None,
-            run_at: float | None = None, max_attempts: int = 5) -> int | None:
+def enqueue(
+    store,
+    kind: str,
+    payload: dict | None = None,
+    *,
+    key: str | None = None,
+    run_at: float | None = None,
+    max_attempts: int = 5,
+) -> int | None:
     """Queue a job of a known kind; None when ``key`` is queued (or was run) already."""
     if kind not in KINDS:
         raise ValueError(f"unknown job kind {kind!r}; known: {', '.join(KINDS)}")

@@ -36,8 +36,17 @@ def worker_name() -> str:
 
 
 class Worker:
-    def __init__(self, store, settings, kinds: list[str] | None = None, *, name: str | None = None,
-                 handlers: dict | None = None, periodic: list | None = None, poll: float = 1.0):
+    def __init__(
+        self,
+        store,
+        settings,
+        kinds: list[str] | None = None,
+        *,
+        name: str | None = None,
+        handlers: dict | None = None,
+        periodic: list | None = None,
+        poll: float = 1.0,
+    ):
         self.store, self.settings = store, settings
         self.kinds = list(kinds or KINDS)
         self.name = name or worker_name()
@@ -84,8 +93,9 @@ class Worker:
             status = self.store.jobs.fail(job.id, self.name, job.attempts, error, retry_at)
             key = "lost" if status is None else ("retry" if status == "queued" else "failed")
             self.counts[key] += 1
-            log.warning("job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts,
-                        status or "lease lost", e)
+            log.warning(
+                "job %s (%s) attempt %s failed (%s): %s", job.id, job.kind, job.attempts, status or "lease lost", e
+            )
             return True
         done.set()
         beat.join()
@@ -125,14 +135,16 @@ def _start_sender(store, settings, stop: threading.Event) -> threading.Thread | 
     except ImportError as e:  # composing does not need SMTP
         log.warning("the mail sender is not available (%s): mails stay queued", e)
         return None
-    t = threading.Thread(target=run_sender, args=(settings, store), kwargs={"stop": stop},
-                         name="paperwire-sender", daemon=True)
+    t = threading.Thread(
+        target=run_sender, args=(settings, store), kwargs={"stop": stop}, name="paperwire-sender", daemon=True
+    )
     t.start()
     return t
 
 
-def start_worker_thread(store, settings, stop: threading.Event, kinds: list[str] | None = None, *,
-                        engine=None) -> threading.Thread:
+def start_worker_thread(
+    store, settings, stop: threading.Event, kinds: list[str] | None = None, *, engine=None
+) -> threading.Thread:
     """A Worker in a daemon thread (``paperwire serve`` with PAPERWIRE_SCHEDULER=1); ``engine``:
     the web app's search engine, shared instead of loading a second one."""
     w = Worker(store, settings, kinds)

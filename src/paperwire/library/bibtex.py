@@ -8,15 +8,55 @@ import unicodedata
 from ..models import Paper, split_arxiv_id
 
 STOPWORDS = {
-    "a", "an", "the", "on", "of", "in", "for", "to", "and", "or", "with", "by", "at", "from", "is",
-    "are", "via", "towards", "toward", "into", "as", "do", "does", "can", "be", "its", "it", "we",
-    "what", "how", "why", "when", "not", "no", "using",
+    "a",
+    "an",
+    "the",
+    "on",
+    "of",
+    "in",
+    "for",
+    "to",
+    "and",
+    "or",
+    "with",
+    "by",
+    "at",
+    "from",
+    "is",
+    "are",
+    "via",
+    "towards",
+    "toward",
+    "into",
+    "as",
+    "do",
+    "does",
+    "can",
+    "be",
+    "its",
+    "it",
+    "we",
+    "what",
+    "how",
+    "why",
+    "when",
+    "not",
+    "no",
+    "using",
 }
 NAME_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
 _SPECIALS = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%", "$": r"\$",
-    "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "{": r"\{",
+    "}": r"\}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 _MATH = re.compile(r"\$[^$]+\$")
 
@@ -51,7 +91,7 @@ def escape_bibtex(text: str | None) -> str:
     out: list[str] = []
     pos = 0
     for m in _MATH.finditer(text):
-        out.append(_escape_plain(text[pos:m.start()]))
+        out.append(_escape_plain(text[pos : m.start()]))
         math = m.group(0)
         out.append(math if _balanced(math) else _escape_plain(math))
         pos = m.end()

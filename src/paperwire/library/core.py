@@ -95,5 +95,17 @@ def mark_not_relevant(store, account_id: int, paper_id: str, tag: str | None = N
     return store.library.mark_not_relevant(account_id, paper_pk(store, paper_id), feed_tag(tag))
 
 
-__all__ = ["MAX_TAGS_PER_ACCOUNT", "MAX_TAG_CHARS", "LibraryError", "NotFound", "feed_tag", "mark_not_relevant",
-           "paper_pk", "parse_tags", "remove", "save", "set_tags", "valid_tag"]
+__all__ = [
+    "MAX_TAGS_PER_ACCOUNT",
+    "MAX_TAG_CHARS",
+    "LibraryError",
+    "NotFound",
+    "feed_tag",
+    "mark_not_relevant",
+    "paper_pk",
+    "parse_tags",
+    "remove",
+    "save",
+    "set_tags",
+    "valid_tag",
+]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable
+from collections.abc import Iterable
 
-from .core import LibraryEntry
 from .bibtex import bibtex, citation_key, year_of
+from .core import LibraryEntry
 
 CSV_COLUMNS = ("id", "title", "authors", "year", "day", "categories", "url", "tags", "saved_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,8 +65,20 @@ def to_csv(entries: Iterable[LibraryEntry], *, url_for=None) -> str:
     for e in entries:
         p = e.paper
         url = p.abs_url or (url_for(p) if url_for else "")
-        w.writerow([safe_cell(v) for v in (
-            p.id, p.title, "; ".join(p.authors), year_of(p) or "", p.day or "", " ".join(p.categories),
-            url, "; ".join(e.tags), e.saved_at,
-        )])
+        w.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    p.id,
+                    p.title,
+                    "; ".join(p.authors),
+                    year_of(p) or "",
+                    p.day or "",
+                    " ".join(p.categories),
+                    url,
+                    "; ".join(e.tags),
+                    e.saved_at,
+                )
+            ]
+        )
     return buf.getvalue()

@@ -31,8 +31,16 @@ def make_message_id(settings, kind: str, key: str) -> str:
     return f"<{kind}.{digest}@{sender_domain(settings.mail_from)}>"
 
 
-def build_message(settings, *, to: str, subject: str, text: str, html: str | None = None,
-                  message_id: str, headers: dict[str, str] | None = None) -> bytes:
+def build_message(
+    settings,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+) -> bytes:
     """The complete message as bytes (CRLF line ends), ready for SMTP."""
     msg = EmailMessage(policy=SMTP)
     msg["From"] = _clean_header("From", settings.mail_from)

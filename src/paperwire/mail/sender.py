@@ -22,9 +22,9 @@ log = logging.getLogger("paperwire.mail")
 @dataclass
 class RunCounts:
     sent: int = 0
-    retried: int = 0       # temporary failure, queued again with a backoff
-    bounced: int = 0       # 5xx for the recipient: failed, address suppressed
-    failed: int = 0        # gave up (max attempts) or the message itself was refused
+    retried: int = 0  # temporary failure, queued again with a backoff
+    bounced: int = 0  # 5xx for the recipient: failed, address suppressed
+    failed: int = 0  # gave up (max attempts) or the message itself was refused
     server_down: bool = False  # the pass stopped because the server could not be used
     retry_in: float | None = None  # seconds until the sender should try the server again
 
@@ -74,17 +74,27 @@ class Sender:
     mail_backoff_base (s, default 30), mail_backoff_max (s, default 3600), mail_lease_seconds
     (default max(300, 10 x smtp_timeout)), mail_poll_interval (s, default 5), mail_burst (1)."""
 
-    def __init__(self, store, settings, *, backoff_base: float | None = None, backoff_max: float | None = None,
-                 lease_seconds: float | None = None, poll_interval: float | None = None,
-                 clock=time.time, rng: random.Random | None = None):
+    def __init__(
+        self,
+        store,
+        settings,
+        *,
+        backoff_base: float | None = None,
+        backoff_max: float | None = None,
+        lease_seconds: float | None = None,
+        poll_interval: float | None = None,
+        clock=time.time,
+        rng: random.Random | None = None,
+    ):
         extra = settings.extra or {}
         self.store = store
         self.settings = settings
         self.backoff_base = float(backoff_base if backoff_base is not None else extra.get("mail_backoff_base", 30.0))
         self.backoff_max = float(backoff_max if backoff_max is not None else extra.get("mail_backoff_max", 3600.0))
         default_lease = max(300.0, 10 * float(settings.smtp_timeout))
-        self.lease_seconds = float(lease_seconds if lease_seconds is not None
-                                   else extra.get("mail_lease_seconds", default_lease))
+        self.lease_seconds = float(
+            lease_seconds if lease_seconds is not None else extra.get("mail_lease_seconds", default_lease)
+        )
         self.poll_interval = float(poll_interval if poll_interval is not None else extra.get("mail_poll_interval", 5.0))
         self.max_attempts = int(settings.mail_max_attempts)
         self.clock = clock
@@ -98,7 +108,7 @@ class Sender:
         """Close the SMTP connection (it is kept open between passes of run_once)."""
         self.conn.close()
 
-    def __enter__(self) -> "Sender":
+    def __enter__(self) -> Sender:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -140,8 +150,13 @@ class Sender:
         if not counts.server_down:
             self._server_failures = 0
         if counts.sent or counts.bounced or counts.failed or counts.retried:
-            log.info("mail: %d sent, %d retrying later, %d bounced, %d failed", counts.sent, counts.retried,
-                     counts.bounced, counts.failed)
+            log.info(
+                "mail: %d sent, %d retrying later, %d bounced, %d failed",
+                counts.sent,
+                counts.retried,
+                counts.bounced,
+                counts.failed,
+            )
         return counts
 
     def _deliver(self, msg, counts: RunCounts) -> bool:
@@ -167,26 +182,46 @@ class Sender:
         status = self.store.outbox.mark_retry(msg.id, error, self.clock() + delay, max_attempts=self.max_attempts)
         if status == "failed":
             counts.failed += 1
-            log.error("mail: giving up on message %d to %s after %d attempts: %s. It stays in the outbox "
-                      "as 'failed'.", msg.id, msg.recipient, attempt, error)
+            log.error(
+                "mail: giving up on message %d to %s after %d attempts: %s. It stays in the outbox as 'failed'.",
+                msg.id,
+                msg.recipient,
+                attempt,
+                error,
+            )
         else:
             counts.retried += 1
-            log.warning("mail: message %d to %s not delivered (attempt %d of %d): %s; retrying in %s.",
-                        msg.id, msg.recipient, attempt, self.max_attempts, error, _fmt_delay(delay))
+            log.warning(
+                "mail: message %d to %s not delivered (attempt %d of %d): %s; retrying in %s.",
+                msg.id,
+                msg.recipient,
+                attempt,
+                self.max_attempts,
+                error,
+                _fmt_delay(delay),
+            )
         return status
 
     def _failed(self, msg, e: SendError, counts: RunCounts) -> bool:
         if e.kind == "permanent":
             self.store.outbox.mark_bounced(msg.id, str(e))
             counts.bounced += 1
-            log.warning("mail: %s bounced (%s); message %d failed, the address is suppressed and will "
-                        "not be mailed again.", msg.recipient, e, msg.id)
+            log.warning(
+                "mail: %s bounced (%s); message %d failed, the address is suppressed and will not be mailed again.",
+                msg.recipient,
+                e,
+                msg.id,
+            )
             return True
         if e.kind == "rejected":
             self.store.outbox.mark_failed(msg.id, str(e))
             counts.failed += 1
-            log.error("mail: the server refused message %d to %s for good (%s); not retrying. "
-                      "The address is kept.", msg.id, msg.recipient, e)
+            log.error(
+                "mail: the server refused message %d to %s for good (%s); not retrying. The address is kept.",
+                msg.id,
+                msg.recipient,
+                e,
+            )
             return True
         if e.kind == "temporary":
             self._retry(msg, f"{e.stage.upper()}: {e}", counts)
@@ -211,15 +246,22 @@ class Sender:
         delay = min(self.backoff(self._server_failures), max(self.backoff_base, 300.0))
         counts.server_down = True
         counts.retry_in = delay
-        hint = ("Check PAPERWIRE_SMTP_HOST/PORT and that the server is running." if e.kind == "connection"
-                else "Fix the mail settings (see the message); the sender keeps trying.")
+        hint = (
+            "Check PAPERWIRE_SMTP_HOST/PORT and that the server is running."
+            if e.kind == "connection"
+            else "Fix the mail settings (see the message); the sender keeps trying."
+        )
         log.error("mail: %s; retrying in %s. %s", e, _fmt_delay(delay), hint)
 
     # -- forever -----------------------------------------------------------------------
     def run_forever(self, stop: threading.Event) -> None:
         """Send due messages until ``stop`` is set; sleep while nothing is due or the server is down."""
-        log.info("mail: sender started (SMTP %s, %s, %g messages/s)", self.conn.where, self.conn.security,
-                 self.settings.mail_rate)
+        log.info(
+            "mail: sender started (SMTP %s, %s, %g messages/s)",
+            self.conn.where,
+            self.conn.security,
+            self.settings.mail_rate,
+        )
         try:
             while not stop.is_set():
                 try:

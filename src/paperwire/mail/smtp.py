@@ -25,8 +25,9 @@ from email.utils import parseaddr
 
 
 class SendError(Exception):
-    def __init__(self, kind: str, message: str, *, code: int | None = None, stage: str = "",
-                 delivered_maybe: bool = False):
+    def __init__(
+        self, kind: str, message: str, *, code: int | None = None, stage: str = "", delivered_maybe: bool = False
+    ):
         super().__init__(message)
         self.kind = kind
         self.code = code
@@ -73,25 +74,35 @@ class SMTPConnection:
             else:
                 smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         except ConnectionRefusedError as e:
-            raise SendError("connection", f"SMTP server {self.where} refused the connection ({e.strerror})",
-                            stage="connect") from e
-        except (socket.timeout, TimeoutError) as e:
-            raise SendError("connection", f"SMTP server {self.where} did not answer within {self.timeout:g} s",
-                            stage="connect") from e
+            raise SendError(
+                "connection", f"SMTP server {self.where} refused the connection ({e.strerror})", stage="connect"
+            ) from e
+        except TimeoutError as e:
+            raise SendError(
+                "connection", f"SMTP server {self.where} did not answer within {self.timeout:g} s", stage="connect"
+            ) from e
         except smtplib.SMTPServerDisconnected as e:  # connected, but no greeting
-            raise SendError("connection", f"SMTP server {self.where} accepted the connection but did not greet "
-                            f"us within {self.timeout:g} s ({e})", stage="connect") from e
+            raise SendError(
+                "connection",
+                f"SMTP server {self.where} accepted the connection but did not greet "
+                f"us within {self.timeout:g} s ({e})",
+                stage="connect",
+            ) from e
         except ssl.SSLError as e:
-            raise SendError("config", f"TLS with SMTP server {self.where} failed ({e}); " + _tls_hint(e),
-                            stage="connect") from e
+            raise SendError(
+                "config", f"TLS with SMTP server {self.where} failed ({e}); " + _tls_hint(e), stage="connect"
+            ) from e
         except (OSError, smtplib.SMTPException) as e:
             raise SendError("connection", f"could not connect to SMTP server {self.where}: {e}", stage="connect") from e
         try:
             smtp.ehlo_or_helo_if_needed()
             if self.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    raise SendError("config", f"SMTP server {self.where} does not offer STARTTLS; "
-                                    "check PAPERWIRE_SMTP_SECURITY", stage="starttls")
+                    raise SendError(
+                        "config",
+                        f"SMTP server {self.where} does not offer STARTTLS; check PAPERWIRE_SMTP_SECURITY",
+                        stage="starttls",
+                    )
                 smtp.starttls(context=self._tls_context())
                 smtp.ehlo()
             if self.settings.smtp_user:
@@ -101,26 +112,39 @@ class SMTPConnection:
             raise
         except smtplib.SMTPAuthenticationError as e:
             self._close(smtp)
-            raise SendError("config", f"SMTP server {self.where} refused the login for "
-                            f"{self.settings.smtp_user!r} ({e.smtp_code} {_text(e.smtp_error)}); "
-                            "check PAPERWIRE_SMTP_USER/PASSWORD", code=e.smtp_code, stage="auth") from e
+            raise SendError(
+                "config",
+                f"SMTP server {self.where} refused the login for "
+                f"{self.settings.smtp_user!r} ({e.smtp_code} {_text(e.smtp_error)}); "
+                "check PAPERWIRE_SMTP_USER/PASSWORD",
+                code=e.smtp_code,
+                stage="auth",
+            ) from e
         except smtplib.SMTPNotSupportedError as e:
             self._close(smtp)
-            raise SendError("config", f"SMTP server {self.where}: {e}; check PAPERWIRE_SMTP_USER "
-                            "(the server offers no login) and PAPERWIRE_SMTP_SECURITY", stage="auth") from e
+            raise SendError(
+                "config",
+                f"SMTP server {self.where}: {e}; check PAPERWIRE_SMTP_USER "
+                "(the server offers no login) and PAPERWIRE_SMTP_SECURITY",
+                stage="auth",
+            ) from e
         except ssl.SSLError as e:
             self._close(smtp)
-            raise SendError("config", f"STARTTLS with SMTP server {self.where} failed ({e}); " + _tls_hint(e),
-                            stage="starttls") from e
+            raise SendError(
+                "config", f"STARTTLS with SMTP server {self.where} failed ({e}); " + _tls_hint(e), stage="starttls"
+            ) from e
         except smtplib.SMTPResponseException as e:
             self._close(smtp)
             kind = "connection" if e.smtp_code == 421 or e.smtp_code < 500 else "config"
-            raise SendError(kind, f"SMTP server {self.where} answered {e.smtp_code} {_text(e.smtp_error)} "
-                            "while we were greeting it", code=e.smtp_code, stage="helo") from e
+            raise SendError(
+                kind,
+                f"SMTP server {self.where} answered {e.smtp_code} {_text(e.smtp_error)} while we were greeting it",
+                code=e.smtp_code,
+                stage="helo",
+            ) from e
         except (OSError, smtplib.SMTPException) as e:
             self._close(smtp)
-            raise SendError("connection", f"SMTP server {self.where} dropped the connection: {e}",
-                            stage="helo") from e
+            raise SendError("connection", f"SMTP server {self.where} dropped the connection: {e}", stage="helo") from e
         self._smtp = smtp
         self.last_used = time.monotonic()
 
@@ -172,20 +196,31 @@ class SMTPConnection:
                 options.append("BODY=8BITMIME")
             if not (recipient.isascii() and self.envelope_from.isascii()):
                 if not smtp.has_extn("smtputf8"):
-                    raise SendError("rejected", f"SMTP server {self.where} cannot take the non-ASCII "
-                                    f"address {recipient!r} (no SMTPUTF8)", stage="mail")
+                    raise SendError(
+                        "rejected",
+                        f"SMTP server {self.where} cannot take the non-ASCII address {recipient!r} (no SMTPUTF8)",
+                        stage="mail",
+                    )
                 options.append("SMTPUTF8")
             code, resp = smtp.mail(self.envelope_from, options)
             if code == 421:  # often an idle connection the server is closing: like a dropped line
                 self._drop()
-                raise SendError("connection", f"SMTP server {self.where} is closing the connection: "
-                                f"{code} {_text(resp)}", code=code, stage="mail")
+                raise SendError(
+                    "connection",
+                    f"SMTP server {self.where} is closing the connection: {code} {_text(resp)}",
+                    code=code,
+                    stage="mail",
+                )
             if code != 250:
                 self._after_reply(smtp, code)
                 kind = "temporary" if code < 500 else "config"
-                raise SendError(kind, f"SMTP server {self.where} refused the sender {self.envelope_from!r}: "
-                                f"{code} {_text(resp)}" + ("" if code < 500 else "; check PAPERWIRE_MAIL_FROM"),
-                                code=code, stage="mail")
+                raise SendError(
+                    kind,
+                    f"SMTP server {self.where} refused the sender {self.envelope_from!r}: "
+                    f"{code} {_text(resp)}" + ("" if code < 500 else "; check PAPERWIRE_MAIL_FROM"),
+                    code=code,
+                    stage="mail",
+                )
             stage = "rcpt"
             code, resp = smtp.rcpt(recipient)
             if code not in (250, 251):
@@ -212,8 +247,12 @@ class SMTPConnection:
             # once the message is on the wire, the server may have taken it before the line broke
             maybe = stage == "data"
             what = "timed out" if isinstance(e, (socket.timeout, TimeoutError)) else "dropped the connection"
-            raise SendError("connection", f"SMTP server {self.where} {what} during {stage.upper()}: {e}",
-                            stage=stage, delivered_maybe=maybe) from e
+            raise SendError(
+                "connection",
+                f"SMTP server {self.where} {what} during {stage.upper()}: {e}",
+                stage=stage,
+                delivered_maybe=maybe,
+            ) from e
 
     def _after_reply(self, smtp, code: int) -> None:
         if code == 421:  # the server is closing the connection
@@ -227,8 +266,10 @@ class SMTPConnection:
 
 def _tls_hint(e: Exception) -> str:
     if isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e):
-        return ("the server's certificate is not trusted: PAPERWIRE_SMTP_HOST must be the name on the "
-                "certificate, and its CA must be trusted (settings.extra['smtp_cafile'] names a CA file)")
+        return (
+            "the server's certificate is not trusted: PAPERWIRE_SMTP_HOST must be the name on the "
+            "certificate, and its CA must be trusted (settings.extra['smtp_cafile'] names a CA file)"
+        )
     return "check PAPERWIRE_SMTP_SECURITY (tls is usually port 465, starttls 587, none 25)"
 
 

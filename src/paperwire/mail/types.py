@@ -10,7 +10,7 @@ class OutboxMessage:
     id: int
     kind: str
     subscriber_id: int | None
-    recipient: str        # the envelope recipient (RCPT TO)
-    message_id: str       # the Message-ID header inside ``message``, stable across retries
-    message: bytes        # the complete RFC 5322 message
-    attempts: int         # attempts made before this one
+    recipient: str  # the envelope recipient (RCPT TO)
+    message_id: str  # the Message-ID header inside ``message``, stable across retries
+    message: bytes  # the complete RFC 5322 message
+    attempts: int  # attempts made before this one

@@ -29,9 +29,15 @@ SPACES_KEEP = 2  # candidate sets kept ready (about 70 MB each for 20,000 papers
 # arxiv-sanity-lite's word recipe (lowercase, accents stripped, English stop words, 1-2 grams,
 # tokens that start with a letter) without its corpus-wide vocabulary: hashing instead.
 _words = HashingVectorizer(
-    n_features=WORD_FEATURES, alternate_sign=False, norm=None, dtype=np.float32,
-    strip_accents="unicode", lowercase=True, stop_words="english",
-    token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b", ngram_range=(1, 2),
+    n_features=WORD_FEATURES,
+    alternate_sign=False,
+    norm=None,
+    dtype=np.float32,
+    strip_accents="unicode",
+    lowercase=True,
+    stop_words="english",
+    token_pattern=r"(?u)\b[a-zA-Z_][a-zA-Z0-9_]+\b",
+    ngram_range=(1, 2),
 )
 
 
@@ -43,7 +49,11 @@ def author_key(name: str) -> str:
 
 
 _authors = HashingVectorizer(
-    n_features=AUTHOR_FEATURES, alternate_sign=False, norm=None, dtype=np.float32, binary=True,
+    n_features=AUTHOR_FEATURES,
+    alternate_sign=False,
+    norm=None,
+    dtype=np.float32,
+    binary=True,
     analyzer=lambda names: [author_key(n) for n in names if n and n.strip()],
 )
 
@@ -63,7 +73,7 @@ class _Row:
 
 
 _cache: OrderedDict[int, _Row] = OrderedDict()
-_spaces: OrderedDict[int, "Space"] = OrderedDict()  # the last few candidate sets
+_spaces: OrderedDict[int, Space] = OrderedDict()  # the last few candidate sets
 _space_ids = itertools.count()
 _lock = threading.Lock()
 
@@ -83,8 +93,13 @@ def _compute(docs: list[Doc], keys: list[int]) -> list[_Row]:
     for i, k in enumerate(keys):
         ws, we = w.indptr[i], w.indptr[i + 1]
         as_, ae = a.indptr[i], a.indptr[i + 1]
-        rows.append(_Row(k, np.r_[w.indices[ws:we], a.indices[as_:ae] + WORD_FEATURES].astype(np.int32),
-                         np.r_[1.0 + np.log(w.data[ws:we]), np.ones(ae - as_)].astype(np.float32)))
+        rows.append(
+            _Row(
+                k,
+                np.r_[w.indices[ws:we], a.indices[as_:ae] + WORD_FEATURES].astype(np.int32),
+                np.r_[1.0 + np.log(w.data[ws:we]), np.ones(ae - as_)].astype(np.float32),
+            )
+        )
     return rows
 
 
@@ -211,7 +226,9 @@ def candidate_space(docs: list[Doc]) -> Space:
     raw = matrix(docs)
     idf_ = idf(raw)
     vec, has = vector_matrix(docs)
-    s = Space(tfidf(raw, idf_), idf_, vec, has, {d.pk: (i, sig) for i, (d, sig) in enumerate(zip(docs, sigs, strict=True))})
+    s = Space(
+        tfidf(raw, idf_), idf_, vec, has, {d.pk: (i, sig) for i, (d, sig) in enumerate(zip(docs, sigs, strict=True))}
+    )
     with _lock:
         _spaces[next(_space_ids)] = s
         while len(_spaces) > SPACES_KEEP:
@@ -225,8 +242,11 @@ def vector_matrix(docs: list[Doc], dim: int | None = None) -> tuple[np.ndarray, 
     as missing."""
     if dim is None:
         dim = next((len(d.vector) for d in docs if d.vector is not None), 0)
-    has = np.array([d.vector is not None and len(d.vector) == dim for d in docs], dtype=bool) if dim else \
-        np.zeros(len(docs), dtype=bool)
+    has = (
+        np.array([d.vector is not None and len(d.vector) == dim for d in docs], dtype=bool)
+        if dim
+        else np.zeros(len(docs), dtype=bool)
+    )
     m = np.zeros((len(docs), dim), dtype=np.float32)
     if has.any():
         m[has] = np.stack([d.vector for d, h in zip(docs, has, strict=True) if h]).astype(np.float32, copy=False)

@@ -33,13 +33,13 @@ from .types import Doc
 FEED_DAYS = 30
 MAX_CANDIDATES = 20_000
 MIN_CANDIDATES = 5_000
-MAX_POSITIVES = 1_000      # the most recently saved ones
+MAX_POSITIVES = 1_000  # the most recently saved ones
 BACKGROUND_SIZE = 2_000
 BACKGROUND_POOL = 20_000  # the background is drawn from this many papers before the window
 BACKGROUND_SEED = 20261125
-FEED_DEPTH = 50            # entries ranked (and cached) per feed; `limit` cuts from these
-CACHE_SIZE = 1_024         # cached feeds per process
-CATCH_UP_LIMIT = 5_000     # more paper changes than this since the pool was built: rebuild it
+FEED_DEPTH = 50  # entries ranked (and cached) per feed; `limit` cuts from these
+CACHE_SIZE = 1_024  # cached feeds per process
+CATCH_UP_LIMIT = 5_000  # more paper changes than this since the pool was built: rebuild it
 
 
 @dataclass
@@ -60,8 +60,11 @@ def _vector(blob: bytes | None) -> np.ndarray | None:
 def _docs(store, pks: list[int]) -> list[Doc]:
     papers = store.papers.get_many(pks)
     vectors = store.papers.embeddings(pks)
-    return [Doc(pk, p.title, p.abstract, list(p.authors), _vector(vectors.get(pk)))
-            for pk in pks if (p := papers.get(pk)) is not None]
+    return [
+        Doc(pk, p.title, p.abstract, list(p.authors), _vector(vectors.get(pk)))
+        for pk in pks
+        if (p := papers.get(pk)) is not None
+    ]
 
 
 class _Pool:
@@ -141,8 +144,10 @@ class _Pool:
             found = store.papers.embeddings(sorted(self.missing))
             if not found:
                 return
-            self.docs = [Doc(d.pk, d.title, d.abstract, d.authors, _vector(found[d.pk])) if d.pk in found else d
-                         for d in self.docs]
+            self.docs = [
+                Doc(d.pk, d.title, d.abstract, d.authors, _vector(found[d.pk])) if d.pk in found else d
+                for d in self.docs
+            ]
             self.missing -= found.keys()
 
 
@@ -198,8 +203,9 @@ def clear_caches() -> None:
     _feeds.clear()
 
 
-def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: int = 20,
-                     settings=None) -> list[Recommendation]:
+def feed_for_account(
+    store, account_id: int, *, tag: str | None = None, limit: int = 20, settings=None
+) -> list[Recommendation]:
     """The reader's feed for ``tag`` (None or '' = merged), best first, at most ``limit`` (≤ FEED_DEPTH).
     ``settings`` is accepted for callers that have them (the digest); nothing reads it yet."""
     from .model import rank_for
@@ -211,8 +217,16 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
     upvoted = [] if tag else store.library.upvoted_pks(account_id)
     pool = candidate_pool(store)
     hidden = store.community.hidden_pks()
-    key = (_store_key(store), account_id, tag, account.library_version, tuple(upvoted), pool.seq, len(pool.missing),
-           hidden)
+    key = (
+        _store_key(store),
+        account_id,
+        tag,
+        account.library_version,
+        tuple(upvoted),
+        pool.seq,
+        len(pool.missing),
+        hidden,
+    )
     cached = _feeds.get(key)
     if cached is not None:
         stats["cached"] += 1
@@ -232,15 +246,25 @@ def feed_for_account(store, account_id: int, *, tag: str | None = None, limit: i
         candidates = [d for d in pool.docs if d.pk not in exclude]
         background = [d for d in pool.background if d.pk not in exclude]
         ranked = rank_for(positives, negatives, candidates, k=FEED_DEPTH, background=background)
-        papers = store.papers.get_many([r.pk for r in ranked] + [r.because_pk for r in ranked if r.because_pk is not None])
+        papers = store.papers.get_many(
+            [r.pk for r in ranked] + [r.because_pk for r in ranked if r.because_pk is not None]
+        )
         recs = []
         for r in ranked:
             if r.pk not in papers or r.pk in exclude:
                 continue
             because = papers.get(r.because_pk) if r.because_pk is not None else None
-            recs.append(Recommendation(r.pk, papers[r.pk], float(r.score), r.because_pk,
-                                       because.title if because else None, because.id if because else None,
-                                       because is not None and r.because_pk not in all_saved))
+            recs.append(
+                Recommendation(
+                    r.pk,
+                    papers[r.pk],
+                    float(r.score),
+                    r.because_pk,
+                    because.title if because else None,
+                    because.id if because else None,
+                    because is not None and r.because_pk not in all_saved,
+                )
+            )
     stats["computed"] += 1
     _feeds.put(key, recs)
     return recs[:limit]

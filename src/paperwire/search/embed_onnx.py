@@ -62,8 +62,9 @@ def _fingerprint(model_dir: Path) -> str:
 
     w = _source_weights(model_dir)
     st = w.stat()
-    raw = json.dumps([str(model_dir.resolve()), st.st_size, int(st.st_mtime), torch.__version__,
-                      onnxruntime.__version__])
+    raw = json.dumps(
+        [str(model_dir.resolve()), st.st_size, int(st.st_mtime), torch.__version__, onnxruntime.__version__]
+    )
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
@@ -97,8 +98,10 @@ def _install(tmp: Path, target: Path, model_dir: Path, reference: np.ndarray, bo
     cos = (_probe(tmp, model_dir) * reference).sum(axis=1)
     if float(cos.min()) < bound:
         tmp.unlink(missing_ok=True)
-        raise RuntimeError(f"the {what} ONNX model of {model_dir} disagrees with its reference "
-                           f"(cosine {cos.min():.4f} < {bound}); use PAPERWIRE_EMBED_BACKEND=torch")
+        raise RuntimeError(
+            f"the {what} ONNX model of {model_dir} disagrees with its reference "
+            f"(cosine {cos.min():.4f} < {bound}); use PAPERWIRE_EMBED_BACKEND=torch"
+        )
     os.replace(tmp, target)
 
 
@@ -115,8 +118,9 @@ def _export(model_dir: Path, out: Path) -> None:
             self.bert = bert
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     model = Wrapped().eval()
     ids = torch.ones((2, 16), dtype=torch.long)
@@ -125,11 +129,16 @@ def _export(model_dir: Path, out: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about constant Python booleans (the mask is given)
         torch.onnx.export(
-            model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(tmp),
-            input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
-                          "last_hidden_state": dyn},
-            opset_version=17, do_constant_folding=True, dynamo=False)
+            model,
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(tmp),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["last_hidden_state"],
+            dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn, "last_hidden_state": dyn},
+            opset_version=17,
+            do_constant_folding=True,
+            dynamo=False,
+        )
     reference = Embedder(model_dir).encode(list(PROBES))
     _install(tmp, out, model_dir, reference, FP32_MIN_COSINE, "fp32")
 
@@ -153,9 +162,19 @@ def _quantize(model_dir: Path, fp32: Path, target: Path) -> None:
 class OnnxEmbedder(QueryCacheMixin):
     """Same interface as embed_torch.Embedder (encode, encode_query, dim, key, model_name)."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path, *, quant: str = "fp32", max_length: int | None = None,
-                 threads: int = 1, batch_size: int = 64, cache_size: int = 2048, key: str | None = None,
-                 path: Path | None = None):
+    def __init__(
+        self,
+        model_dir: Path,
+        cache_dir: Path,
+        *,
+        quant: str = "fp32",
+        max_length: int | None = None,
+        threads: int = 1,
+        batch_size: int = 64,
+        cache_size: int = 2048,
+        key: str | None = None,
+        path: Path | None = None,
+    ):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -193,8 +212,8 @@ class OnnxEmbedder(QueryCacheMixin):
         ids = np.zeros((len(encs), n), dtype=np.int64)
         mask = np.zeros((len(encs), n), dtype=np.int64)
         for i, e in enumerate(encs):
-            ids[i, :len(e.ids)] = e.ids
-            mask[i, :len(e.ids)] = 1
+            ids[i, : len(e.ids)] = e.ids
+            mask[i, : len(e.ids)] = 1
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._inputs:
             feeds["token_type_ids"] = np.zeros_like(ids)
@@ -217,11 +236,10 @@ class OnnxEmbedder(QueryCacheMixin):
 
             bar = tqdm(total=len(order), unit="doc", desc="embedding", smoothing=0.1)
         for s in range(0, len(order), bs):
-            idx = order[s:s + bs]
+            idx = order[s : s + bs]
             out[idx] = self._run([encs[i] for i in idx])
             if bar is not None:
                 bar.update(len(idx))
         if bar is not None:
             bar.close()
         return out
-

@@ -14,8 +14,14 @@ from .query_cache import QueryCacheMixin
 
 
 class Embedder(QueryCacheMixin):
-    def __init__(self, model_dir: Path, device: str = "cpu", batch_size: int = 64, cache_size: int = 2048,
-                 max_length: int | None = None):
+    def __init__(
+        self,
+        model_dir: Path,
+        device: str = "cpu",
+        batch_size: int = 64,
+        cache_size: int = 2048,
+        max_length: int | None = None,
+    ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch
@@ -49,7 +55,10 @@ class Embedder(QueryCacheMixin):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vecs = self._model.encode(
-            list(texts), batch_size=batch_size or self.batch_size, show_progress_bar=progress,
-            convert_to_numpy=True, normalize_embeddings=True,
+            list(texts),
+            batch_size=batch_size or self.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)

@@ -44,13 +44,15 @@ def _minmax(items: list[tuple[int, float]]) -> dict[int, float]:
     return {pk: ((s - lo) / span if span > 0 else 1.0) for pk, s in items}
 
 
-def fuse(lexical: list[tuple[int, float]], dense: list[tuple[int, float]],
-         params: FusionParams = DEFAULT_FUSION) -> list[Fused]:
+def fuse(
+    lexical: list[tuple[int, float]], dense: list[tuple[int, float]], params: FusionParams = DEFAULT_FUSION
+) -> list[Fused]:
     """Both inputs best-first [(pk, score)]; returns best-first fused list (ties: lexical rank)."""
     lex_rank = {pk: i + 1 for i, (pk, _) in enumerate(lexical)}
     dense_rank = {pk: i + 1 for i, (pk, _) in enumerate(dense)}
     pks = list(dict.fromkeys([pk for pk, _ in lexical] + [pk for pk, _ in dense]))
     if params.method == "rrf":
+
         def score(pk):
             s = 0.0
             if pk in lex_rank:
@@ -66,6 +68,7 @@ def fuse(lexical: list[tuple[int, float]], dense: list[tuple[int, float]],
 
         def score(pk):
             return (1 - a) * ln.get(pk, 0.0) + a * dn.get(pk, 0.0)
+
     out = [Fused(pk, score(pk), lex_rank.get(pk), dense_rank.get(pk)) for pk in pks]
     out.sort(key=lambda f: (-f.score, f.lexical_rank or 10**9, f.dense_rank or 10**9))
     return out

@@ -14,7 +14,7 @@ again a little deeper costs nothing in the usual case and is still exact.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Ranked = list[tuple[int, float]]
 

@@ -132,8 +132,9 @@ class SearchEngine:
                 self._results.popitem(last=False)
         return results
 
-    def _search(self, pq: ParsedQuery, limit: int, offset: int, t0: float,
-                hidden: frozenset[int] = frozenset()) -> SearchResults:
+    def _search(
+        self, pq: ParsedQuery, limit: int, offset: int, t0: float, hidden: frozenset[int] = frozenset()
+    ) -> SearchResults:
         n = max(CANDIDATES, offset + limit)
         terms = analyze(" ".join(pq.terms + pq.phrases))
         vectors = self._vectors
@@ -151,6 +152,7 @@ class SearchEngine:
             def dense_search():
                 v = self.embedder.encode_query(dense_text(pq))
                 return v, vectors.search(v, depth, exclude=hidden)
+
             pending = _dense_pool().submit(dense_search)
             lex = self.lexical.search(terms, pq, k=n, exclude=hidden)
             qvec, dense = pending.result()
@@ -164,7 +166,7 @@ class SearchEngine:
         # others stay those the fusion was tuned with)
         weak = {pk for pk, score in dense if score < DENSE_MIN_SCORE}
         fused = [f for f in fused if f.lexical_rank is not None or f.pk not in weak]
-        page = fused[offset:offset + limit]
+        page = fused[offset : offset + limit]
         papers = self.store.papers.get_many([f.pk for f in page])
         words = pq.terms + [w for ph in pq.phrases for w in ph.split()]
         idf = self.lexical.idf(terms)
@@ -176,12 +178,28 @@ class SearchEngine:
             if paper is None:
                 continue
             stems = doc_terms(paper.title, paper.abstract)
-            hits.append(Hit(paper=paper, score=f.score, lexical_rank=f.lexical_rank, dense_rank=f.dense_rank,
-                            matched_terms=matched_terms(words, paper.title, paper.abstract, stems),
-                            cosine=cosines.get(f.pk), bm25=bm25.get(f.pk), bm25_coverage=coverage(idf, stems),
-                            rank=offset + i + 1))
-        return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=len(fused), mode=mode,
-                             took_ms=(time.perf_counter() - t0) * 1000)
+            hits.append(
+                Hit(
+                    paper=paper,
+                    score=f.score,
+                    lexical_rank=f.lexical_rank,
+                    dense_rank=f.dense_rank,
+                    matched_terms=matched_terms(words, paper.title, paper.abstract, stems),
+                    cosine=cosines.get(f.pk),
+                    bm25=bm25.get(f.pk),
+                    bm25_coverage=coverage(idf, stems),
+                    rank=offset + i + 1,
+                )
+            )
+        return SearchResults(
+            query=pq,
+            hits=hits,
+            offset=offset,
+            limit=limit,
+            total=len(fused),
+            mode=mode,
+            took_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     def _cosines(self, qvec, dense: list[tuple[int, float]], pks: list[int]) -> dict[int, float]:
         """Each paper's cosine to the query vector: from the embedding list where it is there, else
@@ -199,14 +217,22 @@ class SearchEngine:
                     out[pk] = float(v @ q)
         return out
 
-    def _browse(self, pq: ParsedQuery, limit: int, offset: int, t0: float,
-                hidden: frozenset[int] = frozenset()) -> SearchResults:
+    def _browse(
+        self, pq: ParsedQuery, limit: int, offset: int, t0: float, hidden: frozenset[int] = frozenset()
+    ) -> SearchResults:
         """Filters only (or nothing): the papers that pass, newest listing day first."""
         pks, total = self.lexical.browse(pq, limit, offset, exclude=hidden)
         papers = self.store.papers.get_many(pks)
         hits = [Hit(paper=papers[pk], score=0.0) for pk in pks if pk in papers]
-        return SearchResults(query=pq, hits=hits, offset=offset, limit=limit, total=total, mode="browse",
-                             took_ms=(time.perf_counter() - t0) * 1000)
+        return SearchResults(
+            query=pq,
+            hits=hits,
+            offset=offset,
+            limit=limit,
+            total=total,
+            mode="browse",
+            took_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     # -- similar papers ------------------------------------------------------------------
     def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
@@ -230,7 +256,7 @@ class SearchEngine:
             dense = False
         papers = self.store.papers.get_many([p for p, _ in found])
         return [
-            Hit(paper=papers[p], score=s, dense_rank=(i + 1) if dense else None,
-                lexical_rank=None if dense else i + 1)
-            for i, (p, s) in enumerate(found) if p in papers
+            Hit(paper=papers[p], score=s, dense_rank=(i + 1) if dense else None, lexical_rank=None if dense else i + 1)
+            for i, (p, s) in enumerate(found)
+            if p in papers
         ]

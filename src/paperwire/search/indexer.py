@@ -108,7 +108,8 @@ class Indexer:
                     if todo:
                         vecs = emb.encode([paper_text(c.paper) for c in todo])
                         self.store.papers.put_embeddings(
-                            [(c.pk, c.text_hash, vecs[i].tobytes()) for i, c in enumerate(todo)], model=emb.key)
+                            [(c.pk, c.text_hash, vecs[i].tobytes()) for i, c in enumerate(todo)], model=emb.key
+                        )
                     self.store.papers.set_index_state("embed", changes[-1].seq, meta)
                 done += len(todo)
                 if bar is not None:
@@ -145,8 +146,10 @@ class Indexer:
                 cap = max(2 * cap, n + len(good))
                 arr = np.resize(arr, (cap, dim))
                 pks = np.resize(pks, cap)
-            arr[n:n + len(good)] = np.frombuffer(b"".join(blob for _, blob in good), dtype=np.float32).reshape(-1, dim)
-            pks[n:n + len(good)] = [pk for pk, _ in good]
+            arr[n : n + len(good)] = np.frombuffer(b"".join(blob for _, blob in good), dtype=np.float32).reshape(
+                -1, dim
+            )
+            pks[n : n + len(good)] = [pk for pk, _ in good]
             n += len(good)
         return VectorIndex.build(dim, pks[:n], arr[:n], seq)
 
@@ -196,15 +199,26 @@ class Indexer:
         t0 = time.monotonic()
         lexical = self.sync_lexical()
         pending = self.pending()["embed"]
-        bar = tqdm(total=pending, unit="paper", desc="embedding", disable=not progress or not pending,
-                   dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+        bar = tqdm(
+            total=pending,
+            unit="paper",
+            desc="embedding",
+            disable=not progress or not pending,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            smoothing=0.05,
+        )
         try:
             embedded = self.embed_pending(bar=bar)
         finally:
             bar.close()
         vectors = self.sync_vectors()
-        return {"lexical": lexical, "embedded": embedded, "vectors": vectors,
-                "seconds": round(time.monotonic() - t0, 2)}
+        return {
+            "lexical": lexical,
+            "embedded": embedded,
+            "vectors": vectors,
+            "seconds": round(time.monotonic() - t0, 2),
+        }
 
     def rebuild(self, *, progress: bool = True) -> dict:
         """Rebuild both indexes from the store (``paperwire reindex``). Stored embeddings whose
@@ -224,8 +238,15 @@ class Indexer:
             self.store.papers.set_index_state("lexical", seq, {"rebuilt": True})
 
             embedded = reused = 0
-            bar = tqdm(total=total, unit="paper", desc="embeddings", disable=not progress,
-                       dynamic_ncols=True, mininterval=0.5, smoothing=0.05)
+            bar = tqdm(
+                total=total,
+                unit="paper",
+                desc="embeddings",
+                disable=not progress,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                smoothing=0.05,
+            )
             try:
                 with index_lock(self.dir, "embed"):
                     _, meta = self._embed_state()
@@ -237,7 +258,8 @@ class Indexer:
                             vecs = emb.encode([paper_text(p) for _, p in todo])
                             self.store.papers.put_embeddings(
                                 [(pk, p.text_hash(), vecs[i].tobytes()) for i, (pk, p) in enumerate(todo)],
-                                model=emb.key)
+                                model=emb.key,
+                            )
                         embedded += len(todo)
                         reused += len(batch) - len(todo)
                         bar.update(len(batch))
@@ -251,8 +273,14 @@ class Indexer:
                 vi.save(vectors_dir(self.settings))
                 self.store.papers.set_index_state("vector", seq, {"count": len(vi), "kind": vi.kind})
                 self._vectors = vi
-        return {"papers": lexical, "embedded": embedded, "reused": reused, "vectors": len(vi),
-                "vector_kind": vi.kind, "seconds": round(time.monotonic() - t0, 2)}
+        return {
+            "papers": lexical,
+            "embedded": embedded,
+            "reused": reused,
+            "vectors": len(vi),
+            "vector_kind": vi.kind,
+            "seconds": round(time.monotonic() - t0, 2),
+        }
 
     def run_background(self, stop: threading.Event, interval: float = 2.0) -> None:
         """Index in small batches until ``stop`` is set (the thread `paperwire serve` runs).
@@ -290,4 +318,3 @@ class Indexer:
         vec = latest_snapshot(vectors_dir(self.settings))
         count = self.store.papers.count_changes_since
         return {"lexical": count(lex_seq), "embed": count(embed_seq), "vector": count(vec[0] if vec else 0)}
-

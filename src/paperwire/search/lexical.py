@@ -18,8 +18,8 @@ import math
 import re
 import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import tantivy as T
 
@@ -154,8 +154,13 @@ class LexicalIndex:
 
     # -- writing (caller holds the cross-process file lock) ------------------------------
     def _doc(self, pk: int, p: Paper) -> T.Document:
-        d = T.Document(pk=pk, text=f"{p.title or ''}\n{p.abstract or ''}", title=p.title or "",
-                       day=_day_int(p.day), code=1 if p.code_url else 0)
+        d = T.Document(
+            pk=pk,
+            text=f"{p.title or ''}\n{p.abstract or ''}",
+            title=p.title or "",
+            day=_day_int(p.day),
+            code=1 if p.code_url else 0,
+        )
         for a in p.authors:
             d.add_text("authors", a)
         for c in _cat_terms(p.categories):
@@ -226,10 +231,15 @@ class LexicalIndex:
             cats = [c.strip().lower() for c in pq.categories]
             must.append(T.Query.term_set_query(self.schema, "cats", cats))
         if pq.date_from or pq.date_to:
-            must.append(T.Query.range_query(
-                self.schema, "day", T.FieldType.Integer,
-                _day_int(pq.date_from) if pq.date_from else None,
-                _day_int(pq.date_to) if pq.date_to else None))
+            must.append(
+                T.Query.range_query(
+                    self.schema,
+                    "day",
+                    T.FieldType.Integer,
+                    _day_int(pq.date_from) if pq.date_from else None,
+                    _day_int(pq.date_to) if pq.date_to else None,
+                )
+            )
         if pq.has_code:
             must.append(T.Query.term_query(self.schema, "code", 1))
         for ph in pq.phrases:
@@ -239,11 +249,11 @@ class LexicalIndex:
         return [(T.Occur.Must, q) for q in must]
 
     def _papers_only(self) -> tuple:
-        return (T.Occur.Must, T.Query.range_query(self.schema, "pk", T.FieldType.Integer, 0, None,
-                                                  include_lower=False))
+        return (T.Occur.Must, T.Query.range_query(self.schema, "pk", T.FieldType.Integer, 0, None, include_lower=False))
 
-    def search(self, terms: list[str], pq: ParsedQuery | None = None, k: int = 100,
-               exclude: frozenset[int] = frozenset()) -> list[tuple[int, float]]:
+    def search(
+        self, terms: list[str], pq: ParsedQuery | None = None, k: int = 100, exclude: frozenset[int] = frozenset()
+    ) -> list[tuple[int, float]]:
         """BM25 top-k for already-analyzed ``terms`` within the query's filters: [(pk, score)];
         ``exclude``: pks left out (the hidden papers), still k long when enough others match."""
         text = self._text_query(terms)
@@ -260,8 +270,9 @@ class LexicalIndex:
 
         return without_hidden(top, k, exclude)
 
-    def browse(self, pq: ParsedQuery, limit: int, offset: int,
-               exclude: frozenset[int] = frozenset()) -> tuple[list[int], int]:
+    def browse(
+        self, pq: ParsedQuery, limit: int, offset: int, exclude: frozenset[int] = frozenset()
+    ) -> tuple[list[int], int]:
         """Papers passing the filters, newest listing day first, and how many pass; ``exclude``:
         pks left out of both (the hidden papers: a clause here, so pages and the count stay exact;
         this list is sorted by day, not ranked, so no top-k pruning is lost)."""
@@ -299,8 +310,7 @@ def coverage(idf: dict[str, float], terms: set[str]) -> float:
     return sum(w for t, w in idf.items() if t in terms) / total if total > 0 else 0.0
 
 
-def matched_terms(query_words: list[str], title: str, abstract: str,
-                  doc_stems: set[str] | None = None) -> list[str]:
+def matched_terms(query_words: list[str], title: str, abstract: str, doc_stems: set[str] | None = None) -> list[str]:
     """The words to highlight in a hit: each query word that occurs in the title or abstract
     (compared by stem), followed by the document's own spellings that stem alike
     ('models' in the query -> 'models', 'model', 'modeling')."""

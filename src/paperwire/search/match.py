@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..models import Paper
 from . import match_params as P
 from .lexical import TEXT_ANALYZER, analyze
 from .query import dense_text, parse_query
-from ..models import Paper
 from .types import Hit, ParsedQuery
 
 STRICTNESS = ("broad", "normal", "strict")
@@ -62,8 +62,7 @@ def probability(f: Features) -> float:
     if f.cosine is None:
         z = P.LEXICAL_INTERCEPT + P.LEXICAL_COEF[0] * f.coverage + P.LEXICAL_COEF[1] * math.log(f.rank)
     else:
-        z = (P.INTERCEPT + P.COEF[0] * f.cosine + P.COEF[1] * f.coverage
-             + P.COEF[2] * math.log(f.rank))
+        z = P.INTERCEPT + P.COEF[0] * f.cosine + P.COEF[1] * f.coverage + P.COEF[2] * math.log(f.rank)
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -128,7 +127,7 @@ class Matcher:
         qvec = self._query_vector(pq)
         vecs = self._paper_vectors(pks) if qvec is not None else {}
         out = []
-        for rank, (pk, hit) in enumerate(zip(pks, hits), start=1):
+        for rank, (pk, hit) in enumerate(zip(pks, hits, strict=True), start=1):
             have = self._paper_terms(pk, hit)
             coverage = sum(w for t, w in idf.items() if t in have) / total if total > 0 else 0.0
             v = vecs.get(pk)
@@ -152,10 +151,19 @@ class Matcher:
         hits = [h for h in res.hits if h.paper.id in pks]
         keys = [pks[h.paper.id] for h in hits]
         if not res.query.has_text:
-            return [Scored(pk, h.paper, 1.0) for pk, h in zip(keys, hits)]
+            return [Scored(pk, h.paper, 1.0) for pk, h in zip(keys, hits, strict=True)]
         feats = self.features(res.query, hits, keys)
-        return [Scored(pk, h.paper, probability(f), f) for pk, h, f in zip(keys, hits, feats)]
+        return [Scored(pk, h.paper, probability(f), f) for pk, h, f in zip(keys, hits, feats, strict=True)]
 
 
-__all__ = ["DEFAULT_STRICTNESS", "Features", "Matcher", "Scored", "STRICTNESS", "STRICTNESS_TEXT", "passes",
-           "probability", "threshold"]
+__all__ = [
+    "DEFAULT_STRICTNESS",
+    "Features",
+    "Matcher",
+    "Scored",
+    "STRICTNESS",
+    "STRICTNESS_TEXT",
+    "passes",
+    "probability",
+    "threshold",
+]

@@ -30,17 +30,28 @@ _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 MAX_QUERY_CHARS = 500
 KNOWN = "author:, cat:, after:, before:, date:FROM..TO, has:code"
 _ALIASES = {
-    "author": "author", "au": "author", "by": "author",
-    "cat": "cat", "category": "cat",
-    "after": "after", "since": "after", "from": "after",
-    "before": "before", "until": "before", "to": "before",
-    "date": "date", "year": "date",
+    "author": "author",
+    "au": "author",
+    "by": "author",
+    "cat": "cat",
+    "category": "cat",
+    "after": "after",
+    "since": "after",
+    "from": "after",
+    "before": "before",
+    "until": "before",
+    "to": "before",
+    "date": "date",
+    "year": "date",
     "has": "has",
 }
 _EXAMPLES = {
-    "author": 'author:vaswani or author:"Yann LeCun"', "cat": "cat:cs.CL or cat:cs",
-    "after": "after:2024-01-01", "before": "before:2024-12-31",
-    "date": "date:2024-01-01..2024-06-30", "has": "has:code",
+    "author": 'author:vaswani or author:"Yann LeCun"',
+    "cat": "cat:cs.CL or cat:cs",
+    "after": "after:2024-01-01",
+    "before": "before:2024-12-31",
+    "date": "date:2024-01-01..2024-06-30",
+    "has": "has:code",
 }
 
 
@@ -134,7 +145,8 @@ def parse_query(q: str) -> ParsedQuery:
             if (lo_raw and lo is None) or (sep and hi_raw and hi is None) or (not lo_raw and not hi_raw):
                 pq.errors.append(
                     f"{op_raw}:{value} is not a date range; write it like date:2024-01-01..2024-06-30, "
-                    "date:2024-03, or date:2024-01-01.. (open end)")
+                    "date:2024-03, or date:2024-01-01.. (open end)"
+                )
                 continue
             if lo:
                 pq.date_from = max(pq.date_from, lo) if pq.date_from else lo

@@ -79,7 +79,7 @@ class VectorIndex:
 
     # -- building ------------------------------------------------------------------------
     @classmethod
-    def build(cls, dim: int, pks: np.ndarray, vecs: np.ndarray, seq: int, *, kind: str | None = None) -> "VectorIndex":
+    def build(cls, dim: int, pks: np.ndarray, vecs: np.ndarray, seq: int, *, kind: str | None = None) -> VectorIndex:
         """A fresh index of the right kind for ``len(pks)`` vectors."""
         n = len(pks)
         kind = kind or ("flat" if n < FLAT_MAX else "ivf")
@@ -88,15 +88,20 @@ class VectorIndex:
         else:
             nlist = nlist_for(n)
             quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                  faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
             rng = np.random.default_rng(0)
             sample = vecs if n <= nlist * 48 else vecs[rng.choice(n, nlist * 48, replace=False)]
             t0 = time.monotonic()
             index.train(np.ascontiguousarray(sample, dtype=np.float32))
             log.info("trained IVF%d,SQ8 on %d vectors in %.1fs", nlist, len(sample), time.monotonic() - t0)
-            vi = cls(dim, index=index, seq=seq,
-                     meta={"kind": "ivf", "nlist": nlist, "nprobe": nprobe_for(nlist), "trained_n": n})
+            vi = cls(
+                dim,
+                index=index,
+                seq=seq,
+                meta={"kind": "ivf", "nlist": nlist, "nprobe": nprobe_for(nlist), "trained_n": n},
+            )
         vi.add(pks, vecs)
         return vi
 
@@ -123,8 +128,9 @@ class VectorIndex:
         if len(self) == 0 or k <= 0:
             return []
         params = self._excluding(exclude) if exclude else None
-        scores, ids = self.index.search(np.asarray(vec, dtype=np.float32).reshape(1, -1), min(k, len(self)),
-                                        params=params)
+        scores, ids = self.index.search(
+            np.asarray(vec, dtype=np.float32).reshape(1, -1), min(k, len(self)), params=params
+        )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def _excluding(self, exclude: frozenset[int]):
@@ -165,7 +171,7 @@ class VectorIndex:
         return final
 
     @classmethod
-    def load(cls, path: Path) -> "VectorIndex":
+    def load(cls, path: Path) -> VectorIndex:
         path = Path(path)
         meta = json.loads(path.with_suffix(".json").read_text())
         index = faiss.read_index(str(path))

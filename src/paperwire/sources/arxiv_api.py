@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Iterator
 
 import httpx
 
@@ -105,8 +105,9 @@ def parse_atom(body: bytes, what: str = "arXiv API response") -> AtomPage:
     page = AtomPage(total=number("totalResults"), start=number("startIndex"))
     for i, entry in enumerate(root.findall(f"{ATOM}entry")):
         entry_id = _text(entry, f"{ATOM}id") or ""
-        if "/api/errors" in entry_id or (_text(entry, f"{ATOM}title") == "Error"
-                                         and entry.find(f"{ARXIV}primary_category") is None):
+        if "/api/errors" in entry_id or (
+            _text(entry, f"{ATOM}title") == "Error" and entry.find(f"{ARXIV}primary_category") is None
+        ):
             page.error = _text(entry, f"{ATOM}summary") or entry_id or "unspecified error"
             continue
         parsed = split_arxiv_id(entry_id)
@@ -139,13 +140,22 @@ def api_source_key(categories: list[str]) -> str:
 
 
 class ArxivApiSource(HarvestSource):
-    def __init__(self, settings: Settings, categories: list[str], window: Window, *, store=None,
-                 today: date | None = None, page_size: int = 100):
+    def __init__(
+        self,
+        settings: Settings,
+        categories: list[str],
+        window: Window,
+        *,
+        store=None,
+        today: date | None = None,
+        page_size: int = 100,
+    ):
         bad = [c for c in categories if not CATEGORY_RE.match(c)]
         if bad or not categories:
             raise ValueError(f"not an arXiv category: {', '.join(bad) or '(none)'}; use e.g. cs.CL, math.AG, hep-th")
-        super().__init__(settings, window, store=store, today=today,
-                         checks=[CategoryCheck(c, exact=c) for c in categories])
+        super().__init__(
+            settings, window, store=store, today=today, checks=[CategoryCheck(c, exact=c) for c in categories]
+        )
         self.categories = list(categories)
         self.page_size = max(1, min(int(page_size), 2000))
         self.key = api_source_key(self.categories)
@@ -155,8 +165,13 @@ class ArxivApiSource(HarvestSource):
 
     def _fetch(self, client: PoliteClient, day: date, start: int) -> AtomPage | None:
         query = category_query(self.categories, day)
-        params = {"search_query": query, "sortBy": "submittedDate", "sortOrder": "ascending",
-                  "start": start, "max_results": self.page_size}
+        params = {
+            "search_query": query,
+            "sortBy": "submittedDate",
+            "sortOrder": "ascending",
+            "start": start,
+            "max_results": self.page_size,
+        }
         problem = ""
         for attempt in range(1, BAD_PAGE_TRIES + 1):
             page = client.get_parsed(self.url, params, _parse_response, accept=(200, 400))
@@ -205,8 +220,9 @@ class ArxivApiSource(HarvestSource):
                         position += 1
                         item_state = None
                         if i == len(page.entries) - 1:
-                            item_state = self._state({"day": iso, "start": next_start,
-                                                      "where": f"{iso} offset {next_start}"})
+                            item_state = self._state(
+                                {"day": iso, "start": next_start, "where": f"{iso} offset {next_start}"}
+                            )
                         if paper is not None:
                             self._saw(paper, iso)
                         yield Item(location, paper=paper, error=error, state=item_state, position=position)
@@ -229,19 +245,23 @@ def fetch_by_ids(settings: Settings, ids: Iterable[str], *, client: PoliteClient
         paper_id, version = parsed
         wanted.append(f"{paper_id}v{version}" if version else paper_id)
     if bad:
-        raise ValueError(f"not arXiv ids: {', '.join(repr(b[:60]) for b in bad[:10])}; use e.g. 2503.11731 or hep-th/9901001")
+        raise ValueError(
+            f"not arXiv ids: {', '.join(repr(b[:60]) for b in bad[:10])}; use e.g. 2503.11731 or hep-th/9901001"
+        )
     wanted = list(dict.fromkeys(wanted))
     own = client is None
     client = client or PoliteClient(settings)
     papers: list[Paper] = []
     try:
         for i in range(0, len(wanted), ID_CHUNK):
-            chunk = wanted[i:i + ID_CHUNK]
+            chunk = wanted[i : i + ID_CHUNK]
             params = {"id_list": ",".join(chunk), "start": 0, "max_results": len(chunk)}
             page = client.get_parsed(settings.arxiv_api_url, params, _parse_response, accept=(200, 400))
             if page.error:
-                raise ArxivApiError(f"arXiv API refused the look-up of {', '.join(chunk[:5])}"
-                                    f"{' ...' if len(chunk) > 5 else ''}: {page.error}")
+                raise ArxivApiError(
+                    f"arXiv API refused the look-up of {', '.join(chunk[:5])}"
+                    f"{' ...' if len(chunk) > 5 else ''}: {page.error}"
+                )
             for location, paper, error in page.entries:
                 if paper is None:
                     raise ArxivApiError(f"arXiv API sent an unreadable {location}: {error}")
@@ -252,5 +272,13 @@ def fetch_by_ids(settings: Settings, ids: Iterable[str], *, client: PoliteClient
     return papers
 
 
-__all__ = ["ArxivApiError", "ArxivApiSource", "AtomPage", "api_source_key", "category_query",
-           "entry_to_paper", "fetch_by_ids", "parse_atom"]
+__all__ = [
+    "ArxivApiError",
+    "ArxivApiSource",
+    "AtomPage",
+    "api_source_key",
+    "category_query",
+    "entry_to_paper",
+    "fetch_by_ids",
+    "parse_atom",
+]

@@ -13,9 +13,9 @@ version) but no version number.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterator
 
 import httpx
 
@@ -128,8 +128,10 @@ def _parse_response(response: httpx.Response) -> OaiPage:
         try:
             return parse_list_records(response.content, what)
         except BadContent:
-            raise OaiError(f"{response.request.url}: HTTP {response.status_code} {response.reason_phrase}: "
-                           "the server rejected the request; check the set name and the dates.") from None
+            raise OaiError(
+                f"{response.request.url}: HTTP {response.status_code} {response.reason_phrase}: "
+                "the server rejected the request; check the set name and the dates."
+            ) from None
     return parse_list_records(response.content, what)
 
 
@@ -149,8 +151,9 @@ def _checks_for(set_spec: str | None) -> list[CategoryCheck]:
 
 
 class ArxivOaiSource(HarvestSource):
-    def __init__(self, settings: Settings, set_spec: str | None, window: Window, *, store=None,
-                 today: date | None = None):
+    def __init__(
+        self, settings: Settings, set_spec: str | None, window: Window, *, store=None, today: date | None = None
+    ):
         super().__init__(settings, window, store=store, today=today, checks=_checks_for(set_spec))
         self.set_spec = set_spec
         self.key = oai_source_key(set_spec)
@@ -164,8 +167,12 @@ class ArxivOaiSource(HarvestSource):
         return self._total
 
     def _first_params(self) -> dict:
-        params = {"verb": "ListRecords", "metadataPrefix": "arXiv",
-                  "from": self.window.start.isoformat(), "until": self.window.end.isoformat()}
+        params = {
+            "verb": "ListRecords",
+            "metadataPrefix": "arXiv",
+            "from": self.window.start.isoformat(),
+            "until": self.window.end.isoformat(),
+        }
         if self.set_spec:
             params["set"] = self.set_spec
         return params
@@ -194,9 +201,11 @@ class ArxivOaiSource(HarvestSource):
                     sent = "&".join(f"{k}={v}" for k, v in params.items())
                     raise OaiError(
                         f"{self.url}?{sent}: OAI-PMH error {page.error_code}: {page.error_message or '(no message)'}. "
-                        + ("Check the set name (e.g. cs, math, physics:hep-th) and the dates."
-                           if page.error_code in ("badArgument", "noSetHierarchy", "cannotDisseminateFormat")
-                           else "Run the same command again later; the harvest resumes at this page.")
+                        + (
+                            "Check the set name (e.g. cs, math, physics:hep-th) and the dates."
+                            if page.error_code in ("badArgument", "noSetHierarchy", "cannotDisseminateFormat")
+                            else "Run the same command again later; the harvest resumes at this page."
+                        )
                     )
                 if page.complete_size is not None:
                     self._total = page.complete_size
@@ -206,21 +215,29 @@ class ArxivOaiSource(HarvestSource):
                     position += 1
                     item_state = None
                     if i == len(page.records) - 1:
-                        item_state = self._state({
-                            "token": page.token, "page": page_no,
-                            "where": f"page {page_no + 1} of set {self.set_spec or 'all'} {self.window}"
-                            if page.token else f"after the last page of {self.window}",
-                        })
+                        item_state = self._state(
+                            {
+                                "token": page.token,
+                                "page": page_no,
+                                "where": f"page {page_no + 1} of set {self.set_spec or 'all'} {self.window}"
+                                if page.token
+                                else f"after the last page of {self.window}",
+                            }
+                        )
                     if paper is not None:
                         self._saw(paper)
-                    yield Item(location, paper=paper, error=error, state=item_state,
-                               position=(page.cursor or 0) + i + 1 if page.cursor is not None else position)
+                    yield Item(
+                        location,
+                        paper=paper,
+                        error=error,
+                        state=item_state,
+                        position=(page.cursor or 0) + i + 1 if page.cursor is not None else position,
+                    )
                 if not page.token:
                     return
                 params = {"verb": "ListRecords", "resumptionToken": page.token}
 
     def final_state(self, state: dict) -> dict:
         if self.deleted:
-            self.warnings.append(f"skipped {self.deleted:,} record{'s' * (self.deleted != 1)} "
-                                 "arXiv marks as deleted")
+            self.warnings.append(f"skipped {self.deleted:,} record{'s' * (self.deleted != 1)} arXiv marks as deleted")
         return super().final_state(state)

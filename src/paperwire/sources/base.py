@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from ..models import Paper
 
@@ -53,8 +54,11 @@ class IngestReport:
 
     def counts(self) -> dict:
         return {
-            "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-            "skipped": self.skipped, "seconds": round(self.seconds, 2),
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "seconds": round(self.seconds, 2),
         }
 
     def summary(self) -> str:

@@ -26,7 +26,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -37,19 +37,41 @@ from .http import HarvestError, HttpError, fetch, parse_retry_after, user_agent
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_WAIT = 900.0        # longest single wait (rate limit, Retry-After, backoff), seconds
-SECONDARY_BACKOFF = 60.0        # first wait after a 403/429 that says nothing about how long
+DEFAULT_MAX_WAIT = 900.0  # longest single wait (rate limit, Retry-After, backoff), seconds
+SECONDARY_BACKOFF = 60.0  # first wait after a 403/429 that says nothing about how long
 GONE_STATUSES = {404: STATUS_GONE, 410: STATUS_GONE, 451: STATUS_UNAVAILABLE}
-REPO_BODY_BYTES = 1 << 20       # the most of one repository's answer read (it is a few kB)
+REPO_BODY_BYTES = 1 << 20  # the most of one repository's answer read (it is a few kB)
 
 _OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 _NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 _HOSTS = {"github.com", "www.github.com"}
 # first path segments of github.com pages that are not owners
 _NOT_OWNERS = {
-    "about", "apps", "collections", "contact", "customer-stories", "enterprise", "events", "explore",
-    "features", "login", "marketplace", "new", "notifications", "orgs", "organizations", "pricing",
-    "pulls", "issues", "search", "settings", "site", "sponsors", "topics", "trending", "users",
+    "about",
+    "apps",
+    "collections",
+    "contact",
+    "customer-stories",
+    "enterprise",
+    "events",
+    "explore",
+    "features",
+    "login",
+    "marketplace",
+    "new",
+    "notifications",
+    "orgs",
+    "organizations",
+    "pricing",
+    "pulls",
+    "issues",
+    "search",
+    "settings",
+    "site",
+    "sponsors",
+    "topics",
+    "trending",
+    "users",
 }
 
 
@@ -115,11 +137,11 @@ def parse_repo(url_or_slug: str) -> str:
 
 @dataclass(frozen=True)
 class StarResult:
-    repo: str                 # 'owner/name' as asked (lower case)
-    stars: int | None         # None: not modified (304) or gone
-    etag: str | None          # for the next conditional request
-    not_modified: bool        # 304: the count is the one stored
-    status: int               # the HTTP status of the final answer
+    repo: str  # 'owner/name' as asked (lower case)
+    stars: int | None  # None: not modified (304) or gone
+    etag: str | None  # for the next conditional request
+    not_modified: bool  # 304: the count is the one stored
+    status: int  # the HTTP status of the final answer
     full_name: str | None = None  # GitHub's spelling (differs after a rename that redirected)
 
     @property
@@ -131,7 +153,7 @@ class StarResult:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _int_header(response: httpx.Response, name: str) -> int | None:
@@ -151,17 +173,28 @@ class GitHubClient:
     added to a rate-limit reset time for clock differences. Tests make all of these tiny.
     """
 
-    def __init__(self, settings: Settings, *, token: str | None = None, max_wait: float | None = None,
-                 secondary_backoff: float | None = None, backoff: float | None = None,
-                 reset_margin: float = 1.0, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        token: str | None = None,
+        max_wait: float | None = None,
+        secondary_backoff: float | None = None,
+        backoff: float | None = None,
+        reset_margin: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
+    ):
         extra = settings.extra
         self.api_url = settings.github_api_url.rstrip("/")
         self.token = token if token is not None else settings.github_token
         self.retries = max(0, int(settings.http_retries))
         self.timeout = float(settings.http_timeout)
         self.max_wait = float(max_wait if max_wait is not None else extra.get("github_max_wait", DEFAULT_MAX_WAIT))
-        self.secondary_backoff = float(secondary_backoff if secondary_backoff is not None
-                                       else extra.get("github_secondary_backoff", SECONDARY_BACKOFF))
+        self.secondary_backoff = float(
+            secondary_backoff
+            if secondary_backoff is not None
+            else extra.get("github_secondary_backoff", SECONDARY_BACKOFF)
+        )
         self.backoff = float(backoff if backoff is not None else extra.get("http_backoff", 1.0))
         self.reset_margin = float(reset_margin)
         headers = {
@@ -172,17 +205,18 @@ class GitHubClient:
         }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), follow_redirects=True,
-                                    transport=transport, headers=headers)
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.timeout), follow_redirects=True, transport=transport, headers=headers
+        )
         self.rate_remaining: int | None = None  # from the latest response
-        self.rate_reset: float | None = None    # epoch seconds
+        self.rate_reset: float | None = None  # epoch seconds
         self.requests = 0
         self.waits: list[tuple[str, float]] = []  # (why, seconds) for every wait
 
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "GitHubClient":
+    def __enter__(self) -> GitHubClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -193,10 +227,14 @@ class GitHubClient:
         if self.token:
             hint = "The token's limit is 5,000 requests an hour; conditional requests answered 304 do not count."
         else:
-            hint = ("Without a token GitHub allows 60 requests an hour: set PAPERWIRE_GITHUB_TOKEN "
-                    "(any GitHub token, no scopes needed) to raise the limit to 5,000.")
-        return (f"GitHub rate limit: {why}; that is {wait:.0f} s from now, longer than the {self.max_wait:g} s "
-                f"this run waits. Star counts checked so far are saved; run again after {_iso(retry_at)}. {hint}")
+            hint = (
+                "Without a token GitHub allows 60 requests an hour: set PAPERWIRE_GITHUB_TOKEN "
+                "(any GitHub token, no scopes needed) to raise the limit to 5,000."
+            )
+        return (
+            f"GitHub rate limit: {why}; that is {wait:.0f} s from now, longer than the {self.max_wait:g} s "
+            f"this run waits. Star counts checked so far are saved; run again after {_iso(retry_at)}. {hint}"
+        )
 
     def _sleep(self, seconds: float, why: str) -> None:
         if seconds > self.max_wait:
@@ -214,9 +252,12 @@ class GitHubClient:
                 wait = max(0.0, wait) + self.reset_margin
                 if wait > self.max_wait:
                     retry_at = self.rate_reset + self.reset_margin
-                    raise GitHubRateLimited(self._limit_message(
-                        wait, retry_at, f"no requests left until the reset at {_iso(self.rate_reset)}"),
-                        retry_at=retry_at)
+                    raise GitHubRateLimited(
+                        self._limit_message(
+                            wait, retry_at, f"no requests left until the reset at {_iso(self.rate_reset)}"
+                        ),
+                        retry_at=retry_at,
+                    )
                 self._sleep(wait, f"X-RateLimit-Remaining: 0, reset at {_iso(self.rate_reset)}")
             self.rate_remaining = None
 
@@ -239,8 +280,8 @@ class GitHubClient:
         repo = parse_repo(repo)
         url = f"{self.api_url}/repos/{repo}"
         headers = {"If-None-Match": etag} if etag else {}
-        failures = 0   # 5xx, time-outs, broken answers
-        limited = 0    # secondary rate-limit refusals
+        failures = 0  # 5xx, time-outs, broken answers
+        limited = 0  # secondary rate-limit refusals
         problem = ""
         while True:
             self._wait_for_primary_limit()
@@ -268,8 +309,14 @@ class GitHubClient:
                     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError):
                         problem = "HTTP 200 without a readable stargazers_count"
                     else:
-                        return StarResult(repo, stars, response.headers.get("ETag"), False, 200,
-                                          data.get("full_name") if isinstance(data, dict) else None)
+                        return StarResult(
+                            repo,
+                            stars,
+                            response.headers.get("ETag"),
+                            False,
+                            200,
+                            data.get("full_name") if isinstance(data, dict) else None,
+                        )
                 elif status == 304:
                     return StarResult(repo, None, response.headers.get("ETag") or etag, True, 304)
                 elif status in GONE_STATUSES:
@@ -277,11 +324,17 @@ class GitHubClient:
                 elif status == 401:
                     raise GitHubAuthError(
                         f"{url}: HTTP 401: GitHub rejected the token (PAPERWIRE_GITHUB_TOKEN): it is wrong, "
-                        "expired or revoked. Make a new one, or unset the variable to go without (60 requests an hour).")
+                        "expired or revoked. Make a new one, or unset the variable to go without (60 requests an hour)."
+                    )
                 elif status in (403, 429):
                     message = _message(response)
-                    if status == 403 and message and "rate limit" not in message.lower() \
-                            and response.headers.get("Retry-After") is None and self.rate_remaining != 0:
+                    if (
+                        status == 403
+                        and message
+                        and "rate limit" not in message.lower()
+                        and response.headers.get("Retry-After") is None
+                        and self.rate_remaining != 0
+                    ):
                         # a plain refusal ("Repository access blocked"), not a limit: not retried
                         return StarResult(repo, None, None, False, status)
                     limited += 1
@@ -290,26 +343,40 @@ class GitHubClient:
                         raise GitHubRateLimited(
                             f"GitHub keeps refusing requests (HTTP {status}: {message or 'rate limit'}; "
                             f"{limited} times in a row). Star counts checked so far are saved; run again "
-                            f"after {_iso(retry_at)}.", retry_at=retry_at)
+                            f"after {_iso(retry_at)}.",
+                            retry_at=retry_at,
+                        )
                     retry_after = parse_retry_after(response.headers.get("Retry-After"))
                     if retry_after is not None:
                         self._sleep(retry_after, f"HTTP {status}, Retry-After {response.headers['Retry-After']}")
-                    elif self.rate_remaining == 0 and self.rate_reset is not None \
-                            and self.rate_reset + self.reset_margin > time.time():
+                    elif (
+                        self.rate_remaining == 0
+                        and self.rate_reset is not None
+                        and self.rate_reset + self.reset_margin > time.time()
+                    ):
                         pass  # the primary limit: _wait_for_primary_limit waits for the reset
                     else:
-                        self._sleep(self._backoff(self.secondary_backoff, limited),
-                                    f"HTTP {status} without Retry-After (secondary rate limit)")
+                        self._sleep(
+                            self._backoff(self.secondary_backoff, limited),
+                            f"HTTP {status} without Retry-After (secondary rate limit)",
+                        )
                     continue
                 elif status >= 500:
                     problem = f"HTTP {status} {response.reason_phrase}".rstrip()
                 else:
-                    raise HttpError(url, f"{url}: HTTP {status} {response.reason_phrase}: not retried.",
-                                    status=status, body=response.content)
+                    raise HttpError(
+                        url,
+                        f"{url}: HTTP {status} {response.reason_phrase}: not retried.",
+                        status=status,
+                        body=response.content,
+                    )
             failures += 1
             if failures > self.retries:
-                raise HttpError(url, f"{url}: {problem} (gave up after {failures} attempts). GitHub is slow or "
-                                     "failing; run again later (raise PAPERWIRE_HTTP_TIMEOUT if it is slow).")
+                raise HttpError(
+                    url,
+                    f"{url}: {problem} (gave up after {failures} attempts). GitHub is slow or "
+                    "failing; run again later (raise PAPERWIRE_HTTP_TIMEOUT if it is slow).",
+                )
             wait = min(self._backoff(self.backoff, failures), self.max_wait)
             self._sleep(wait, problem)
 

@@ -22,11 +22,11 @@ def _stored(store, key: str) -> dict:
         return {}
 
 
-def _window_for(store, key: str, date_from, date_to, since_last: bool, overlap_days: int,
-                today: date | None) -> Window:
+def _window_for(store, key: str, date_from, date_to, since_last: bool, overlap_days: int, today: date | None) -> Window:
     stored = _stored(store, key)
-    window = choose_window(stored, date_from=date_from, date_to=date_to, since_last=since_last,
-                           overlap_days=overlap_days, today=today)
+    window = choose_window(
+        stored, date_from=date_from, date_to=date_to, since_last=since_last, overlap_days=overlap_days, today=today
+    )
     if stored.get("resume") and Window.from_dict(stored.get("window")) != window:
         # another window than the unfinished one: that one is abandoned (the runner must not
         # report this run as resumed); the last complete window is kept for --since-last
@@ -34,10 +34,17 @@ def _window_for(store, key: str, date_from, date_to, since_last: bool, overlap_d
     return window
 
 
-def make_api_source(settings: "Settings", store: "Store", categories: list[str] | str,
-                    date_from: str | date | None = None, date_to: str | date | None = None,
-                    since_last: bool = False, *, today: date | None = None,
-                    page_size: int = 100) -> "ArxivApiSource":
+def make_api_source(
+    settings: Settings,
+    store: Store,
+    categories: list[str] | str,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    since_last: bool = False,
+    *,
+    today: date | None = None,
+    page_size: int = 100,
+) -> ArxivApiSource:
     """An arXiv API harvest of papers submitted in a date window, in the given categories
     (e.g. ['cs.CL', 'cs.LG']), ready for ``run_ingest(store, source)``."""
     raw = [categories] if isinstance(categories, str) else list(categories)
@@ -49,9 +56,16 @@ def make_api_source(settings: "Settings", store: "Store", categories: list[str] 
     return ArxivApiSource(settings, cats, window, store=store, today=today, page_size=page_size)
 
 
-def make_oai_source(settings: "Settings", store: "Store", set_spec: str | None = None,
-                    date_from: str | date | None = None, date_to: str | date | None = None,
-                    since_last: bool = False, *, today: date | None = None) -> "ArxivOaiSource":
+def make_oai_source(
+    settings: Settings,
+    store: Store,
+    set_spec: str | None = None,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    since_last: bool = False,
+    *,
+    today: date | None = None,
+) -> ArxivOaiSource:
     """An arXiv OAI-PMH harvest (metadataPrefix=arXiv) of records changed in a date window,
     optionally of one set ('cs', 'math', 'physics:hep-th'), ready for ``run_ingest``."""
     set_spec = (set_spec or "").strip() or None

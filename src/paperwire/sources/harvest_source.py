@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ..models import Paper
@@ -28,7 +28,7 @@ DEFAULT_FIRST_DAYS = 3  # a first run without --from covers today and the 2 days
 
 
 def utc_today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def parse_day(value: str | date | None, name: str = "date") -> date | None:
@@ -62,7 +62,7 @@ class Window:
         return {"from": self.start.isoformat(), "until": self.end.isoformat()}
 
     @classmethod
-    def from_dict(cls, d: dict | None) -> "Window | None":
+    def from_dict(cls, d: dict | None) -> Window | None:
         if not d or not d.get("from") or not d.get("until"):
             return None
         return cls(date.fromisoformat(d["from"]), date.fromisoformat(d["until"]))
@@ -71,9 +71,16 @@ class Window:
         return f"{self.start}..{self.end}" if self.start != self.end else str(self.start)
 
 
-def choose_window(stored: dict | None, *, date_from=None, date_to=None, since_last: bool = False,
-                  overlap_days: int = 2, today: date | None = None,
-                  first_days: int = DEFAULT_FIRST_DAYS) -> Window:
+def choose_window(
+    stored: dict | None,
+    *,
+    date_from=None,
+    date_to=None,
+    since_last: bool = False,
+    overlap_days: int = 2,
+    today: date | None = None,
+    first_days: int = DEFAULT_FIRST_DAYS,
+) -> Window:
     """The window a harvest covers.
 
     - an unfinished run is resumed when no dates are given (or the same ones);
@@ -130,8 +137,15 @@ class HarvestSource:
 
     unit = "rec"
 
-    def __init__(self, settings: "Settings", window: Window, *, store: "Store | None" = None,
-                 checks: list[CategoryCheck] | None = None, today: date | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        window: Window,
+        *,
+        store: Store | None = None,
+        checks: list[CategoryCheck] | None = None,
+        today: date | None = None,
+    ):
         self.settings = settings
         self.window = window
         self.store = store
@@ -165,8 +179,12 @@ class HarvestSource:
         last = Window.from_dict(self._last)
         end = max(last.end, self.window.end) if last else self.window.end
         start = self.window.start if not last or self.window.end >= last.end else last.start
-        return {"window": None, "resume": None, "last": {"from": start.isoformat(), "until": end.isoformat()},
-                "complete": True}
+        return {
+            "window": None,
+            "resume": None,
+            "last": {"from": start.isoformat(), "until": end.isoformat()},
+            "complete": True,
+        }
 
     # -- the weekday check ---------------------------------------------------------------
     def _saw(self, paper: Paper, day: str | None = None) -> None:

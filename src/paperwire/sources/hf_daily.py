@@ -24,17 +24,25 @@ import json
 import re
 import tarfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from ..models import (Paper, RecordError, is_http_url, iso_datetime, normalize_id, not_in_future, split_arxiv_id,
-                      validated)
+from ..models import (
+    Paper,
+    RecordError,
+    is_http_url,
+    iso_datetime,
+    normalize_id,
+    not_in_future,
+    split_arxiv_id,
+    validated,
+)
 from .github import InvalidRepo, parse_repo
 
 SOURCE = "hf-daily"
-MAX_FILE_BYTES = 64 * 1024 * 1024     # one day's file (a real one is ~100 KB)
-MAX_REPR_CHARS = 2 * 1024 * 1024      # one repr-string item
+MAX_FILE_BYTES = 64 * 1024 * 1024  # one day's file (a real one is ~100 KB)
+MAX_REPR_CHARS = 2 * 1024 * 1024  # one repr-string item
 _DAY = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
@@ -44,11 +52,11 @@ class HFRecord:
 
     location: str
     paper: Paper
-    listed_day: str             # the daily list it was on, YYYY-MM-DD
-    listed_at: str              # when it reached that list, ISO 8601 UTC
+    listed_day: str  # the daily list it was on, YYYY-MM-DD
+    listed_at: str  # when it reached that list, ISO 8601 UTC
     upvotes: int
-    github_repo: str | None     # 'owner/name', lower case
-    github_stars: int | None    # the count when the day's file was saved
+    github_repo: str | None  # 'owner/name', lower case
+    github_stars: int | None  # the count when the day's file was saved
 
 
 @dataclass
@@ -121,8 +129,11 @@ def item_to_record(item, daily_date: str | None, location: str) -> HFRecord:
     if split_arxiv_id(paper_id) is None:
         raise RecordError(f"invalid arXiv id {raw_id[:80]!r}")
 
-    submitted_daily = (not_in_future(iso_datetime(paper.get("submittedOnDailyAt")), "submittedOnDailyAt")
-                       if paper.get("submittedOnDailyAt") else None)
+    submitted_daily = (
+        not_in_future(iso_datetime(paper.get("submittedOnDailyAt")), "submittedOnDailyAt")
+        if paper.get("submittedOnDailyAt")
+        else None
+    )
     day = daily_date or _valid_day(item.get("_daily_date")) or (submitted_daily or "")[:10] or None
     if day is None:
         raise RecordError("no daily date (not in the file name, '_daily_date' nor 'submittedOnDailyAt')")
@@ -160,14 +171,24 @@ def item_to_record(item, daily_date: str | None, location: str) -> HFRecord:
 
     title = paper.get("title") if paper.get("title") not in (None, "") else item.get("title")
     abstract = paper.get("summary") if paper.get("summary") not in (None, "") else item.get("summary")
-    p = validated(Paper(
-        id=paper_id, version=version, title=title, abstract=abstract or "", authors=names,
-        submitted=paper.get("publishedAt") or None, announced=day, code_url=code_url, source=SOURCE,
-    ))
+    p = validated(
+        Paper(
+            id=paper_id,
+            version=version,
+            title=title,
+            abstract=abstract or "",
+            authors=names,
+            submitted=paper.get("publishedAt") or None,
+            announced=day,
+            code_url=code_url,
+            source=SOURCE,
+        )
+    )
     return HFRecord(location, p, day, listed_at, upvotes, repo, stars if repo else None)
 
 
 # -- reading files ----------------------------------------------------------------------------
+
 
 def _items_of_document(doc, name: str) -> tuple[list, str | None]:
     """The items of one day's file and its day (from the wrapper's 'date' or the file name)."""
@@ -214,8 +235,10 @@ def read_hf(path: str | Path) -> Iterator[HFItem]:
     try:
         yield from _read_hf(path)
     except (EOFError, tarfile.TarError, zlib.error) as e:
-        raise ValueError(f"damaged or cut short ({e}): import the complete file again (the whole batches "
-                         "stored before the damage are kept; an import changes nothing it already did)") from None
+        raise ValueError(
+            f"damaged or cut short ({e}): import the complete file again (the whole batches "
+            "stored before the damage are kept; an import changes nothing it already did)"
+        ) from None
 
 
 def _read_hf(path: str | Path) -> Iterator[HFItem]:

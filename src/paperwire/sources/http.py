@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 import time
 import zlib
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import httpx
 from lxml import etree
@@ -79,8 +80,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now_dt = datetime.fromtimestamp(now, timezone.utc) if now is not None else datetime.now(timezone.utc)
+        when = when.replace(tzinfo=UTC)
+    now_dt = datetime.fromtimestamp(now, UTC) if now is not None else datetime.now(UTC)
     return max(0.0, (when - now_dt).total_seconds())
 
 
@@ -104,7 +105,9 @@ def read_capped(response: httpx.Response, limit: int, *, cut: bool = False) -> b
     at the limit. Over it: ``ResponseTooLarge``, or with ``cut`` the first ``limit`` bytes.
     A corrupt compressed body raises ``httpx.DecodingError``."""
     url = str(response.request.url)
-    too_large = f"{url}: response larger than {limit / 2**20:g} MiB (decompressed); refused. Nothing from it was stored."
+    too_large = (
+        f"{url}: response larger than {limit / 2**20:g} MiB (decompressed); refused. Nothing from it was stored."
+    )
     try:
         decoder = _decompressor(response.headers.get("content-encoding", ""))
     except ValueError as e:
@@ -136,19 +139,33 @@ def read_capped(response: httpx.Response, limit: int, *, cut: bool = False) -> b
     return bytes(out)
 
 
-def fetch(client: httpx.Client, url: str, *, params: dict | None = None, headers: dict | None = None,
-          accept: tuple[int, ...] = (200,), limit: int = MAX_BODY_BYTES) -> httpx.Response:
+def fetch(
+    client: httpx.Client,
+    url: str,
+    *,
+    params: dict | None = None,
+    headers: dict | None = None,
+    accept: tuple[int, ...] = (200,),
+    limit: int = MAX_BODY_BYTES,
+) -> httpx.Response:
     """GET ``url`` through ``client``, streaming: an answer with a status in ``accept`` is read
     up to ``limit`` bytes (read_capped; over: ResponseTooLarge), any other keeps its first
     ERROR_BODY_BYTES. Returns a complete, already decoded response."""
     with client.stream("GET", url, params=params, headers=headers) as response:
         full = response.status_code in accept
         body = read_capped(response, limit if full else ERROR_BODY_BYTES, cut=not full)
-        kept = [(k, v) for k, v in response.headers.multi_items()
-                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-        return httpx.Response(response.status_code, headers=kept, content=body, request=response.request,
-                              extensions={k: v for k, v in response.extensions.items()
-                                          if k in ("reason_phrase", "http_version")})
+        kept = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=kept,
+            content=body,
+            request=response.request,
+            extensions={k: v for k, v in response.extensions.items() if k in ("reason_phrase", "http_version")},
+        )
 
 
 _XML_PARSER = None
@@ -169,8 +186,13 @@ def parse_xml(body: bytes, what: str) -> etree._Element:
     global _XML_PARSER
     if _XML_PARSER is None:
         _XML_PARSER = etree.XMLParser(
-            resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-            dtd_validation=False, remove_comments=True, remove_pis=True,
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            dtd_validation=False,
+            remove_comments=True,
+            remove_pis=True,
         )
     # every encoding: a UTF-16 bomb hides from a UTF-8 search, and libxml2's own refusal of it
     # would look like a broken page and be fetched again
@@ -197,17 +219,27 @@ def parse_xml(body: bytes, what: str) -> etree._Element:
 class PoliteClient:
     """One client per harvest: keeps the pause between consecutive requests."""
 
-    def __init__(self, settings: Settings, *, max_wait: float | None = None,
-                 transport: httpx.BaseTransport | None = None, max_body: int = MAX_BODY_BYTES):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        max_wait: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+        max_body: int = MAX_BODY_BYTES,
+    ):
         self.max_body = int(max_body)
         self.delay = max(0.0, float(settings.http_delay))
         self.retries = max(0, int(settings.http_retries))
         self.timeout = float(settings.http_timeout)
-        self.max_wait = float(max_wait if max_wait is not None else settings.extra.get("http_max_wait", DEFAULT_MAX_WAIT))
+        self.max_wait = float(
+            max_wait if max_wait is not None else settings.extra.get("http_max_wait", DEFAULT_MAX_WAIT)
+        )
         self.backoff = float(settings.extra.get("http_backoff", max(self.delay, 0.01)))
         self.user_agent = user_agent().replace("{delay}", f"{self.delay:g}")
         self._client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout), follow_redirects=True, transport=transport,
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=True,
+            transport=transport,
             headers={"User-Agent": self.user_agent, "Accept-Encoding": "gzip"},
         )
         self._last: float | None = None  # monotonic time the previous request finished
@@ -218,7 +250,7 @@ class PoliteClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "PoliteClient":
+    def __enter__(self) -> PoliteClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -241,8 +273,15 @@ class PoliteClient:
         """GET with retries. Returns a response whose status is in ``accept``; raises HttpError."""
         return self.get_parsed(url, params, lambda r: r, accept=accept)
 
-    def get_parsed(self, url: str, params: dict | None, parse: Callable[[httpx.Response], T], *,
-                   accept: tuple[int, ...] = (200,), what: str | None = None) -> T:
+    def get_parsed(
+        self,
+        url: str,
+        params: dict | None,
+        parse: Callable[[httpx.Response], T],
+        *,
+        accept: tuple[int, ...] = (200,),
+        what: str | None = None,
+    ) -> T:
         """GET and hand the response to ``parse``; a ``BadContent`` from it counts as a failed
         attempt (fetched again after a backoff), like a 503 or a timeout."""
         shown = str(httpx.URL(url, params=params or {}))
@@ -261,12 +300,16 @@ class PoliteClient:
                     self._last = time.monotonic()
             except httpx.TimeoutException:
                 problem = f"no complete answer within {self.timeout:g} s"
-                advice = ("The server is slow or down: try again later, or raise PAPERWIRE_HTTP_TIMEOUT. "
-                          "A harvest resumes where it stopped.")
+                advice = (
+                    "The server is slow or down: try again later, or raise PAPERWIRE_HTTP_TIMEOUT. "
+                    "A harvest resumes where it stopped."
+                )
             except httpx.TransportError as e:
                 problem = f"connection failed or was cut ({type(e).__name__}: {e})"
-                advice = ("Check the network and the server URL (PAPERWIRE_ARXIV_API_URL / PAPERWIRE_ARXIV_OAI_URL); "
-                          "a harvest resumes where it stopped.")
+                advice = (
+                    "Check the network and the server URL (PAPERWIRE_ARXIV_API_URL / PAPERWIRE_ARXIV_OAI_URL); "
+                    "a harvest resumes where it stopped."
+                )
             except httpx.DecodingError as e:
                 problem = str(e)
                 advice = "The server sent a broken page; try again later. A harvest resumes where it stopped."
@@ -284,10 +327,12 @@ class PoliteClient:
                     if retry_after is not None:
                         pending_wait = min(retry_after, self.max_wait)
                         self.waits.append((f"Retry-After {response.headers.get('Retry-After')}", pending_wait))
-                    advice = ("The server is busy or limiting our rate; wait a few minutes and run the same command "
-                              "again: a harvest resumes where it stopped."
-                              if status in (429, 503) else
-                              "The server failed; try again later: a harvest resumes where it stopped.")
+                    advice = (
+                        "The server is busy or limiting our rate; wait a few minutes and run the same command "
+                        "again: a harvest resumes where it stopped."
+                        if status in (429, 503)
+                        else "The server failed; try again later: a harvest resumes where it stopped."
+                    )
                 else:
                     hint = {
                         400: "the server rejected the request; check the query (categories, dates, ids).",
@@ -295,13 +340,16 @@ class PoliteClient:
                         404: "not found; check the server URL setting.",
                     }.get(status, "not retried.")
                     raise HttpError(
-                        shown, f"{shown}: HTTP {status} {response.reason_phrase}: {hint}".replace(" :", ":"),
-                        status=status, body=response.content,
+                        shown,
+                        f"{shown}: HTTP {status} {response.reason_phrase}: {hint}".replace(" :", ":"),
+                        status=status,
+                        body=response.content,
                     )
             if attempt < attempts:
                 if not pending_wait:
                     pending_wait = self._backoff(attempt)
                     self.waits.append((problem, pending_wait))
         raise HttpError(
-            shown, f"{shown}: {problem} (gave up after {attempts} attempt{'s' * (attempts > 1)}). {advice}",
+            shown,
+            f"{shown}: {problem} (gave up after {attempts} attempt{'s' * (attempts > 1)}). {advice}",
         )

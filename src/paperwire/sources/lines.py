@@ -5,9 +5,9 @@ from __future__ import annotations
 import gzip
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a longer line is reported and skipped, never read whole
 
@@ -110,8 +110,12 @@ class JsonLinesFileSource:
                 yield Item(where, error=str(e), state=new_state, position=line.position)
                 continue
             except (TypeError, AttributeError, KeyError, IndexError, ValueError) as e:  # wrong types
-                yield Item(where, error=f"invalid record: {type(e).__name__}: {str(e)[:120]}", state=new_state,
-                           position=line.position)
+                yield Item(
+                    where,
+                    error=f"invalid record: {type(e).__name__}: {str(e)[:120]}",
+                    state=new_state,
+                    position=line.position,
+                )
                 continue
             yield Item(where, paper=paper, state=new_state, position=line.position)
 

@@ -8,8 +8,8 @@ run resumes where the last committed batch ended.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from tqdm import tqdm
 
@@ -68,16 +68,23 @@ def run_ingest(
         if can_resume is None or can_resume(state):
             report.resumed_from = str(state["resume"].get("where", state["resume"]))
         else:
-            report.warnings.append("the interrupted run's resume point does not apply to this input "
-                                   "(it changed since): started again from the beginning")
+            report.warnings.append(
+                "the interrupted run's resume point does not apply to this input "
+                "(it changed since): started again from the beginning"
+            )
 
     batch: list[Paper] = []
     batch_errors: list[tuple[str, str]] = []
     locations: dict[str, str] = {}  # paper id -> location, within the batch
     last_state: dict | None = None
     bar = tqdm(
-        total=source.total(), unit=source.unit, unit_scale=True, desc=source.label[:40],
-        disable=not progress, dynamic_ncols=True, mininterval=0.5,
+        total=source.total(),
+        unit=source.unit,
+        unit_scale=True,
+        desc=source.label[:40],
+        disable=not progress,
+        dynamic_ncols=True,
+        mininterval=0.5,
     )
 
     def skip(location: str, reason: str) -> None:
@@ -88,7 +95,9 @@ def run_ingest(
         if not batch and not batch_errors and last_state is None:
             return
         result = store.papers.upsert(
-            batch, run_id=run_id, state=(source.key, last_state) if last_state is not None else None,
+            batch,
+            run_id=run_id,
+            state=(source.key, last_state) if last_state is not None else None,
             errors=batch_errors,
         )
         report.inserted += result.inserted
@@ -119,13 +128,20 @@ def run_ingest(
                     skip(item.location, str(e))
                 else:
                     if paper.id in locations:
-                        skip(item.location, f"duplicate: paper {paper.id} appeared earlier in this input, at {locations[paper.id]}")
+                        skip(
+                            item.location,
+                            f"duplicate: paper {paper.id} appeared earlier in this input, at {locations[paper.id]}",
+                        )
                     else:
                         locations[paper.id] = item.location
                         batch.append(paper)
             if len(batch) + len(batch_errors) >= batch_size:
                 flush()
-            bar.set_postfix(papers=report.inserted + report.updated + report.unchanged + len(batch), skipped=report.skipped, refresh=False)
+            bar.set_postfix(
+                papers=report.inserted + report.updated + report.unchanged + len(batch),
+                skipped=report.skipped,
+                refresh=False,
+            )
         last_state = source.final_state(last_state if last_state is not None else state)
         flush()
         report.warnings.extend(source.warnings)

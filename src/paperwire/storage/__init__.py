@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import DatabaseUnreachable, DatabaseURLError
 from .papers import Change, UpsertResult
 from .store import Store
-from .errors import DatabaseUnreachable, DatabaseURLError
 
 USAGE = "use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname"
 
@@ -16,7 +16,7 @@ def sqlite_file(database_url: str) -> str:
     """The file of a ``sqlite:`` URL ('sqlite:///abs/path.db' -> '/abs/path.db')."""
     if "sqlite:///" in database_url:
         return database_url.split("sqlite:///", 1)[1]
-    return database_url[len("sqlite://"):]
+    return database_url[len("sqlite://") :]
 
 
 def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Path | None = None) -> Store:
@@ -34,8 +34,10 @@ def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Pat
             if create_dir is not None and parent.resolve() == Path(create_dir).resolve():
                 parent.mkdir(parents=True, exist_ok=True)
             elif not parent.is_dir():
-                raise DatabaseURLError(f"{database_url!r}: the directory {parent} does not exist; create it "
-                                       "first (only the data directory, PAPERWIRE_DATA_DIR, is created)")
+                raise DatabaseURLError(
+                    f"{database_url!r}: the directory {parent} does not exist; create it "
+                    "first (only the data directory, PAPERWIRE_DATA_DIR, is created)"
+                )
         store = SQLiteStore(path)
     elif database_url.startswith(("postgresql:", "postgres:")):
         from .postgres import PostgresStore

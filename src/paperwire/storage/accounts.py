@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ..accounts.types import ROLES, STATUSES, Account, SigninComposer, SigninRefused, SigninToken
 from ..models import utc_now
-from .database import LOCK_ACCOUNT_ADMIN, Database
 from .community import CommunityStore
+from .database import LOCK_ACCOUNT_ADMIN, Database
 from .outbox import OutboxStore
 from .subscribers import RateLimitStore
 
@@ -27,8 +27,10 @@ class AccountStore:
         return Account(*row) if row else None
 
     def by_email(self, email: str, *, lock: bool = False) -> Account | None:
-        row = self.db.one(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email=?"
-                                   + (self.db.dialect.row_lock if lock else ""), (email,))
+        row = self.db.one(
+            f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email=?" + (self.db.dialect.row_lock if lock else ""),
+            (email,),
+        )
         return Account(*row) if row else None
 
     def list(self, role: str | None = None) -> list[Account]:
@@ -43,8 +45,10 @@ class AccountStore:
         ``role``, that role is set (ValueError for a role not in ROLES)."""
         _check(role, ROLES, "role")
         with self.db.write() as c:
-            c.execute("INSERT INTO accounts (email, role, created_at) VALUES (?, ?, ?) ON CONFLICT(email) DO NOTHING",
-                      (email, role or "reader", utc_now()))
+            c.execute(
+                "INSERT INTO accounts (email, role, created_at) VALUES (?, ?, ?) ON CONFLICT(email) DO NOTHING",
+                (email, role or "reader", utc_now()),
+            )
             if role is not None:
                 c.execute("UPDATE accounts SET role=? WHERE email=?", (role, email))
         return self.by_email(email)
@@ -60,7 +64,8 @@ class AccountStore:
         row = self.db.one(
             f"SELECT {', '.join('a.' + c for c in ACCOUNT_COLUMNS.split(', '))} FROM sessions s "
             "JOIN accounts a ON a.id = s.account_id WHERE s.token_hash=? AND s.expires_at>? AND a.status='active'",
-            (token_hash, now))
+            (token_hash, now),
+        )
         return Account(*row) if row else None
 
     def delete_session(self, token_hash: str) -> None:
@@ -68,8 +73,16 @@ class AccountStore:
             c.execute("DELETE FROM sessions WHERE token_hash=?", (token_hash,))
 
     # -- sign-in links -------------------------------------------------------------------
-    def queue_signin(self, *, email: str, nonce: str, limits: list[tuple[str, int, float]], now: float,
-                     compose: SigninComposer, prune_before: str) -> str:
+    def queue_signin(
+        self,
+        *,
+        email: str,
+        nonce: str,
+        limits: list[tuple[str, int, float]],
+        now: float,
+        compose: SigninComposer,
+        prune_before: str,
+    ) -> str:
         """One sign-in request, in one transaction: check and record the rate ``limits``
         (RateLimited and no change when one is reached); then, unless the address is suppressed
         or its account disabled (outcome 'blocked', nothing queued), store a signin_tokens row for
@@ -81,24 +94,27 @@ class AccountStore:
             account, outbox = self.by_email(email), OutboxStore(self.db)
             if outbox.is_suppressed(email) or (account is not None and account.status != "active"):
                 return "blocked"
-            c.execute("INSERT INTO signin_tokens (nonce, email, created_at) VALUES (?, ?, ?)", (nonce, email, utc_now()))
+            c.execute(
+                "INSERT INTO signin_tokens (nonce, email, created_at) VALUES (?, ?, ?)", (nonce, email, utc_now())
+            )
             kind, message_id, message = compose(account)
             outbox.insert(kind=kind, recipient=email, message_id=message_id, message=message)
             return "account" if account is not None else "new"
 
     def signin_token(self, nonce: str) -> SigninToken | None:
-        row = self.db.one("SELECT nonce, email, created_at, used_at FROM signin_tokens WHERE nonce=?",
-                                   (nonce,))
+        row = self.db.one("SELECT nonce, email, created_at, used_at FROM signin_tokens WHERE nonce=?", (nonce,))
         return SigninToken(*row) if row else None
 
-    def use_signin_token(self, nonce: str, email: str, *, session_hash: str | None = None,
-                         session_expires: str | None = None) -> Account:
+    def use_signin_token(
+        self, nonce: str, email: str, *, session_hash: str | None = None, session_expires: str | None = None
+    ) -> Account:
         """In one transaction: mark the link used (SigninRefused 'unknown' / 'used' otherwise),
         create the account on first sign-in (a reader), refuse a disabled one (SigninRefused
         'disabled'), set last_signin_at, and with ``session_hash`` create that session."""
         with self.db.write() as c:
-            row = c.execute("SELECT email, used_at FROM signin_tokens WHERE nonce=?" + self.db.dialect.row_lock,
-                            (nonce,)).fetchone()
+            row = c.execute(
+                "SELECT email, used_at FROM signin_tokens WHERE nonce=?" + self.db.dialect.row_lock, (nonce,)
+            ).fetchone()
             if row is None or row["email"] != email:
                 raise SigninRefused("unknown")
             if row["used_at"] is not None:
@@ -108,8 +124,10 @@ class AccountStore:
                 raise SigninRefused("disabled")
             now = utc_now()
             c.execute("UPDATE signin_tokens SET used_at=? WHERE nonce=?", (now, nonce))
-            c.execute("INSERT INTO accounts (email, role, created_at) VALUES (?, 'reader', ?) "
-                      "ON CONFLICT(email) DO NOTHING", (email, now))
+            c.execute(
+                "INSERT INTO accounts (email, role, created_at) VALUES (?, 'reader', ?) ON CONFLICT(email) DO NOTHING",
+                (email, now),
+            )
             c.execute("UPDATE accounts SET last_signin_at=? WHERE email=?", (now, email))
             account = self.by_email(email)
             if session_hash is not None:
@@ -117,8 +135,9 @@ class AccountStore:
             return account
 
     # -- administration ------------------------------------------------------------------
-    def set_role(self, email: str, role: str, *, create: bool = True,
-                 actor_id: int | None = None) -> tuple[Account | None, str | None]:
+    def set_role(
+        self, email: str, role: str, *, create: bool = True, actor_id: int | None = None
+    ) -> tuple[Account | None, str | None]:
         """Set the role of the account for ``email`` (created when missing and ``create``), with an
         audit_log row (action 'role') when it changed, in one transaction. Returns (account or None
         when missing and not created, the previous role or None when it was created/missing)."""
@@ -130,12 +149,17 @@ class AccountStore:
                 return None, None
             previous = account.role if account is not None else None
             if account is None:
-                c.execute("INSERT INTO accounts (email, role, created_at) VALUES (?, ?, ?) "
-                          "ON CONFLICT(email) DO UPDATE SET role=excluded.role", (email, role, utc_now()))
+                c.execute(
+                    "INSERT INTO accounts (email, role, created_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(email) DO UPDATE SET role=excluded.role",
+                    (email, role, utc_now()),
+                )
             elif previous != role:
                 c.execute("UPDATE accounts SET role=? WHERE email=?", (role, email))
             if previous != role:
-                CommunityStore(self.db).audit(actor_id, "role", None, {"email": email, "role": role, "previous": previous})
+                CommunityStore(self.db).audit(
+                    actor_id, "role", None, {"email": email, "role": role, "previous": previous}
+                )
             return self.by_email(email), previous
 
     def set_status(self, email: str, status: str, *, actor_id: int | None = None) -> tuple[Account | None, int]:
@@ -152,8 +176,9 @@ class AccountStore:
                 deleted = c.execute("DELETE FROM sessions WHERE account_id=?", (account.id,)).rowcount
             if account.status != status:
                 c.execute("UPDATE accounts SET status=? WHERE id=?", (status, account.id))
-                CommunityStore(self.db).audit(actor_id, "disable" if status == "disabled" else "enable", None,
-                                            {"email": email})
+                CommunityStore(self.db).audit(
+                    actor_id, "disable" if status == "disabled" else "enable", None, {"email": email}
+                )
             return self.by_email(email), deleted
 
 

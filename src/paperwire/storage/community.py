@@ -35,13 +35,19 @@ class CommunityStore:
 
     @staticmethod
     def _lock_row(c, pk: int, now: str) -> None:
-        c.execute("INSERT INTO paper_community (paper_pk, updated_at) VALUES (?, ?) "
-                  "ON CONFLICT (paper_pk) DO UPDATE SET updated_at=excluded.updated_at", (pk, now))
+        c.execute(
+            "INSERT INTO paper_community (paper_pk, updated_at) VALUES (?, ?) "
+            "ON CONFLICT (paper_pk) DO UPDATE SET updated_at=excluded.updated_at",
+            (pk, now),
+        )
 
     @staticmethod
     def _add_vote(c, account_id: int, pk: int, now: str) -> None:
-        c.execute("INSERT INTO votes (account_id, paper_pk, created_at) VALUES (?, ?, ?) "
-                  "ON CONFLICT (account_id, paper_pk) DO NOTHING", (account_id, pk, now))
+        c.execute(
+            "INSERT INTO votes (account_id, paper_pk, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (account_id, paper_pk) DO NOTHING",
+            (account_id, pk, now),
+        )
 
     @staticmethod
     def _recount(c, pk: int) -> int:
@@ -52,8 +58,10 @@ class CommunityStore:
     def audit(self, actor_id: int | None, action: str, pk: int | None, detail: dict, now: str | None = None) -> None:
         """One audit_log row (curation, submissions, role and status changes, imports)."""
         with self.db.write() as c:
-            c.execute("INSERT INTO audit_log (at, actor_id, action, paper_pk, detail) VALUES (?, ?, ?, ?, ?)",
-                      (now or utc_now(), actor_id, action, pk, json.dumps(detail, ensure_ascii=False, sort_keys=True)))
+            c.execute(
+                "INSERT INTO audit_log (at, actor_id, action, paper_pk, detail) VALUES (?, ?, ?, ?, ?)",
+                (now or utc_now(), actor_id, action, pk, json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+            )
 
     # -- votes ------------------------------------------------------------------------------
     def set_vote(self, account_id: int, pk: int, up: bool) -> int:
@@ -73,14 +81,27 @@ class CommunityStore:
     def state(self, pks: list[int], account_id: int | None = None) -> dict[int, CommunityState]:
         """State of each paper in ``pks`` that has any (papers missing from the answer have the
         defaults); ``voted`` says whether ``account_id`` voted for it."""
-        voted = ("EXISTS (SELECT 1 FROM votes v WHERE v.paper_pk=pc.paper_pk AND v.account_id="
-                 f"{int(account_id)})" if account_id is not None else "0")
+        voted = (
+            f"EXISTS (SELECT 1 FROM votes v WHERE v.paper_pk=pc.paper_pk AND v.account_id={int(account_id)})"
+            if account_id is not None
+            else "0"
+        )
         rows = self.db.rows_in(
             "SELECT pc.paper_pk, pc.upvotes + pc.imported_upvotes, pc.featured_at, pc.hidden_at, "
-            f"pc.listed_day, pc.github_repo, {voted} FROM paper_community pc WHERE pc.paper_pk{{}}", pks)
-        return {r[0]: CommunityState(upvotes=r[1], voted=bool(r[6]), featured=r[2] is not None,
-                                     hidden=r[3] is not None, listed_day=r[4], github_repo=r[5])
-                for r in rows}
+            f"pc.listed_day, pc.github_repo, {voted} FROM paper_community pc WHERE pc.paper_pk{{}}",
+            pks,
+        )
+        return {
+            r[0]: CommunityState(
+                upvotes=r[1],
+                voted=bool(r[6]),
+                featured=r[2] is not None,
+                hidden=r[3] is not None,
+                listed_day=r[4],
+                github_repo=r[5],
+            )
+            for r in rows
+        }
 
     # -- day lists and submissions ----------------------------------------------------------
     def submit_to_list(self, account_id: int, pk: int, day: str, now: str) -> tuple[str, str]:
@@ -96,26 +117,35 @@ class CommunityStore:
                 status = "merged"
             else:
                 status, listed_day = "listed", day
-                c.execute("UPDATE paper_community SET listed_day=?, listed_at=?, submitted_by=? WHERE paper_pk=?",
-                          (day, now, account_id, pk))
+                c.execute(
+                    "UPDATE paper_community SET listed_day=?, listed_at=?, submitted_by=? WHERE paper_pk=?",
+                    (day, now, account_id, pk),
+                )
             self._add_vote(c, account_id, pk, now)
             self._recount(c, pk)
-            self.audit(account_id, "submit" if status == "listed" else "merge", pk,
-                                        {"day": listed_day}, now)
+            self.audit(account_id, "submit" if status == "listed" else "merge", pk, {"day": listed_day}, now)
         return status, listed_day
 
-    def day_list(self, day: str, *, include_hidden: bool = False, limit: int = 50, offset: int = 0) -> list[ListedPaper]:
+    def day_list(
+        self, day: str, *, include_hidden: bool = False, limit: int = 50, offset: int = 0
+    ) -> list[ListedPaper]:
         """The papers on ``day``'s list, most upvoted first (local + imported), then by the time
         they were listed; hidden papers are left out unless ``include_hidden``."""
         rows = self.db.all(
             "SELECT paper_pk, listed_at, upvotes + imported_upvotes AS total FROM paper_community "
-            "WHERE listed_day=?" + ("" if include_hidden else " AND hidden_at IS NULL") +
-            " ORDER BY total DESC, listed_at, paper_pk LIMIT ? OFFSET ?", (day, limit, offset))
+            "WHERE listed_day=?"
+            + ("" if include_hidden else " AND hidden_at IS NULL")
+            + " ORDER BY total DESC, listed_at, paper_pk LIMIT ? OFFSET ?",
+            (day, limit, offset),
+        )
         return [ListedPaper(r[0], r[1], r[2]) for r in rows]
 
     def count_day_list(self, day: str, *, include_hidden: bool = False) -> int:
-        return self.db.value("SELECT count(*) FROM paper_community WHERE listed_day=?"
-                                    + ("" if include_hidden else " AND hidden_at IS NULL"), (day,))
+        return self.db.value(
+            "SELECT count(*) FROM paper_community WHERE listed_day=?"
+            + ("" if include_hidden else " AND hidden_at IS NULL"),
+            (day,),
+        )
 
     # -- curation ---------------------------------------------------------------------------
     def curate(self, actor_id: int, pk: int, action: str, note: str = "") -> bool:
@@ -138,8 +168,10 @@ class CommunityStore:
 
     def audit_log(self, limit: int = 100, paper_pk: int | None = None) -> list[AuditEntry]:
         """The latest audit rows, newest first (optionally of one paper)."""
-        sql = ("SELECT a.id, a.at, a.actor_id, ac.email, a.action, a.paper_pk, p.id, a.detail FROM audit_log a "
-               "LEFT JOIN accounts ac ON ac.id = a.actor_id LEFT JOIN papers p ON p.pk = a.paper_pk")
+        sql = (
+            "SELECT a.id, a.at, a.actor_id, ac.email, a.action, a.paper_pk, p.id, a.detail FROM audit_log a "
+            "LEFT JOIN accounts ac ON ac.id = a.actor_id LEFT JOIN papers p ON p.pk = a.paper_pk"
+        )
         args: list = []
         if paper_pk is not None:
             sql += " WHERE a.paper_pk=?"
@@ -150,7 +182,9 @@ class CommunityStore:
     def _curated(self, column: str, limit: int) -> list[CuratedPaper]:
         rows = self.db.all(
             f"SELECT pc.paper_pk, p.id, p.title, pc.{column} FROM paper_community pc JOIN papers p ON p.pk = pc.paper_pk "
-            f"WHERE pc.{column} IS NOT NULL ORDER BY pc.{column} DESC, pc.paper_pk DESC LIMIT ?", (limit,))
+            f"WHERE pc.{column} IS NOT NULL ORDER BY pc.{column} DESC, pc.paper_pk DESC LIMIT ?",
+            (limit,),
+        )
         return [CuratedPaper(r[0], r[1], r[2], r[3]) for r in rows]
 
     def featured(self, limit: int = 100) -> list[CuratedPaper]:
@@ -164,8 +198,7 @@ class CommunityStore:
     def hidden_pks(self) -> frozenset[int]:
         """The pks of every hidden paper (read on every search: the engine leaves these out of its
         candidates and keys its results cache by them), from the partial index paper_community_hidden."""
-        pks = frozenset(r[0] for r in self.db.all(
-            "SELECT paper_pk FROM paper_community WHERE hidden_at IS NOT NULL"))
+        pks = frozenset(r[0] for r in self.db.all("SELECT paper_pk FROM paper_community WHERE hidden_at IS NOT NULL"))
         # the same set as last time is handed back as the same object: the caches keyed by it (the
         # engine's results, "for you") then share one copy, and its hash is computed once
         last = getattr(self.db, "_hidden_last", None)

@@ -52,16 +52,18 @@ class CopyReport:
 class _Table:
     name: str
     columns: list[str]
-    order: list[str]           # primary-key columns (all columns when there is no primary key)
-    bytea: set[int]            # positions of BYTEA columns (SQLite may hold text in a BLOB column)
+    order: list[str]  # primary-key columns (all columns when there is no primary key)
+    bytea: set[int]  # positions of BYTEA columns (SQLite may hold text in a BLOB column)
     parents: set[str]
 
 
 def _sqlite_tables(src: SQLiteDatabase) -> dict[str, _Table]:
     c = src.conn
     tables = {}
-    for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
-                             "AND name != 'schema_migrations' ORDER BY name"):
+    for (name,) in c.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' "
+        "AND name != 'schema_migrations' ORDER BY name"
+    ):
         info = c.execute(f'PRAGMA table_info("{name}")').fetchall()
         columns = [r["name"] for r in info]
         pk = [r["name"] for r in sorted(info, key=lambda r: r["pk"]) if r["pk"]]
@@ -124,8 +126,10 @@ def _sqlite_rows(src: SQLiteDatabase, t: _Table, batch: int):
 
 def _pg_rows(conn, t: _Table, batch: int):
     query = sql.SQL("SELECT {} FROM {} ORDER BY {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, t.columns)), sql.Identifier(t.name),
-        sql.SQL(", ").join(map(sql.Identifier, t.order)))
+        sql.SQL(", ").join(map(sql.Identifier, t.columns)),
+        sql.Identifier(t.name),
+        sql.SQL(", ").join(map(sql.Identifier, t.order)),
+    )
     with conn.cursor(name=f"verify_{t.name}") as cur:  # server-side: streamed, not loaded whole
         cur.itersize = batch
         cur.execute(query)
@@ -136,8 +140,9 @@ def _pg_rows(conn, t: _Table, batch: int):
             yield rows
 
 
-def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False, batch: int = 5000,
-                            progress: bool = True) -> CopyReport:
+def copy_sqlite_to_postgres(
+    source: Store, target: Store, *, force: bool = False, batch: int = 5000, progress: bool = True
+) -> CopyReport:
     """Copy every table of ``source`` (a SQLite store) into ``target`` (a PostgreSQL one) and verify
     it (see the module's docstring). Raises CopyError, leaving ``target`` unchanged, when it cannot
     start or does not verify."""
@@ -146,13 +151,16 @@ def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False
         raise CopyError("the copy goes from a SQLite database to a PostgreSQL one")
     sv, dv = src.schema_version(), dst.schema_version()
     if sv != dv:
-        raise CopyError(f"schema versions differ: SQLite {sv}, PostgreSQL {dv} (a migration exists for one "
-                        "backend only)")
+        raise CopyError(
+            f"schema versions differ: SQLite {sv}, PostgreSQL {dv} (a migration exists for one backend only)"
+        )
     tables = _sqlite_tables(src)
     pg_columns: dict[str, list[str]] = {}
     pg_bytea: dict[str, set[str]] = {}
-    for t, col, typ in dst.all("SELECT table_name, column_name, data_type FROM information_schema.columns "
-                                "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"):
+    for t, col, typ in dst.all(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+    ):
         pg_columns.setdefault(t, []).append(col)
         if typ == "bytea":
             pg_bytea.setdefault(t, set()).add(col)
@@ -170,26 +178,40 @@ def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False
     try:
         counts = {t.name: src_conn.execute(f'SELECT count(*) FROM "{t.name}"').fetchone()[0] for t in ordered}
         with dst.write() as c:
-            nonempty = [t.name for t in ordered
-                        if c.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t.name)))
-                        .fetchone()[0]]
+            nonempty = [
+                t.name
+                for t in ordered
+                if c.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(t.name))).fetchone()[0]
+            ]
             if nonempty and not force:
-                raise CopyError(f"the target is not empty ({', '.join(nonempty)} hold rows); "
-                                "use --force to replace its contents")
+                raise CopyError(
+                    f"the target is not empty ({', '.join(nonempty)} hold rows); use --force to replace its contents"
+                )
             if nonempty:
-                c.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
-                    sql.SQL(", ").join(sql.Identifier(t.name) for t in ordered)))
+                c.execute(
+                    sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                        sql.SQL(", ").join(sql.Identifier(t.name) for t in ordered)
+                    )
+                )
 
             for t in ordered:
                 copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    sql.Identifier(t.name), sql.SQL(", ").join(map(sql.Identifier, t.columns)))
-                with tqdm(total=counts[t.name], desc=f"copy {t.name}", unit="row", disable=not progress,
-                          leave=False) as bar, c.cursor() as cur, cur.copy(copy) as cp:
+                    sql.Identifier(t.name), sql.SQL(", ").join(map(sql.Identifier, t.columns))
+                )
+                with (
+                    tqdm(
+                        total=counts[t.name], desc=f"copy {t.name}", unit="row", disable=not progress, leave=False
+                    ) as bar,
+                    c.cursor() as cur,
+                    cur.copy(copy) as cp,
+                ):
                     for rows in _sqlite_rows(src, t, batch):
                         for row in rows:
                             if t.bytea:
-                                row = [v.encode("utf-8") if i in t.bytea and isinstance(v, str) else v
-                                       for i, v in enumerate(row)]
+                                row = [
+                                    v.encode("utf-8") if i in t.bytea and isinstance(v, str) else v
+                                    for i, v in enumerate(row)
+                                ]
                             cp.write_row(row)
                         bar.update(len(rows))
 
@@ -199,8 +221,9 @@ def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False
                 want = hashlib.md5(usedforsecurity=False)
                 got = hashlib.md5(usedforsecurity=False)
                 n_src = n_dst = 0
-                with tqdm(total=2 * counts[t.name], desc=f"verify {t.name}", unit="row", disable=not progress,
-                          leave=False) as bar:
+                with tqdm(
+                    total=2 * counts[t.name], desc=f"verify {t.name}", unit="row", disable=not progress, leave=False
+                ) as bar:
                     for rows in _sqlite_rows(src, t, batch):
                         n_src += len(rows)
                         for row in rows:
@@ -212,8 +235,10 @@ def copy_sqlite_to_postgres(source: Store, target: Store, *, force: bool = False
                             got.update(_row_bytes(row, t.bytea))
                         bar.update(len(rows))
                 if n_src != n_dst or want.digest() != got.digest():
-                    raise CopyError(f"table {t.name!r} did not verify: {n_src} rows (md5 {want.hexdigest()}) in "
-                                    f"SQLite, {n_dst} rows (md5 {got.hexdigest()}) in PostgreSQL; nothing was kept")
+                    raise CopyError(
+                        f"table {t.name!r} did not verify: {n_src} rows (md5 {want.hexdigest()}) in "
+                        f"SQLite, {n_dst} rows (md5 {got.hexdigest()}) in PostgreSQL; nothing was kept"
+                    )
                 report.tables.append(TableReport(t.name, n_src, want.hexdigest()))
     finally:
         src_conn.execute("COMMIT")
@@ -227,6 +252,9 @@ def _reset_sequences(c) -> None:
         "SELECT table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND is_identity = 'YES'"
     ).fetchall():
-        c.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}")
-                  .format(sql.Literal(table), sql.Literal(column), sql.Identifier(column), sql.Identifier(table)))
+        c.execute(
+            sql.SQL("SELECT setval(pg_get_serial_sequence({}, {}), coalesce(max({}), 0) + 1, false) FROM {}").format(
+                sql.Literal(table), sql.Literal(column), sql.Identifier(column), sql.Identifier(table)
+            )
+        )
     c.execute("SELECT setval('papers_change_seq', coalesce(max(seq), 0) + 1, false) FROM papers")

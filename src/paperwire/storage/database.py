@@ -8,24 +8,25 @@ and ask the dialect only for the differing pieces.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..models import utc_now
 
 # what ``Database.serialize`` takes (on PostgreSQL the keys of pg_advisory_xact_lock(bigint)):
 # one per kind of write that must not run beside another of its kind
 LOCK_MIGRATE = 0x7077_0001
-LOCK_PAPERS = 0x7077_0002      # the change feed's seq order is commit order
-LOCK_SUBSCRIBE = 0x7077_0003   # rate limits and "row exists?" checks of subscribe requests
+LOCK_PAPERS = 0x7077_0002  # the change feed's seq order is commit order
+LOCK_SUBSCRIBE = 0x7077_0003  # rate limits and "row exists?" checks of subscribe requests
 LOCK_ACCOUNT_ADMIN = 0x7077_0004
 
 
 @dataclass(frozen=True)
 class Dialect:
-    name: str                   # 'sqlite' | 'postgresql'
+    name: str  # 'sqlite' | 'postgresql'
     # ``SELECT ... {row_lock}``: a writer that reads a row it is about to change makes a second
     # writer wait. SQLite needs none: BEGIN IMMEDIATE already lets one writer in at a time.
     row_lock: str
@@ -55,8 +56,8 @@ class Database:
     ``write()`` block, where this thread's reads and writes all run in that one transaction."""
 
     dialect: Dialect
-    migrations: str             # the folder of its scripts: migrations/<folder>/NNNN_name.sql
-    migrations_table: str       # the DDL of schema_migrations
+    migrations: str  # the folder of its scripts: migrations/<folder>/NNNN_name.sql
+    migrations_table: str  # the DDL of schema_migrations
 
     # -- provided by the backend ----------------------------------------------------------
     def _begin(self):
@@ -117,7 +118,7 @@ class Database:
             yield from run(sql.format(" = ANY(?)"), (*args, keys))
             return
         for i in range(0, len(keys), chunk):
-            part = keys[i:i + chunk]
+            part = keys[i : i + chunk]
             yield from run(sql.format(f" IN ({','.join('?' * len(part))})"), (*args, *part))
 
     def execute_in(self, c, sql: str, keys, args: tuple = ()) -> int:
@@ -128,7 +129,7 @@ class Database:
             return c.execute(sql.format(" = ANY(?)"), (*args, keys)).rowcount
         n = 0
         for i in range(0, len(keys), chunk):
-            part = keys[i:i + chunk]
+            part = keys[i : i + chunk]
             n += c.execute(sql.format(f" IN ({','.join('?' * len(part))})"), (*args, *part)).rowcount
         return n
 
@@ -161,9 +162,11 @@ class Database:
 
 def _scripts(folder: str) -> list:
     """(version, file) of migrations/<folder>/NNNN_*.sql, in order."""
-    return sorted((int(f.name.split("_", 1)[0]), f)
-                  for f in resources.files("paperwire.storage").joinpath(f"migrations/{folder}").iterdir()
-                  if f.name.endswith(".sql"))
+    return sorted(
+        (int(f.name.split("_", 1)[0]), f)
+        for f in resources.files("paperwire.storage").joinpath(f"migrations/{folder}").iterdir()
+        if f.name.endswith(".sql")
+    )
 
 
 def _split_sql(script: str) -> list[str]:

@@ -5,7 +5,7 @@ tables from migrations/*/0002_subscriptions_and_mail.sql."""
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..digest.types import DigestRecord, DigestSubscriber
 from .database import Database
@@ -36,24 +36,39 @@ class DigestStore:
                 "s.categories, s.token_version, s.confirmed_at, "
                 "(SELECT max(d.created_at) FROM digests d WHERE d.subscriber_id = s.id) AS last_digest_at "
                 "FROM subscribers s WHERE s.status = 'confirmed' AND s.id > ? ORDER BY s.id LIMIT ?",
-                (last, batch))
+                (last, batch),
+            )
             if not rows:
                 return
             last = rows[-1][0]
-            yield [DigestSubscriber(id=r[0], email=r[1], frequency=r[2], send_hour=r[3], send_weekday=r[4],
-                                    timezone=r[5], trending=bool(r[6]), categories=_categories(r[7]),
-                                    token_version=r[8], confirmed_at=r[9], last_digest_at=r[10]) for r in rows]
+            yield [
+                DigestSubscriber(
+                    id=r[0],
+                    email=r[1],
+                    frequency=r[2],
+                    send_hour=r[3],
+                    send_weekday=r[4],
+                    timezone=r[5],
+                    trending=bool(r[6]),
+                    categories=_categories(r[7]),
+                    token_version=r[8],
+                    confirmed_at=r[9],
+                    last_digest_at=r[10],
+                )
+                for r in rows
+            ]
 
     def recorded(self, pairs: list[tuple[int, str]]) -> set[tuple[int, str]]:
         """Which of these (subscriber id, period) pairs have a digests row."""
         found: set[tuple[int, str]] = set()
         for i in range(0, len(pairs), _PAIRS_PER_QUERY):
-            chunk = pairs[i:i + _PAIRS_PER_QUERY]
+            chunk = pairs[i : i + _PAIRS_PER_QUERY]
             rows = self.db.all(
                 "SELECT d.subscriber_id, d.period FROM digests d JOIN (VALUES "
                 + ", ".join("(?, ?)" for _ in chunk)
                 + ") AS p ON d.subscriber_id = p.column1 AND d.period = p.column2",
-                [v for pair in chunk for v in pair])
+                [v for pair in chunk for v in pair],
+            )
             found.update((r[0], r[1]) for r in rows)
         return found
 
@@ -68,16 +83,21 @@ class DigestStore:
         """Each subscriber's saved searches as (query, strictness), oldest first."""
         out: dict[int, list[tuple[str, str]]] = {}
         for sid, query, strictness in self.db.rows_in(
-                "SELECT subscriber_id, query, strictness FROM saved_searches WHERE subscriber_id{} "
-                "ORDER BY subscriber_id, id", subscriber_ids):
+            "SELECT subscriber_id, query, strictness FROM saved_searches WHERE subscriber_id{} "
+            "ORDER BY subscriber_id, id",
+            subscriber_ids,
+        ):
             out.setdefault(sid, []).append((query, strictness))
         return out
 
     def sent_paper_pks(self, subscriber_ids: list[int], min_pk: int = 0) -> dict[int, set[int]]:
         """The paper pks (>= min_pk) each subscriber has been sent already."""
         out: dict[int, set[int]] = {}
-        for sid, pk in self.db.rows_in("SELECT subscriber_id, paper_pk FROM sent_papers WHERE paper_pk >= ? "
-                                       "AND subscriber_id{}", subscriber_ids, (min_pk,)):
+        for sid, pk in self.db.rows_in(
+            "SELECT subscriber_id, paper_pk FROM sent_papers WHERE paper_pk >= ? AND subscriber_id{}",
+            subscriber_ids,
+            (min_pk,),
+        ):
             out.setdefault(sid, set()).add(pk)
         return out
 
@@ -90,21 +110,37 @@ class DigestStore:
             for r in records:
                 # on PostgreSQL ON CONFLICT waits for a concurrent run inserting the same key, then
                 # skips: the (subscriber, period) pair is recorded exactly once
-                if c.execute("INSERT INTO digests (subscriber_id, period, outbox_id, papers, created_at) "
-                             "VALUES (?, ?, NULL, ?, ?) ON CONFLICT(subscriber_id, period) DO NOTHING RETURNING 1",
-                             (r.subscriber_id, r.period, len(r.paper_pks), r.created_at)).fetchone() is None:
+                if (
+                    c.execute(
+                        "INSERT INTO digests (subscriber_id, period, outbox_id, papers, created_at) "
+                        "VALUES (?, ?, NULL, ?, ?) ON CONFLICT(subscriber_id, period) DO NOTHING RETURNING 1",
+                        (r.subscriber_id, r.period, len(r.paper_pks), r.created_at),
+                    ).fetchone()
+                    is None
+                ):
                     results.append(-1)  # recorded already (another run got there first)
                     continue
                 outbox_id = None
                 if r.message is not None:
-                    outbox_id = insert_message(c, kind="digest", recipient=r.recipient, message_id=r.message_id,
-                                              message=r.message, subscriber_id=r.subscriber_id)
+                    outbox_id = insert_message(
+                        c,
+                        kind="digest",
+                        recipient=r.recipient,
+                        message_id=r.message_id,
+                        message=r.message,
+                        subscriber_id=r.subscriber_id,
+                    )
                     if outbox_id is not None:
-                        c.execute("UPDATE digests SET outbox_id=? WHERE subscriber_id=? AND period=?",
-                                  (outbox_id, r.subscriber_id, r.period))
+                        c.execute(
+                            "UPDATE digests SET outbox_id=? WHERE subscriber_id=? AND period=?",
+                            (outbox_id, r.subscriber_id, r.period),
+                        )
                 if r.paper_pks:
-                    c.executemany("INSERT INTO sent_papers (subscriber_id, paper_pk, period) VALUES (?, ?, ?) "
-                                  "ON CONFLICT DO NOTHING", [(r.subscriber_id, pk, r.period) for pk in r.paper_pks])
+                    c.executemany(
+                        "INSERT INTO sent_papers (subscriber_id, paper_pk, period) VALUES (?, ?, ?) "
+                        "ON CONFLICT DO NOTHING",
+                        [(r.subscriber_id, pk, r.period) for pk in r.paper_pks],
+                    )
                 results.append(outbox_id)
         return results
 
@@ -119,14 +155,19 @@ class DigestStore:
         d = self.db.dialect
         cat_sql, args = "", []
         if categories:
-            cat_sql = (f" AND EXISTS (SELECT 1 FROM {d.json_values('papers.categories')} WHERE "
-                       + " OR ".join(f"value = ? OR value {d.ilike} ? || '.%'" for _ in categories) + ")")
+            cat_sql = (
+                f" AND EXISTS (SELECT 1 FROM {d.json_values('papers.categories')} WHERE "
+                + " OR ".join(f"value = ? OR value {d.ilike} ? || '.%'" for _ in categories)
+                + ")"
+            )
             for c in categories:
                 args += [c, c]
-        day = self.db.value(f"SELECT max(announced) FROM papers WHERE announced >= ?{cat_sql}",
-                                   [since, *args])
+        day = self.db.value(f"SELECT max(announced) FROM papers WHERE announced >= ?{cat_sql}", [since, *args])
         if day is None:
             return []
-        rows = self.db.all(f"SELECT pk, {PAPER_COLUMNS} FROM papers WHERE announced = ?{cat_sql} "
-                                    f"ORDER BY submitted DESC{d.nulls_last}, pk DESC LIMIT ?", [day, *args, limit])
+        rows = self.db.all(
+            f"SELECT pk, {PAPER_COLUMNS} FROM papers WHERE announced = ?{cat_sql} "
+            f"ORDER BY submitted DESC{d.nulls_last}, pk DESC LIMIT ?",
+            [day, *args, limit],
+        )
         return [(r["pk"], row_to_paper(r)) for r in rows]

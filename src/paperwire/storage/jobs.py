@@ -29,19 +29,38 @@ _DUE = "((status = 'queued' AND run_at <= ?) OR (status = 'running' AND lease_un
 
 
 def _job(r) -> Job:
-    return Job(id=r["id"], kind=r["kind"], key=r["key"], payload=json.loads(r["payload"] or "{}"),
-               status=r["status"], attempts=r["attempts"], max_attempts=r["max_attempts"], run_at=r["run_at"],
-               lease_until=r["lease_until"], worker=r["worker"], last_error=r["last_error"],
-               result=json.loads(r["result"]) if r["result"] else None, created_at=r["created_at"],
-               started_at=r["started_at"], finished_at=r["finished_at"])
+    return Job(
+        id=r["id"],
+        kind=r["kind"],
+        key=r["key"],
+        payload=json.loads(r["payload"] or "{}"),
+        status=r["status"],
+        attempts=r["attempts"],
+        max_attempts=r["max_attempts"],
+        run_at=r["run_at"],
+        lease_until=r["lease_until"],
+        worker=r["worker"],
+        last_error=r["last_error"],
+        result=json.loads(r["result"]) if r["result"] else None,
+        created_at=r["created_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+    )
 
 
 class JobStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def enqueue(self, kind: str, payload: dict | None = None, *, key: str | None = None,
-                run_at: float | None = None, max_attempts: int = 5) -> int | None:
+    def enqueue(
+        self,
+        kind: str,
+        payload: dict | None = None,
+        *,
+        key: str | None = None,
+        run_at: float | None = None,
+        max_attempts: int = 5,
+    ) -> int | None:
         """Queue a job (one transaction); None when a job with this ``key`` exists already
         (whatever its status): enqueueing the same key twice queues it once."""
         if not kind:
@@ -57,8 +76,9 @@ class JobStore:
             ).fetchall()
         return rows[0][0] if rows else None
 
-    def claim(self, worker: str, kinds: list[str] | None = None, *, lease_seconds: float = 60.0,
-              now: float | None = None) -> Job | None:
+    def claim(
+        self, worker: str, kinds: list[str] | None = None, *, lease_seconds: float = 60.0, now: float | None = None
+    ) -> Job | None:
         """Take the next due job (queued with run_at <= now, or running whose lease ran out) of
         one of ``kinds`` (None: any): status 'running', attempts + 1, lease_until = now +
         lease_seconds, worker. A job whose lease ran out after its last allowed attempt is
@@ -83,8 +103,9 @@ class JobStore:
                 f"AND attempts >= max_attempts{kind_sql}{lock})",
                 (utc_now(), now, *kind_args),
             )
-            row = c.execute(f"SELECT id FROM jobs WHERE {_DUE}{kind_sql} ORDER BY run_at, id LIMIT 1{lock}",
-                            (now, now, *kind_args)).fetchone()
+            row = c.execute(
+                f"SELECT id FROM jobs WHERE {_DUE}{kind_sql} ORDER BY run_at, id LIMIT 1{lock}", (now, now, *kind_args)
+            ).fetchone()
             if row is None:
                 return None
             r = c.execute(
@@ -94,13 +115,14 @@ class JobStore:
             ).fetchall()[0]
         return _job(r)
 
-    def extend(self, job_id: int, worker: str, attempt: int, lease_seconds: float, *,
-               now: float | None = None) -> bool:
+    def extend(self, job_id: int, worker: str, attempt: int, lease_seconds: float, *, now: float | None = None) -> bool:
         """Heartbeat: push the lease on; False when this claim is no longer the job's owner."""
         now = time.time() if now is None else now
         with self.db.write() as c:
-            n = c.execute("UPDATE jobs SET lease_until=? WHERE id=? AND status='running' AND worker=? AND attempts=?",
-                          (now + lease_seconds, job_id, worker, attempt)).rowcount
+            n = c.execute(
+                "UPDATE jobs SET lease_until=? WHERE id=? AND status='running' AND worker=? AND attempts=?",
+                (now + lease_seconds, job_id, worker, attempt),
+            ).rowcount
         return n == 1
 
     def complete(self, job_id: int, worker: str, attempt: int, result: dict | None = None) -> bool:
@@ -128,8 +150,13 @@ class JobStore:
             c.execute(
                 "UPDATE jobs SET status=?, lease_until=NULL, last_error=?, run_at=coalesce(?, run_at), "
                 "finished_at=? WHERE id=?",
-                (status, error[:4000], retry_at if status == "queued" else None,
-                 utc_now() if status == "failed" else None, job_id),
+                (
+                    status,
+                    error[:4000],
+                    retry_at if status == "queued" else None,
+                    utc_now() if status == "failed" else None,
+                    job_id,
+                ),
             )
         return status
 
@@ -159,5 +186,6 @@ class JobStore:
     def prune(self, finished_before: str) -> int:
         """Delete done and failed jobs that finished before this ISO time; returns how many."""
         with self.db.write() as c:
-            return c.execute("DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < ?",
-                             (finished_before,)).rowcount
+            return c.execute(
+                "DELETE FROM jobs WHERE status IN ('done', 'failed') AND finished_at < ?", (finished_before,)
+            ).rowcount

@@ -13,8 +13,9 @@ from ..library.core import MAX_TAGS_PER_ACCOUNT, LibraryEntry, LibraryError
 from ..models import utc_now
 from .database import Database
 
-_ACCOUNT_COLUMNS = ", ".join(f"a.{c}" for c in
-                             ("id", "email", "role", "status", "created_at", "last_signin_at", "library_version"))
+_ACCOUNT_COLUMNS = ", ".join(
+    f"a.{c}" for c in ("id", "email", "role", "status", "created_at", "last_signin_at", "library_version")
+)
 _NOT_SAVED = "save the paper to your library before filing it under tags"
 
 
@@ -25,8 +26,12 @@ class LibraryStore:
 
     def saved_pks(self, account_id: int, pks: list[int]) -> set[int]:
         """Which of ``pks`` the account has in its library."""
-        return {r[0] for r in self.db.rows_in("SELECT paper_pk FROM library WHERE account_id=? AND paper_pk{}",
-                                              pks, (account_id,))}
+        return {
+            r[0]
+            for r in self.db.rows_in(
+                "SELECT paper_pk FROM library WHERE account_id=? AND paper_pk{}", pks, (account_id,)
+            )
+        }
 
     # -- helpers (inside a write transaction) -------------------------------------------
     @staticmethod
@@ -49,8 +54,10 @@ class LibraryStore:
 
     @staticmethod
     def _add_tags(c, account_id: int, pk: int, tags) -> None:
-        c.executemany("INSERT INTO library_tags (account_id, paper_pk, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                      [(account_id, pk, t) for t in tags])
+        c.executemany(
+            "INSERT INTO library_tags (account_id, paper_pk, tag) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(account_id, pk, t) for t in tags],
+        )
 
     @staticmethod
     def _require_saved(c, account_id: int, pk: int) -> None:
@@ -64,8 +71,13 @@ class LibraryStore:
         with self.db.write() as c:
             self._bump_version(c, account_id)
             self._check_paper(c, pk)
-            new = c.execute("INSERT INTO library (account_id, paper_pk, created_at) VALUES (?, ?, ?) "
-                            "ON CONFLICT DO NOTHING", (account_id, pk, utc_now())).rowcount == 1
+            new = (
+                c.execute(
+                    "INSERT INTO library (account_id, paper_pk, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (account_id, pk, utc_now()),
+                ).rowcount
+                == 1
+            )
             if tags:
                 self._add_tags(c, account_id, pk, tags)
                 self._check_tag_limit(c, account_id)
@@ -105,8 +117,14 @@ class LibraryStore:
         with self.db.write() as c:
             self._bump_version(c, account_id)
             self._check_paper(c, pk)
-            return c.execute("INSERT INTO not_relevant (account_id, paper_pk, tag, created_at) VALUES (?, ?, ?, ?) "
-                             "ON CONFLICT DO NOTHING", (account_id, pk, tag, utc_now())).rowcount == 1
+            return (
+                c.execute(
+                    "INSERT INTO not_relevant (account_id, paper_pk, tag, created_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
+                    (account_id, pk, tag, utc_now()),
+                ).rowcount
+                == 1
+            )
 
     # -- reads -------------------------------------------------------------------------
     def _rows(self, account_id: int, tag: str | None, limit: int | None, offset: int = 0):
@@ -128,8 +146,9 @@ class LibraryStore:
         pks = [r[0] for r in rows]
         papers = self._papers.get_many(pks)
         tags: dict[int, list[str]] = {pk: [] for pk in pks}
-        for r in self.db.rows_in("SELECT paper_pk, tag FROM library_tags WHERE account_id=? AND paper_pk{} ORDER BY tag",
-                                 pks, (account_id,)):
+        for r in self.db.rows_in(
+            "SELECT paper_pk, tag FROM library_tags WHERE account_id=? AND paper_pk{} ORDER BY tag", pks, (account_id,)
+        ):
             tags[r[0]].append(r[1])
         return [LibraryEntry(pk, papers[pk], saved_at, tags[pk]) for pk, saved_at in rows if pk in papers]
 
@@ -154,15 +173,18 @@ class LibraryStore:
 
     def upvoted_pks(self, account_id: int) -> list[int]:
         """The papers the account upvoted (the community's votes table), newest first."""
-        rows = self.db.all("SELECT paper_pk FROM votes WHERE account_id=? ORDER BY created_at DESC, paper_pk DESC",
-                           (account_id,))
+        rows = self.db.all(
+            "SELECT paper_pk FROM votes WHERE account_id=? ORDER BY created_at DESC, paper_pk DESC", (account_id,)
+        )
         return [r[0] for r in rows]
 
     def recent_pks(self, limit: int, since_day: str | None = None, before_day: str | None = None) -> list[int]:
         """The newest papers by listing day (on or after ``since_day`` and before ``before_day`` when
         given), at most ``limit``: the "for you" feed's candidates."""
-        rows = self.db.all("SELECT pk FROM papers WHERE announced >= ? AND announced < ? "
-                           "ORDER BY announced DESC, pk DESC LIMIT ?", (since_day or "0000", before_day or "9999", limit))
+        rows = self.db.all(
+            "SELECT pk FROM papers WHERE announced >= ? AND announced < ? ORDER BY announced DESC, pk DESC LIMIT ?",
+            (since_day or "0000", before_day or "9999", limit),
+        )
         return [r[0] for r in rows]
 
     # -- private feed tokens -----------------------------------------------------------
@@ -174,17 +196,26 @@ class LibraryStore:
     def put_feed_token(self, account_id: int, nonce: str, token_hash: str, *, replace: bool) -> tuple[str, str]:
         """Store a new (nonce, token_hash); without ``replace`` an existing row is kept (two first
         visits at once agree on one). Returns the row the account now has."""
-        action = ("DO UPDATE SET nonce=excluded.nonce, token_hash=excluded.token_hash, created_at=excluded.created_at"
-                  if replace else "DO NOTHING")
+        action = (
+            "DO UPDATE SET nonce=excluded.nonce, token_hash=excluded.token_hash, created_at=excluded.created_at"
+            if replace
+            else "DO NOTHING"
+        )
         with self.db.write() as c:
-            c.execute("INSERT INTO feed_tokens (account_id, nonce, token_hash, created_at) VALUES (?, ?, ?, ?) "
-                      f"ON CONFLICT (account_id) {action}", (account_id, nonce, token_hash, utc_now()))
+            c.execute(
+                "INSERT INTO feed_tokens (account_id, nonce, token_hash, created_at) VALUES (?, ?, ?, ?) "
+                f"ON CONFLICT (account_id) {action}",
+                (account_id, nonce, token_hash, utc_now()),
+            )
             row = c.execute("SELECT nonce, token_hash FROM feed_tokens WHERE account_id=?", (account_id,)).fetchone()
         return row[0], row[1]
 
     def feed_token_account(self, token_hash: str) -> Account | None:
         """The active account whose private feeds ``token_hash`` opens (None: unknown, reset, or a
         disabled account)."""
-        row = self.db.one(f"SELECT {_ACCOUNT_COLUMNS} FROM feed_tokens t JOIN accounts a ON a.id = t.account_id "
-                          "WHERE t.token_hash=? AND a.status='active'", (token_hash,))
+        row = self.db.one(
+            f"SELECT {_ACCOUNT_COLUMNS} FROM feed_tokens t JOIN accounts a ON a.id = t.account_id "
+            "WHERE t.token_hash=? AND a.status='active'",
+            (token_hash,),
+        )
         return Account(*row) if row else None

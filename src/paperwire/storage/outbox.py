@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..mail.types import OutboxMessage
 from ..models import utc_now
@@ -40,15 +40,17 @@ _CLAIM_COLUMNS = (
 )
 # leases that ran out (their sender died; few), then queued messages in due order: two
 # index-ordered reads, no sort over the whole queue
-_EXPIRED_LEASES = (f"SELECT {_CLAIM_COLUMNS} FROM outbox WHERE status = 'sending' AND next_attempt_at <= ? "
-                   "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ?")
+_EXPIRED_LEASES = (
+    f"SELECT {_CLAIM_COLUMNS} FROM outbox WHERE status = 'sending' AND next_attempt_at <= ? "
+    "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY next_attempt_at, id LIMIT ?"
+)
 _DUE = f"SELECT {_CLAIM_COLUMNS} FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?"
 _STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
 
 
 def _ts(epoch: float, *, up: bool = False) -> str:
     secs = math.ceil(epoch) if up else math.floor(epoch)
-    return datetime.fromtimestamp(secs, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(secs, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _as_bytes(message) -> bytes:
@@ -65,8 +67,9 @@ def normalise_address(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def insert_message(c, *, kind: str, recipient: str, message_id: str, message: bytes,
-                   subscriber_id: int | None = None) -> int | None:
+def insert_message(
+    c, *, kind: str, recipient: str, message_id: str, message: bytes, subscriber_id: int | None = None
+) -> int | None:
     """OutboxStore.insert on the connection of a transaction the caller holds (the digest run
     queues thousands in one; a savepoint each would cost)."""
     now = utc_now()
@@ -82,21 +85,22 @@ class OutboxStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, *, kind: str, recipient: str, message_id: str, message: bytes,
-               subscriber_id: int | None = None) -> int | None:
+    def insert(
+        self, *, kind: str, recipient: str, message_id: str, message: bytes, subscriber_id: int | None = None
+    ) -> int | None:
         """Queue one message (inside ``store.transaction()``: in that transaction). A message whose
         Message-ID is already queued is not queued again (None): composing twice never sends twice."""
         with self.db.write() as c:
-            return insert_message(c, kind=kind, recipient=recipient, message_id=message_id, message=message,
-                                  subscriber_id=subscriber_id)
+            return insert_message(
+                c, kind=kind, recipient=recipient, message_id=message_id, message=message, subscriber_id=subscriber_id
+            )
 
     def count_for(self, subscriber_id: int) -> int:
         """Messages ever queued for the subscriber (numbers the next one's Message-ID)."""
         return self.db.value("SELECT count(*) FROM outbox WHERE subscriber_id=?", (subscriber_id,))
 
     def is_suppressed(self, email: str) -> bool:
-        return self.db.one("SELECT 1 FROM suppressions WHERE lower(email)=lower(?)",
-                                    (email,)) is not None
+        return self.db.one("SELECT 1 FROM suppressions WHERE lower(email)=lower(?)", (email,)) is not None
 
     # -- sending -----------------------------------------------------------------------
     def claim(self, *, limit: int = 1, lease_seconds: float = 300.0, now: float | None = None) -> list[OutboxMessage]:
@@ -120,83 +124,114 @@ class OutboxStore:
                     if r["suppressed"] or r["unsubscribed"]:
                         # never sent: cancelled here, so the next round of the loop does not see it
                         why = "recipient is suppressed" if r["suppressed"] else "subscriber unsubscribed"
-                        c.execute("UPDATE outbox SET status='cancelled', lease_until=NULL, last_error=? WHERE id=?",
-                                  (why, r["id"]))
+                        c.execute(
+                            "UPDATE outbox SET status='cancelled', lease_until=NULL, last_error=? WHERE id=?",
+                            (why, r["id"]),
+                        )
                         continue
                     c.execute("UPDATE outbox SET status='sending', lease_until=? WHERE id=?", (lease, r["id"]))
-                    claimed.append(OutboxMessage(
-                        id=r["id"], kind=r["kind"], subscriber_id=r["subscriber_id"], recipient=r["recipient"],
-                        message_id=r["message_id"], message=_as_bytes(r["message"]), attempts=r["attempts"]))
+                    claimed.append(
+                        OutboxMessage(
+                            id=r["id"],
+                            kind=r["kind"],
+                            subscriber_id=r["subscriber_id"],
+                            recipient=r["recipient"],
+                            message_id=r["message_id"],
+                            message=_as_bytes(r["message"]),
+                            attempts=r["attempts"],
+                        )
+                    )
         return claimed
 
     def has_due(self, *, now: float | None = None) -> bool:
         """Whether claim would find something (a cheap read; nothing is taken)."""
         now_s = _ts(time.time() if now is None else now)
-        return self.db.one(
-            "SELECT 1 FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ? "
-            "AND (status = 'queued' OR lease_until IS NULL OR lease_until <= ?) LIMIT 1", (now_s, now_s),
-        ) is not None
+        return (
+            self.db.one(
+                "SELECT 1 FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ? "
+                "AND (status = 'queued' OR lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+                (now_s, now_s),
+            )
+            is not None
+        )
 
     def next_due(self) -> float | None:
         """When the earliest queued or leased message becomes due (epoch seconds), None if none."""
         t = self.db.value(
             "SELECT min(t) FROM (SELECT min(next_attempt_at) AS t FROM outbox WHERE status = 'queued' UNION ALL "
             "SELECT min(CASE WHEN lease_until > next_attempt_at THEN lease_until ELSE next_attempt_at END) "
-            "FROM outbox WHERE status = 'sending') AS due")
+            "FROM outbox WHERE status = 'sending') AS due"
+        )
         if t is None:
             return None
         try:
-            return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+            return datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
         except ValueError:
             return time.time()
 
     def mark_sent(self, outbox_id: int, *, now: float | None = None) -> None:
         """The server accepted the message: status 'sent', attempts + 1, sent_at."""
         with self.db.write() as c:
-            c.execute("UPDATE outbox SET status='sent', attempts=attempts+1, lease_until=NULL, sent_at=? "
-                      "WHERE id=? AND status != 'sent'", (_ts(time.time() if now is None else now), outbox_id))
+            c.execute(
+                "UPDATE outbox SET status='sent', attempts=attempts+1, lease_until=NULL, sent_at=? "
+                "WHERE id=? AND status != 'sent'",
+                (_ts(time.time() if now is None else now), outbox_id),
+            )
 
-    def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float, *,
-                   max_attempts: int | None = None) -> str:
+    def mark_retry(self, outbox_id: int, error: str, next_attempt_at: float, *, max_attempts: int | None = None) -> str:
         """A temporary failure: attempts + 1, last_error, back to 'queued' until next_attempt_at;
         'failed' instead once attempts reaches max_attempts. Returns the new status."""
         with self.db.write() as c:
-            row = c.execute("SELECT attempts, status FROM outbox WHERE id=?" + self.db.dialect.row_lock,
-                            (outbox_id,)).fetchone()
+            row = c.execute(
+                "SELECT attempts, status FROM outbox WHERE id=?" + self.db.dialect.row_lock, (outbox_id,)
+            ).fetchone()
             if row is None or row["status"] in ("sent", "cancelled", "failed"):
                 return row["status"] if row else "missing"
             attempts = row["attempts"] + 1
             status = "failed" if max_attempts is not None and attempts >= max_attempts else "queued"
-            c.execute("UPDATE outbox SET status=?, attempts=?, last_error=?, next_attempt_at=?, lease_until=NULL "
-                      "WHERE id=?", (status, attempts, error[:2000], _ts(next_attempt_at, up=True), outbox_id))
+            c.execute(
+                "UPDATE outbox SET status=?, attempts=?, last_error=?, next_attempt_at=?, lease_until=NULL WHERE id=?",
+                (status, attempts, error[:2000], _ts(next_attempt_at, up=True), outbox_id),
+            )
             return status
 
     def release(self, outbox_id: int, error: str | None = None) -> None:
         """Give a claimed message back untouched (no attempt counted): status 'queued', no lease."""
         with self.db.write() as c:
-            c.execute("UPDATE outbox SET status='queued', lease_until=NULL, last_error=coalesce(?, last_error) "
-                      "WHERE id=? AND status='sending'", (error, outbox_id))
+            c.execute(
+                "UPDATE outbox SET status='queued', lease_until=NULL, last_error=coalesce(?, last_error) "
+                "WHERE id=? AND status='sending'",
+                (error, outbox_id),
+            )
 
     def mark_failed(self, outbox_id: int, error: str) -> None:
         """A permanent failure about this message only (address not suppressed): 'failed'."""
         with self.db.write() as c:
-            c.execute("UPDATE outbox SET status='failed', attempts=attempts+1, last_error=?, lease_until=NULL "
-                      "WHERE id=? AND status != 'sent'", (error[:2000], outbox_id))
+            c.execute(
+                "UPDATE outbox SET status='failed', attempts=attempts+1, last_error=?, lease_until=NULL "
+                "WHERE id=? AND status != 'sent'",
+                (error[:2000], outbox_id),
+            )
 
     def mark_bounced(self, outbox_id: int, error: str) -> None:
         """A permanent failure for the recipient (SMTP 5xx): message 'failed', the address added to
         suppressions, its subscriber (if any) status 'bounced', and every queued message to a
         suppressed address cancelled; all in one transaction."""
         with self.db.write() as c:
-            row = c.execute("SELECT recipient, subscriber_id FROM outbox WHERE id=?" + self.db.dialect.row_lock,
-                            (outbox_id,)).fetchone()
+            row = c.execute(
+                "SELECT recipient, subscriber_id FROM outbox WHERE id=?" + self.db.dialect.row_lock, (outbox_id,)
+            ).fetchone()
             if row is None:
                 return
-            c.execute("UPDATE outbox SET status='failed', attempts=attempts+1, last_error=?, lease_until=NULL "
-                      "WHERE id=? AND status != 'sent'", (("bounced: " + error)[:2000], outbox_id))
-            c.execute("INSERT INTO suppressions (email, reason, created_at) VALUES (?, ?, ?) "
-                      "ON CONFLICT(email) DO NOTHING",
-                      (normalise_address(row["recipient"]), ("bounce: " + error)[:500], utc_now()))
+            c.execute(
+                "UPDATE outbox SET status='failed', attempts=attempts+1, last_error=?, lease_until=NULL "
+                "WHERE id=? AND status != 'sent'",
+                (("bounced: " + error)[:2000], outbox_id),
+            )
+            c.execute(
+                "INSERT INTO suppressions (email, reason, created_at) VALUES (?, ?, ?) ON CONFLICT(email) DO NOTHING",
+                (normalise_address(row["recipient"]), ("bounce: " + error)[:500], utc_now()),
+            )
             if row["subscriber_id"] is not None:
                 SubscriberStore(self.db).mark_bounced(row["subscriber_id"])
             self.cancel_suppressed()
@@ -204,14 +239,18 @@ class OutboxStore:
     def cancel_suppressed(self) -> int:
         """Cancel every queued message to a suppressed address; returns how many."""
         with self.db.write() as c:
-            return c.execute("UPDATE outbox SET status='cancelled', lease_until=NULL, "
-                             f"last_error='recipient is suppressed' WHERE status='queued' AND {_SUPPRESSED}").rowcount
+            return c.execute(
+                "UPDATE outbox SET status='cancelled', lease_until=NULL, "
+                f"last_error='recipient is suppressed' WHERE status='queued' AND {_SUPPRESSED}"
+            ).rowcount
 
     def cancel_queued_for(self, subscriber_id: int) -> int:
         """Cancel every message still queued for the subscriber (an unsubscribe is immediate)."""
         with self.db.write() as c:
-            return c.execute("UPDATE outbox SET status='cancelled', lease_until=NULL "
-                             "WHERE subscriber_id=? AND status='queued'", (subscriber_id,)).rowcount
+            return c.execute(
+                "UPDATE outbox SET status='cancelled', lease_until=NULL WHERE subscriber_id=? AND status='queued'",
+                (subscriber_id,),
+            ).rowcount
 
     def counts(self) -> dict[str, int]:
         """Messages per status (queued, sending, sent, failed, cancelled; 0 when none)."""

@@ -5,21 +5,39 @@ Tables from migrations/*/0001_papers.sql."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from ..models import Paper, utc_now
 from .database import LOCK_PAPERS, Database
 
-PAPER_FIELDS = ["id", "version", "title", "abstract", "authors", "categories", "primary_category", "submitted",
-                "updated", "announced", "doi", "journal_ref", "comments", "abs_url", "pdf_url", "code_url", "source"]
+PAPER_FIELDS = [
+    "id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "categories",
+    "primary_category",
+    "submitted",
+    "updated",
+    "announced",
+    "doi",
+    "journal_ref",
+    "comments",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "source",
+]
 PAPER_COLUMNS = ", ".join(PAPER_FIELDS)
 
 # A ``papers`` row no curator hid: the condition every reader listing (a day's papers, its count,
 # the neighbouring days) adds, so that a hidden paper is left out where they all meet instead of
 # by each page (the correlated lookup is by paper_community's key).
-VISIBLE_PAPER = ("NOT EXISTS (SELECT 1 FROM paper_community hc WHERE hc.paper_pk = papers.pk "
-                 "AND hc.hidden_at IS NOT NULL)")
+VISIBLE_PAPER = (
+    "NOT EXISTS (SELECT 1 FROM paper_community hc WHERE hc.paper_pk = papers.pk AND hc.hidden_at IS NOT NULL)"
+)
 
 # a day's papers minus its hidden ones: two index lookups (papers_day, paper_community_hidden)
 # instead of testing every paper of the day
@@ -32,10 +50,14 @@ _NEIGHBOR_DAYS = (
     f"SELECT (SELECT announced FROM papers WHERE announced<? AND {VISIBLE_PAPER} ORDER BY announced DESC LIMIT 1), "
     f"(SELECT announced FROM papers WHERE announced>? AND {VISIBLE_PAPER} ORDER BY announced LIMIT 1)"
 )
-_INSERT = (f"INSERT INTO papers ({PAPER_COLUMNS}, content_hash, text_hash, seq, run_id, created_at, updated_at)"
-           f" VALUES ({', '.join('?' * 17)}, ?, ?, {{seq}}, ?, ?, ?) RETURNING pk")
-_UPDATE = (f"UPDATE papers SET {', '.join(f'{c}=?' for c in PAPER_FIELDS)}, content_hash=?, text_hash=?, "
-           "seq={seq}, run_id=?, updated_at=? WHERE pk=?")
+_INSERT = (
+    f"INSERT INTO papers ({PAPER_COLUMNS}, content_hash, text_hash, seq, run_id, created_at, updated_at)"
+    f" VALUES ({', '.join('?' * 17)}, ?, ?, {{seq}}, ?, ?, ?) RETURNING pk"
+)
+_UPDATE = (
+    f"UPDATE papers SET {', '.join(f'{c}=?' for c in PAPER_FIELDS)}, content_hash=?, text_hash=?, "
+    "seq={seq}, run_id=?, updated_at=? WHERE pk=?"
+)
 
 
 def row_to_paper(row) -> Paper:
@@ -69,9 +91,14 @@ class PaperStore:
         self._insert, self._update = _INSERT.format(seq=seq), _UPDATE.format(seq=seq)
 
     # -- papers ------------------------------------------------------------------------
-    def upsert(self, papers: list[Paper], *, run_id: int | None = None,
-               state: tuple[str, dict] | None = None,
-               errors: list[tuple[str, str]] | None = None) -> UpsertResult:
+    def upsert(
+        self,
+        papers: list[Paper],
+        *,
+        run_id: int | None = None,
+        state: tuple[str, dict] | None = None,
+        errors: list[tuple[str, str]] | None = None,
+    ) -> UpsertResult:
         """Insert or update papers, and record a source's resume state and the batch's bad
         records, in one transaction: a crash leaves either all of it or none of it (inside
         ``store.transaction()``: part of that one).
@@ -98,8 +125,14 @@ class PaperStore:
 
     def _upsert_in(self, c, papers: list[Paper], run_id: int | None, result: UpsertResult) -> None:
         now = utc_now()
-        existing = {r["id"]: dict(r) for r in self.db.rows_in(
-            "SELECT pk, id, version, submitted, content_hash, run_id FROM papers WHERE id{}", [p.id for p in papers], c=c)}
+        existing = {
+            r["id"]: dict(r)
+            for r in self.db.rows_in(
+                "SELECT pk, id, version, submitted, content_hash, run_id FROM papers WHERE id{}",
+                [p.id for p in papers],
+                c=c,
+            )
+        }
         for p in papers:
             row = existing.get(p.id)
             if row is not None and run_id is not None and row["run_id"] == run_id:
@@ -125,9 +158,23 @@ class PaperStore:
                     row["run_id"] = run_id
                 continue
             values = (
-                p.id, p.version, p.title, p.abstract, json.dumps(p.authors, ensure_ascii=False),
-                json.dumps(p.categories), p.primary_category, p.submitted, p.updated, announced,
-                p.doi, p.journal_ref, p.comments, p.abs_url, p.pdf_url, p.code_url, p.source,
+                p.id,
+                p.version,
+                p.title,
+                p.abstract,
+                json.dumps(p.authors, ensure_ascii=False),
+                json.dumps(p.categories),
+                p.primary_category,
+                p.submitted,
+                p.updated,
+                announced,
+                p.doi,
+                p.journal_ref,
+                p.comments,
+                p.abs_url,
+                p.pdf_url,
+                p.code_url,
+                p.source,
             )
             if row is None:
                 pk = c.execute(self._insert, values + (content_hash, p.text_hash(), run_id, now, now)).fetchall()[0][0]
@@ -137,8 +184,14 @@ class PaperStore:
                 c.execute(self._update, values + (content_hash, p.text_hash(), run_id, now, pk))
                 result.updated += 1
             # the same id again later in this batch compares against what was just written
-            existing[p.id] = {"pk": pk, "id": p.id, "version": p.version, "submitted": p.submitted,
-                              "content_hash": content_hash, "run_id": run_id}
+            existing[p.id] = {
+                "pk": pk,
+                "id": p.id,
+                "version": p.version,
+                "submitted": p.submitted,
+                "content_hash": content_hash,
+                "run_id": run_id,
+            }
 
     def get(self, paper_id: str) -> Paper | None:
         row = self.db.one(f"SELECT {PAPER_COLUMNS} FROM papers WHERE id=?", (paper_id,))
@@ -199,7 +252,8 @@ class PaperStore:
 
     def changes_since(self, seq: int, limit: int = 1000) -> list[Change]:
         rows = self.db.all(
-            f"SELECT seq, pk, text_hash, {PAPER_COLUMNS} FROM papers WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
+            f"SELECT seq, pk, text_hash, {PAPER_COLUMNS} FROM papers WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit)
+        )
         return [Change(r["seq"], r["pk"], row_to_paper(r), r["text_hash"]) for r in rows]
 
     def count_changes_since(self, seq: int) -> int:
@@ -263,13 +317,16 @@ class PaperStore:
 
     def start_run(self, source_key: str) -> int:
         with self.db.write() as c:
-            return c.execute("INSERT INTO ingest_runs (source_key, started_at) VALUES (?, ?) RETURNING id",
-                             (source_key, utc_now())).fetchall()[0][0]
+            return c.execute(
+                "INSERT INTO ingest_runs (source_key, started_at) VALUES (?, ?) RETURNING id", (source_key, utc_now())
+            ).fetchall()[0][0]
 
     def finish_run(self, run_id: int, status: str, counts: dict) -> None:
         with self.db.write() as c:
-            c.execute("UPDATE ingest_runs SET status=?, counts=?, finished_at=? WHERE id=?",
-                      (status, json.dumps(counts), utc_now(), run_id))
+            c.execute(
+                "UPDATE ingest_runs SET status=?, counts=?, finished_at=? WHERE id=?",
+                (status, json.dumps(counts), utc_now(), run_id),
+            )
 
     def add_errors(self, run_id: int, errors: list[tuple[str, str]]) -> None:
         if errors:
@@ -279,12 +336,15 @@ class PaperStore:
     @staticmethod
     def _add_errors(c, run_id: int, errors: list[tuple[str, str]]) -> None:
         now = utc_now()
-        c.executemany("INSERT INTO ingest_errors (run_id, location, reason, created_at) VALUES (?, ?, ?, ?)",
-                      [(run_id, loc, reason, now) for loc, reason in errors])
+        c.executemany(
+            "INSERT INTO ingest_errors (run_id, location, reason, created_at) VALUES (?, ?, ?, ?)",
+            [(run_id, loc, reason, now) for loc, reason in errors],
+        )
 
     def run_errors(self, run_id: int, limit: int = 1000) -> list[tuple[str, str]]:
-        rows = self.db.all("SELECT location, reason FROM ingest_errors WHERE run_id=? ORDER BY id LIMIT ?",
-                           (run_id, limit))
+        rows = self.db.all(
+            "SELECT location, reason FROM ingest_errors WHERE run_id=? ORDER BY id LIMIT ?", (run_id, limit)
+        )
         return [(r[0], r[1]) for r in rows]
 
     def last_run_id(self) -> int | None:

@@ -23,8 +23,13 @@ from .database import LOCK_MIGRATE, LOCK_PAPERS, LOCK_SUBSCRIBE, Database, Diale
 from .errors import DatabaseUnreachable
 
 DIALECT = Dialect(
-    name="postgresql", row_lock=" FOR UPDATE", claim_lock=" FOR UPDATE SKIP LOCKED", nulls_last=" NULLS LAST",
-    ilike="ILIKE", next_seq="nextval('papers_change_seq')", in_chunk=None,
+    name="postgresql",
+    row_lock=" FOR UPDATE",
+    claim_lock=" FOR UPDATE SKIP LOCKED",
+    nulls_last=" NULLS LAST",
+    ilike="ILIKE",
+    next_seq="nextval('papers_change_seq')",
+    in_chunk=None,
 )
 
 
@@ -63,8 +68,10 @@ def _qmark_to_format(sql: str) -> str:
     parts = sql.split("'")  # even parts are outside string literals ('' inside one splits evenly too)
     if not any("?" in part for part in parts[::2]):
         return sql
-    return "'".join(part.replace("%", "%%").replace("?", "%s") if i % 2 == 0 else part.replace("%", "%%")
-                    for i, part in enumerate(parts))
+    return "'".join(
+        part.replace("%", "%%").replace("?", "%s") if i % 2 == 0 else part.replace("%", "%%")
+        for i, part in enumerate(parts)
+    )
 
 
 def _sql(query, args):
@@ -114,7 +121,7 @@ class _ReadConnection:
     """``db.conn``: each execute() is one autocommit statement on a pooled connection (or in this
     thread's open transaction), its rows fetched at once."""
 
-    def __init__(self, db: "PostgresDatabase"):
+    def __init__(self, db: PostgresDatabase):
         self._db = db
 
     def execute(self, query, args=()) -> _Fetched:
@@ -130,8 +137,10 @@ class _ReadConnection:
 class PostgresDatabase(Database):
     dialect = DIALECT
     migrations = "postgres"
-    migrations_table = ("CREATE TABLE IF NOT EXISTS schema_migrations "
-                        "(version INTEGER PRIMARY KEY, applied_at TEXT COLLATE \"C\" NOT NULL)")
+    migrations_table = (
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        '(version INTEGER PRIMARY KEY, applied_at TEXT COLLATE "C" NOT NULL)'
+    )
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         self.url = url
@@ -142,9 +151,16 @@ class PostgresDatabase(Database):
             raise DatabaseUnreachable(f"cannot connect to PostgreSQL at {_redact(url)}: {e}".strip()) from None
         # autocommit: a read is its own statement; writes open an explicit transaction (write()).
         # check: a connection the server dropped (restart, idle timeout) is replaced, not handed out
-        self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
-                                   kwargs={"autocommit": True}, configure=_configure,
-                                   check=ConnectionPool.check_connection, name="paperwire")
+        self.pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            check=ConnectionPool.check_connection,
+            name="paperwire",
+        )
         try:
             self.pool.open(wait=True, timeout=30)
         except Exception as e:  # psycopg_pool.PoolTimeout: say which database could not be reached
@@ -190,24 +206,29 @@ class PostgresDatabase(Database):
         return self.value("SELECT coalesce(max(version), 0) FROM schema_migrations")
 
     def integrity_check(self) -> str:
-        """"ok", or what is wrong. PostgreSQL enforces keys and constraints itself; what can still
+        """ "ok", or what is wrong. PostgreSQL enforces keys and constraints itself; what can still
         break is a sequence left behind its table (a restore by hand, a copy without the sequence
         reset): the next insert would collide with a stored row."""
         problems = []
         with self.pool.connection() as c:
             columns = [("papers_change_seq", "papers", "seq")] + [
-                (r[2].split(".")[-1], r[0], r[1]) for r in c.execute(
+                (r[2].split(".")[-1], r[0], r[1])
+                for r in c.execute(
                     "SELECT table_name, column_name, pg_get_serial_sequence(quote_ident(table_name), column_name) "
-                    "FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'")
+                    "FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES'"
+                )
             ]
             for seq_name, table, column in columns:
-                nxt, largest = c.execute(pgsql.SQL(
-                    "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {}), "
-                    "(SELECT coalesce(max({}), 0) FROM {})").format(
-                        pgsql.Identifier(seq_name), pgsql.Identifier(column), pgsql.Identifier(table))).fetchone()
+                nxt, largest = c.execute(
+                    pgsql.SQL(
+                        "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {}), "
+                        "(SELECT coalesce(max({}), 0) FROM {})"
+                    ).format(pgsql.Identifier(seq_name), pgsql.Identifier(column), pgsql.Identifier(table))
+                ).fetchone()
                 if nxt <= largest:
-                    problems.append(f"sequence {seq_name} would hand out {nxt}, but {table}.{column} "
-                                    f"already holds {largest}")
+                    problems.append(
+                        f"sequence {seq_name} would hand out {nxt}, but {table}.{column} already holds {largest}"
+                    )
         return "; ".join(problems) or "ok"
 
 
@@ -226,6 +247,5 @@ from .store import LegacyMixinHost, Store  # noqa: E402
 
 
 class PostgresStore(Store, LegacyMixinHost):
-
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
         super().__init__(PostgresDatabase(url, min_size=min_size, max_size=max_size))

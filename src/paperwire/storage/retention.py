@@ -26,7 +26,8 @@ class RetentionStore:
                     "UPDATE outbox SET message=?, body_pruned_at=? WHERE id IN ("
                     " SELECT id FROM outbox WHERE body_pruned_at IS NULL AND created_at < ?"
                     f" AND status IN {_DONE} AND coalesce(sent_at, created_at) < ? ORDER BY id LIMIT ?)",
-                    (b"", now, created_before, created_before, batch)).rowcount
+                    (b"", now, created_before, created_before, batch),
+                ).rowcount
             total += n
             if n < batch:
                 return total
@@ -39,13 +40,21 @@ class RetentionStore:
             # a subscribe request for the same address, running at once, would otherwise update a
             # row that is being deleted
             self.db.serialize(c, LOCK_SUBSCRIBE)
-            ids = [r[0] for r in c.execute(
-                "SELECT id FROM subscribers s WHERE status='pending' AND confirmed_at IS NULL AND updated_at < ?"
-                " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscriber_id = s.id AND o.status = 'sending')"
-                " AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.subscriber_id = s.id)",
-                (updated_before,)).fetchall()]
-            for sql in ("DELETE FROM outbox WHERE subscriber_id{}", "DELETE FROM saved_searches WHERE subscriber_id{}",
-                        "DELETE FROM sent_papers WHERE subscriber_id{}", "DELETE FROM subscribers WHERE id{}"):
+            ids = [
+                r[0]
+                for r in c.execute(
+                    "SELECT id FROM subscribers s WHERE status='pending' AND confirmed_at IS NULL AND updated_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscriber_id = s.id AND o.status = 'sending')"
+                    " AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.subscriber_id = s.id)",
+                    (updated_before,),
+                ).fetchall()
+            ]
+            for sql in (
+                "DELETE FROM outbox WHERE subscriber_id{}",
+                "DELETE FROM saved_searches WHERE subscriber_id{}",
+                "DELETE FROM sent_papers WHERE subscriber_id{}",
+                "DELETE FROM subscribers WHERE id{}",
+            ):
                 self.db.execute_in(c, sql, ids)
             return len(ids)
 

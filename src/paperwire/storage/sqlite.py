@@ -11,15 +11,22 @@ from pathlib import Path
 from .database import Database, Dialect
 
 DIALECT = Dialect(
-    name="sqlite", row_lock="", claim_lock="", nulls_last="", ilike="LIKE",
-    next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM papers)", in_chunk=500,
+    name="sqlite",
+    row_lock="",
+    claim_lock="",
+    nulls_last="",
+    ilike="LIKE",
+    next_seq="(SELECT coalesce(max(seq), 0) + 1 FROM papers)",
+    in_chunk=500,
 )
 
 
 class SQLiteDatabase(Database):
     dialect = DIALECT
     migrations = "sqlite"
-    migrations_table = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    migrations_table = (
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
 
     def __init__(self, path: str | Path):
         self.path = str(path)  # its directory must exist (storage.open_store says which one is missing)

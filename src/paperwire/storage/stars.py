@@ -11,8 +11,9 @@ class StarStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def record(self, repo: str, stars: int | None, etag: str | None,
-               observed_at: str | None = None, status: str = STATUS_OK) -> int | None:
+    def record(
+        self, repo: str, stars: int | None, etag: str | None, observed_at: str | None = None, status: str = STATUS_OK
+    ) -> int | None:
         """Record one check of ``repo`` in one transaction: the latest state in ``repos`` and,
         for status 'ok', a point in the time series. ``stars`` None with status 'ok' means "not
         modified" (HTTP 304): the point repeats the stored count (ValueError when none is stored).
@@ -30,8 +31,11 @@ class StarStore:
                 stars = int(stars)
                 if stars < 0:
                     raise ValueError(f"{repo}: negative star count {stars}")
-                c.execute("INSERT INTO repo_stars (repo, observed_at, stars) VALUES (?, ?, ?) "
-                          "ON CONFLICT(repo, observed_at) DO UPDATE SET stars=excluded.stars", (repo, observed, stars))
+                c.execute(
+                    "INSERT INTO repo_stars (repo, observed_at, stars) VALUES (?, ?, ?) "
+                    "ON CONFLICT(repo, observed_at) DO UPDATE SET stars=excluded.stars",
+                    (repo, observed, stars),
+                )
             else:
                 stars, etag = None, None
             c.execute(
@@ -51,8 +55,11 @@ class StarStore:
     def latest(self, repos: list[str]) -> dict[str, int]:
         """The latest star count of each repository in ``repos`` that is 'ok' and has one (for the
         cards: one query per page)."""
-        rows = self.db.rows_in("SELECT repo, stars FROM repos WHERE status=? AND stars IS NOT NULL AND repo{}",
-                               sorted(set(repos)), (STATUS_OK,))
+        rows = self.db.rows_in(
+            "SELECT repo, stars FROM repos WHERE status=? AND stars IS NOT NULL AND repo{}",
+            sorted(set(repos)),
+            (STATUS_OK,),
+        )
         return {r[0]: r[1] for r in rows}
 
     def gained(self, repo: str, since_iso: str) -> int:
@@ -64,8 +71,10 @@ class StarStore:
         if state is None or state[0] != STATUS_OK:
             return 0
         latest = self.db.one("SELECT stars FROM repo_stars WHERE repo=? ORDER BY observed_at DESC LIMIT 1", (repo,))
-        base = self.db.one("SELECT stars FROM repo_stars WHERE repo=? AND observed_at<=? "
-                           "ORDER BY observed_at DESC LIMIT 1", (repo, since))
+        base = self.db.one(
+            "SELECT stars FROM repo_stars WHERE repo=? AND observed_at<=? ORDER BY observed_at DESC LIMIT 1",
+            (repo, since),
+        )
         if latest is None or base is None:
             return 0
         return max(0, latest[0] - base[0])
@@ -83,8 +92,9 @@ class StarStore:
             "FROM repos r WHERE r.status = ? AND r.repo{}"
         )
         out: dict[str, int] = {}
-        for repo, latest, base in self.db.rows_in(sql, sorted(set(r for r in repos if r)),
-                                                  (until_iso, since_iso, STATUS_OK)):
+        for repo, latest, base in self.db.rows_in(
+            sql, sorted(set(r for r in repos if r)), (until_iso, since_iso, STATUS_OK)
+        ):
             if latest is not None and base is not None and latest > base:
                 out[repo] = latest - base
         return out

@@ -78,7 +78,7 @@ class LegacyMixinHost:
     def _rows_in(self, sql: str, keys):
         keys = list(keys)
         for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
+            chunk = keys[i : i + 500]
             yield from self.db.all(sql.format(",".join("?" * len(chunk))), chunk)
 
     def _all(self, sql: str, args=()):

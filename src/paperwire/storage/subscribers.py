@@ -48,8 +48,9 @@ class SubscriberStore:
 
     def by_email(self, email: str, *, lock: bool = False) -> Subscriber | None:
         """``lock``: the row (inside a transaction) until it commits."""
-        row = self.db.one("SELECT * FROM subscribers WHERE email=?" + (self.db.dialect.row_lock if lock else ""),
-                                   (email,))
+        row = self.db.one(
+            "SELECT * FROM subscribers WHERE email=?" + (self.db.dialect.row_lock if lock else ""), (email,)
+        )
         return _subscriber(row) if row else None
 
     def list(self, status: str = "confirmed") -> list[Subscriber]:
@@ -61,14 +62,12 @@ class SubscriberStore:
         return [SavedSearch(**dict(r)) for r in rows]
 
     def count_saved(self, subscriber_id: int) -> int:
-        return self.db.value("SELECT count(*) FROM saved_searches WHERE subscriber_id=?",
-                                    (subscriber_id,))
+        return self.db.value("SELECT count(*) FROM saved_searches WHERE subscriber_id=?", (subscriber_id,))
 
     def current(self, subscriber_id: int, token_version: int) -> Subscriber | None:
         """The subscriber, row-locked until the transaction ends, when ``token_version`` is still
         theirs (a link sent before an unsubscribe no longer is); else None."""
-        row = self.db.one("SELECT * FROM subscribers WHERE id=?" + self.db.dialect.row_lock,
-                                   (subscriber_id,))
+        row = self.db.one("SELECT * FROM subscribers WHERE id=?" + self.db.dialect.row_lock, (subscriber_id,))
         return _subscriber(row) if row is not None and row["token_version"] == token_version else None
 
     # -- writes ------------------------------------------------------------------------
@@ -77,8 +76,10 @@ class SubscriberStore:
         ts, values = utc_now(), _pref_values(prefs)
         cols = ["email", "status", "created_at", "updated_at", *values]
         with self.db.write() as c:
-            sid = c.execute(f"INSERT INTO subscribers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
-                            "RETURNING id", (email, "pending", ts, ts, *values.values())).fetchone()[0]
+            sid = c.execute(
+                f"INSERT INTO subscribers ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) RETURNING id",
+                (email, "pending", ts, ts, *values.values()),
+            ).fetchone()[0]
             return self.get(sid)
 
     def update(self, subscriber_id: int, prefs: dict, *, status: str | None = None) -> Subscriber:
@@ -89,8 +90,10 @@ class SubscriberStore:
             if status == "confirmed":
                 values["confirmed_at"] = ts
         with self.db.write() as c:
-            c.execute(f"UPDATE subscribers SET {''.join(f'{k}=?, ' for k in values)}updated_at=? WHERE id=?",
-                      (*values.values(), ts, subscriber_id))
+            c.execute(
+                f"UPDATE subscribers SET {''.join(f'{k}=?, ' for k in values)}updated_at=? WHERE id=?",
+                (*values.values(), ts, subscriber_id),
+            )
             return self.get(subscriber_id)
 
     def end(self, subscriber_id: int) -> None:
@@ -98,15 +101,19 @@ class SubscriberStore:
         stops working."""
         now = utc_now()
         with self.db.write() as c:
-            c.execute("UPDATE subscribers SET status=CASE WHEN status='bounced' THEN 'bounced' ELSE 'unsubscribed' END, "
-                      "unsubscribed_at=?, updated_at=?, token_version=token_version+1 WHERE id=?",
-                      (now, now, subscriber_id))
+            c.execute(
+                "UPDATE subscribers SET status=CASE WHEN status='bounced' THEN 'bounced' ELSE 'unsubscribed' END, "
+                "unsubscribed_at=?, updated_at=?, token_version=token_version+1 WHERE id=?",
+                (now, now, subscriber_id),
+            )
 
     def mark_bounced(self, subscriber_id: int) -> None:
         now = utc_now()
         with self.db.write() as c:
-            c.execute("UPDATE subscribers SET status='bounced', bounced_at=?, updated_at=? WHERE id=?",
-                      (now, now, subscriber_id))
+            c.execute(
+                "UPDATE subscribers SET status='bounced', bounced_at=?, updated_at=? WHERE id=?",
+                (now, now, subscriber_id),
+            )
 
     def save_search(self, subscriber_id: int, query: str, *, max_saved: int, strictness: str = "normal") -> SavedSearch:
         """Save ``query`` (an identical one keeps its place and takes this ``strictness``);
@@ -121,21 +128,30 @@ class SubscriberStore:
             if n >= max_saved:
                 raise TooManySavedSearches(f"at most {max_saved} saved searches")
             now = utc_now()
-            new_id = c.execute("INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) "
-                               "VALUES (?, ?, ?, ?) RETURNING id", (subscriber_id, query, now, strictness)).fetchone()[0]
+            new_id = c.execute(
+                "INSERT INTO saved_searches (subscriber_id, query, created_at, strictness) "
+                "VALUES (?, ?, ?, ?) RETURNING id",
+                (subscriber_id, query, now, strictness),
+            ).fetchone()[0]
             return SavedSearch(new_id, subscriber_id, query, now, strictness)
 
     def set_strictness(self, subscriber_id: int, search_id: int, strictness: str) -> SavedSearch | None:
         with self.db.write() as c:
-            c.execute("UPDATE saved_searches SET strictness=? WHERE id=? AND subscriber_id=?",
-                      (strictness, search_id, subscriber_id))
+            c.execute(
+                "UPDATE saved_searches SET strictness=? WHERE id=? AND subscriber_id=?",
+                (strictness, search_id, subscriber_id),
+            )
             row = c.execute(f"{_SAVED} WHERE id=? AND subscriber_id=?", (search_id, subscriber_id)).fetchone()
             return SavedSearch(**dict(row)) if row else None
 
     def remove_search(self, subscriber_id: int, search_id: int) -> bool:
         with self.db.write() as c:
-            return c.execute("DELETE FROM saved_searches WHERE id=? AND subscriber_id=?",
-                             (search_id, subscriber_id)).rowcount > 0
+            return (
+                c.execute(
+                    "DELETE FROM saved_searches WHERE id=? AND subscriber_id=?", (search_id, subscriber_id)
+                ).rowcount
+                > 0
+            )
 
 
 class RateLimitStore:
@@ -153,8 +169,9 @@ class RateLimitStore:
             self.db.serialize(c, LOCK_SUBSCRIBE)
             c.execute("DELETE FROM rate_events WHERE at < ?", (now - RATE_EVENTS_KEEP,))
             for key, limit, window in limits:
-                n = c.execute("SELECT count(*) FROM rate_events WHERE key=? AND at > ?",
-                              (key, now - window)).fetchone()[0]
+                n = c.execute(
+                    "SELECT count(*) FROM rate_events WHERE key=? AND at > ?", (key, now - window)
+                ).fetchone()[0]
                 if n >= limit:
                     raise RateLimited(key, limit, window)
             c.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)", [(k, now) for k, _, _ in limits])

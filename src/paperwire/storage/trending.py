@@ -15,7 +15,9 @@ class TrendingStore:
     def __init__(self, db: Database):
         self.db = db
 
-    def candidates(self, since_iso: str, until_iso: str, categories: list[str] | None = None) -> list[TrendingCandidate]:
+    def candidates(
+        self, since_iso: str, until_iso: str, categories: list[str] | None = None
+    ) -> list[TrendingCandidate]:
         """Papers listed (paper_community.listed_day) or announced on a day of the window whose
         reference time lies in [since_iso, until_iso]; hidden papers excluded. ``categories``:
         only papers in one of them ('cs' matches 'cs.*')."""
@@ -46,8 +48,10 @@ class TrendingStore:
     def version(self) -> tuple:
         """A cheap value that changes whenever a ranking could: votes, imports, curation, star
         points, papers (the trending cache's key, so a vote shows at once)."""
-        community = self.db.one("SELECT max(updated_at), count(*), sum(upvotes), sum(imported_upvotes), "
-                                "count(hidden_at), count(featured_at) FROM paper_community")
+        community = self.db.one(
+            "SELECT max(updated_at), count(*), sum(upvotes), sum(imported_upvotes), "
+            "count(hidden_at), count(featured_at) FROM paper_community"
+        )
         stars = self.db.one("SELECT max(observed_at), count(*) FROM repo_stars")
         return (*community, *stars, self.db.value("SELECT max(seq) FROM papers"))
 
@@ -56,7 +60,8 @@ class TrendingStore:
         a paper with a community row (votes, imports); with none, the latest announced day."""
         active = self.db.value(
             "SELECT max(d) FROM (SELECT max(listed_day) AS d FROM paper_community "
-            "UNION ALL SELECT max(p.announced) FROM papers p JOIN paper_community pc ON pc.paper_pk = p.pk) AS t")
+            "UNION ALL SELECT max(p.announced) FROM papers p JOIN paper_community pc ON pc.paper_pk = p.pk) AS t"
+        )
         if active is not None:
             return active
         return self.db.value("SELECT max(announced) FROM papers")
@@ -68,11 +73,14 @@ class TrendingStore:
 
     def listed_days(self, pks: list[int]) -> dict[int, str | None]:
         """paper_community.listed_day of each paper in ``pks`` that has a community row."""
-        return {r[0]: r[1] for r in self.db.rows_in("SELECT paper_pk, listed_day FROM paper_community WHERE paper_pk{}",
-                                                    pks)}
+        return {
+            r[0]: r[1]
+            for r in self.db.rows_in("SELECT paper_pk, listed_day FROM paper_community WHERE paper_pk{}", pks)
+        }
 
-    def put_imported(self, pk: int, listed_day: str, listed_at: str, upvotes: int, github_repo: str | None,
-                     now: str) -> None:
+    def put_imported(
+        self, pk: int, listed_day: str, listed_at: str, upvotes: int, github_repo: str | None, now: str
+    ) -> None:
         """The paper's imported community data: imported_upvotes set (importing twice changes
         nothing; local ``upvotes`` never touched), listed_day/listed_at only when the paper is on
         no day list yet, github_repo when none is set; updated_at only when something changed."""
@@ -96,5 +104,7 @@ class TrendingStore:
     def log_import(self, detail: dict, now: str) -> None:
         """The import's audit_log row (no actor, no paper)."""
         with self.db.write() as c:
-            c.execute("INSERT INTO audit_log (at, actor_id, action, paper_pk, detail) VALUES (?, NULL, 'import', NULL, ?)",
-                      (now, json.dumps(detail)))
+            c.execute(
+                "INSERT INTO audit_log (at, actor_id, action, paper_pk, detail) VALUES (?, NULL, 'import', NULL, ?)",
+                (now, json.dumps(detail)),
+            )

@@ -23,9 +23,10 @@ a bounced or suppressed one gets nothing. Rate limits count every accepted reque
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -35,8 +36,19 @@ from ..security import BadToken, sign, unsign
 from . import lifecycle
 from .types import RateLimited, SavedSearch, Subscriber, TooManySavedSearches
 from .validate import (
-    FREQUENCIES, MAX_QUERY, MAX_SAVED_SEARCHES, WEEKDAYS, InvalidInput, Preferences, normalise_email,
-    normalise_query, one_line, parse_categories, parse_preferences, parse_strictness, rate_key,
+    FREQUENCIES,
+    MAX_QUERY,
+    MAX_SAVED_SEARCHES,
+    WEEKDAYS,
+    InvalidInput,
+    Preferences,
+    normalise_email,
+    normalise_query,
+    one_line,
+    parse_categories,
+    parse_preferences,
+    parse_strictness,
+    rate_key,
 )
 
 CONFIRM_MAX_AGE = 48 * 3600
@@ -50,8 +62,13 @@ DAY, HOUR = 86400.0, 3600.0
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "web" / "templates"
 
-_mail_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_mail_env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 @dataclass
@@ -65,6 +82,7 @@ class LinkError(Exception):
 
 
 # -- links --------------------------------------------------------------------------------
+
 
 def site_url(settings) -> str:
     return (settings.base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
@@ -90,8 +108,10 @@ def unsubscribe_url(settings, subscriber: Subscriber) -> str:
 
 def one_click_url(settings, subscriber: Subscriber) -> str:
     """The RFC 8058 one-click endpoint (POST, body List-Unsubscribe=One-Click)."""
-    return (f"{site_url(settings)}/unsubscribe/one-click?"
-            f"{urlencode({'token': make_token(settings, 'unsubscribe', subscriber)})}")
+    return (
+        f"{site_url(settings)}/unsubscribe/one-click?"
+        f"{urlencode({'token': make_token(settings, 'unsubscribe', subscriber)})}"
+    )
 
 
 def list_unsubscribe_headers(settings, subscriber: Subscriber) -> dict[str, str]:
@@ -112,14 +132,23 @@ def read_token(settings, purpose: str, token: str | None, max_age: float) -> tup
         payload = unsign(settings, purpose, token, max_age)
     except BadToken as e:
         raise LinkError(expired=e.expired) from None
-    if (not isinstance(payload, list) or len(payload) != 2
-            or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload)):
+    if (
+        not isinstance(payload, list)
+        or len(payload) != 2
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in payload)
+    ):
         raise LinkError()
     return payload[0], payload[1]
 
 
-def subscriber_for(store, settings, purpose: str, token: str | None, max_age: float,
-                   statuses: tuple[str, ...] = ("pending", "confirmed")) -> Subscriber:
+def subscriber_for(
+    store,
+    settings,
+    purpose: str,
+    token: str | None,
+    max_age: float,
+    statuses: tuple[str, ...] = ("pending", "confirmed"),
+) -> Subscriber:
     """The subscriber a link is for, if the link is current (its token_version) and the
     subscriber in one of ``statuses``; else LinkError."""
     sid, version = read_token(settings, purpose, token, max_age)
@@ -131,21 +160,40 @@ def subscriber_for(store, settings, purpose: str, token: str | None, max_age: fl
 
 # -- mails --------------------------------------------------------------------------------
 
+
 def _render_mail(name: str, **context) -> tuple[str, str]:
-    return (_mail_env.get_template(f"{name}.txt").render(**context),
-            _mail_env.get_template(f"{name}.html").render(**context))
+    return (
+        _mail_env.get_template(f"{name}.txt").render(**context),
+        _mail_env.get_template(f"{name}.html").render(**context),
+    )
 
 
-def compose_confirmation(settings, subscriber: Subscriber, n: int, saved: list[str] | None = None) -> tuple[str, str, bytes]:
+def compose_confirmation(
+    settings, subscriber: Subscriber, n: int, saved: list[str] | None = None
+) -> tuple[str, str, bytes]:
     """The double opt-in mail: (kind, Message-ID, message bytes)."""
     message_id = make_message_id(settings, "confirm", f"{subscriber.id}:{subscriber.token_version}:{n}")
     text, html = _render_mail(
-        "email_confirm", url=confirm_url(settings, subscriber), hours=CONFIRM_MAX_AGE // 3600,
-        subscriber=subscriber, weekdays=WEEKDAYS, saved=saved or [], site=site_url(settings),
+        "email_confirm",
+        url=confirm_url(settings, subscriber),
+        hours=CONFIRM_MAX_AGE // 3600,
+        subscriber=subscriber,
+        weekdays=WEEKDAYS,
+        saved=saved or [],
+        site=site_url(settings),
     )
-    return "confirm", message_id, build_message(
-        settings, to=subscriber.email, subject="Confirm your Paperwire subscription",
-        text=text, html=html, message_id=message_id, headers={"Auto-Submitted": "auto-generated"},
+    return (
+        "confirm",
+        message_id,
+        build_message(
+            settings,
+            to=subscriber.email,
+            subject="Confirm your Paperwire subscription",
+            text=text,
+            html=html,
+            message_id=message_id,
+            headers={"Auto-Submitted": "auto-generated"},
+        ),
     )
 
 
@@ -153,17 +201,29 @@ def compose_already_subscribed(settings, subscriber: Subscriber, n: int) -> tupl
     """For a subscribe request for an address that is confirmed already: a link to manage it."""
     message_id = make_message_id(settings, "manage", f"{subscriber.id}:{subscriber.token_version}:{n}")
     text, html = _render_mail(
-        "email_confirm_already", preferences=preferences_url(settings, subscriber),
-        unsubscribe=unsubscribe_url(settings, subscriber), site=site_url(settings),
+        "email_confirm_already",
+        preferences=preferences_url(settings, subscriber),
+        unsubscribe=unsubscribe_url(settings, subscriber),
+        site=site_url(settings),
     )
     headers = {"Auto-Submitted": "auto-generated", **list_unsubscribe_headers(settings, subscriber)}
-    return "manage", message_id, build_message(
-        settings, to=subscriber.email, subject="You are already subscribed to Paperwire",
-        text=text, html=html, message_id=message_id, headers=headers,
+    return (
+        "manage",
+        message_id,
+        build_message(
+            settings,
+            to=subscriber.email,
+            subject="You are already subscribed to Paperwire",
+            text=text,
+            html=html,
+            message_id=message_id,
+            headers=headers,
+        ),
     )
 
 
 # -- requests -----------------------------------------------------------------------------
+
 
 @dataclass
 class SubscribeRequest:
@@ -205,8 +265,15 @@ def parse_subscribe(data: Mapping[str, Any], *, form: bool = False) -> Subscribe
     return SubscribeRequest(email, prefs, query, strictness)
 
 
-def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, client: str | None,
-              now: float | None = None, form: bool = False) -> str:
+def subscribe(
+    store,
+    settings,
+    data: Mapping[str, Any] | SubscribeRequest,
+    *,
+    client: str | None,
+    now: float | None = None,
+    form: bool = False,
+) -> str:
     """Handle one subscribe request. Raises InvalidInput (nothing changed) or RateLimited
     (nothing changed). Returns the outcome for logs and tests only: never show it to the client."""
     req = data if isinstance(data, SubscribeRequest) else parse_subscribe(data, form=form)
@@ -224,8 +291,15 @@ def subscribe(store, settings, data: Mapping[str, Any] | SubscribeRequest, *, cl
         return None
 
     outcome, _ = lifecycle.request(
-        store, email=req.email, prefs=req.prefs.as_dict(), query=req.query, limits=limits, now=now,
-        compose=compose, max_saved=MAX_SAVED_SEARCHES, strictness=req.strictness,
+        store,
+        email=req.email,
+        prefs=req.prefs.as_dict(),
+        query=req.query,
+        limits=limits,
+        now=now,
+        compose=compose,
+        max_saved=MAX_SAVED_SEARCHES,
+        strictness=req.strictness,
     )
     return outcome
 
@@ -239,8 +313,14 @@ def confirm(store, settings, token: str | None) -> Subscriber:
 
 
 def preferences_of(sub: Subscriber) -> Preferences:
-    return Preferences(frequency=sub.frequency, send_hour=sub.send_hour, send_weekday=sub.send_weekday,
-                       timezone=sub.timezone, trending=sub.trending, categories=list(sub.categories))
+    return Preferences(
+        frequency=sub.frequency,
+        send_hour=sub.send_hour,
+        send_weekday=sub.send_weekday,
+        timezone=sub.timezone,
+        trending=sub.trending,
+        categories=list(sub.categories),
+    )
 
 
 def update_preferences(store, sub: Subscriber, data: Mapping[str, Any], *, form: bool = False) -> Subscriber:
@@ -265,11 +345,13 @@ def add_saved_search(store, sub: Subscriber, query: Any, strictness: Any = None)
     if errors:
         raise InvalidInput(errors)
     try:
-        saved = lifecycle.add_saved_search(store, sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES,
-                                       strictness=level)
+        saved = lifecycle.add_saved_search(
+            store, sub.id, sub.token_version, q, max_saved=MAX_SAVED_SEARCHES, strictness=level
+        )
     except TooManySavedSearches:
-        raise InvalidInput({"query": f"you have {MAX_SAVED_SEARCHES} saved searches already, the most allowed; "
-                                     "remove one first"}) from None
+        raise InvalidInput(
+            {"query": f"you have {MAX_SAVED_SEARCHES} saved searches already, the most allowed; remove one first"}
+        ) from None
     if saved is None:
         raise LinkError()
     return saved
@@ -312,11 +394,38 @@ def unsubscribe_token(store, settings, token: str | None) -> bool:
 
 
 __all__ = [
-    "CONFIRM_MAX_AGE", "FREQUENCIES", "InvalidInput", "LinkError", "MAX_QUERY", "MAX_SAVED_SEARCHES",
-    "PREFERENCES_MAX_AGE", "Preferences", "RateLimited", "SavedSearch", "Subscriber", "UNSUBSCRIBE_MAX_AGE",
-    "WEEKDAYS", "add_saved_search", "confirm", "confirm_url", "list_unsubscribe_headers", "normalise_email",
-    "normalise_query", "one_click_url", "parse_categories", "parse_preferences", "parse_subscribe",
-    "preferences_of", "preferences_url", "read_token", "remove_saved_search", "set_saved_search_strictness",
-    "site_url", "subscribe",
-    "subscriber_for", "unsubscribe_token", "unsubscribe_url", "update_preferences",
+    "CONFIRM_MAX_AGE",
+    "FREQUENCIES",
+    "InvalidInput",
+    "LinkError",
+    "MAX_QUERY",
+    "MAX_SAVED_SEARCHES",
+    "PREFERENCES_MAX_AGE",
+    "Preferences",
+    "RateLimited",
+    "SavedSearch",
+    "Subscriber",
+    "UNSUBSCRIBE_MAX_AGE",
+    "WEEKDAYS",
+    "add_saved_search",
+    "confirm",
+    "confirm_url",
+    "list_unsubscribe_headers",
+    "normalise_email",
+    "normalise_query",
+    "one_click_url",
+    "parse_categories",
+    "parse_preferences",
+    "parse_subscribe",
+    "preferences_of",
+    "preferences_url",
+    "read_token",
+    "remove_saved_search",
+    "set_saved_search_strictness",
+    "site_url",
+    "subscribe",
+    "subscriber_for",
+    "unsubscribe_token",
+    "unsubscribe_url",
+    "update_preferences",
 ]

@@ -20,8 +20,18 @@ from .types import Composer, SavedSearch, Subscriber, TooManySavedSearches
 ACTIVE = ("pending", "confirmed")
 
 
-def request(store, *, email: str, prefs: dict, query: str | None, limits: list[tuple[str, int, float]],
-            now: float, compose: Composer, max_saved: int, strictness: str = "normal") -> tuple[str, int | None]:
+def request(
+    store,
+    *,
+    email: str,
+    prefs: dict,
+    query: str | None,
+    limits: list[tuple[str, int, float]],
+    now: float,
+    compose: Composer,
+    max_saved: int,
+    strictness: str = "normal",
+) -> tuple[str, int | None]:
     """One subscribe request: check and record the rate ``limits`` ((key, max events, window
     seconds); RateLimited and no change when one is reached), then move the address's state (see
     above), ``query`` becoming a saved search, and queue ``compose``'s mail in the outbox. Returns
@@ -47,8 +57,9 @@ def request(store, *, email: str, prefs: dict, query: str | None, limits: list[t
         if composed is None:
             return outcome, None
         kind, message_id, message = composed
-        return outcome, store.outbox.insert(kind=kind, recipient=sub.email, message_id=message_id, message=message,
-                                         subscriber_id=sub.id)
+        return outcome, store.outbox.insert(
+            kind=kind, recipient=sub.email, message_id=message_id, message=message, subscriber_id=sub.id
+        )
 
 
 def confirm(store, subscriber_id: int, token_version: int) -> Subscriber | None:
@@ -69,8 +80,9 @@ def update_preferences(store, subscriber_id: int, token_version: int, prefs: dic
         return store.subscribers.update(sub.id, prefs) if prefs else sub
 
 
-def add_saved_search(store, subscriber_id: int, token_version: int, query: str, *, max_saved: int,
-                     strictness: str = "normal") -> SavedSearch | None:
+def add_saved_search(
+    store, subscriber_id: int, token_version: int, query: str, *, max_saved: int, strictness: str = "normal"
+) -> SavedSearch | None:
     """None when the version is stale; TooManySavedSearches at the limit; an existing identical
     query keeps its place and takes this ``strictness``."""
     with store.transaction():
@@ -80,8 +92,9 @@ def add_saved_search(store, subscriber_id: int, token_version: int, query: str, 
         return store.subscribers.save_search(sub.id, query, max_saved=max_saved, strictness=strictness)
 
 
-def set_saved_search_strictness(store, subscriber_id: int, token_version: int, search_id: int,
-                                strictness: str) -> SavedSearch | None:
+def set_saved_search_strictness(
+    store, subscriber_id: int, token_version: int, search_id: int, strictness: str
+) -> SavedSearch | None:
     """The saved search with its new strictness; None when the version is stale or the search is
     not this subscriber's."""
     with store.transaction():

@@ -3,8 +3,8 @@ request was refused. Storage returns and raises these; the rules are in lifecycl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import PaperwireError
 

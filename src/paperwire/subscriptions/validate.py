@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any
 
 from ..search.match import DEFAULT_STRICTNESS, STRICTNESS
 
@@ -184,8 +185,9 @@ class Preferences:
         return asdict(self)
 
 
-def parse_preferences(data: Mapping[str, Any], *, base: Preferences | None = None,
-                      checkbox_trending: bool = False) -> Preferences:
+def parse_preferences(
+    data: Mapping[str, Any], *, base: Preferences | None = None, checkbox_trending: bool = False
+) -> Preferences:
     """Preferences from a form or JSON body; fields left out keep ``base``'s values (defaults
     when None). ``checkbox_trending``: an HTML form leaves an unchecked box out, meaning off."""
     p = Preferences(**(base.as_dict() if base else {}))
@@ -212,7 +214,9 @@ def parse_preferences(data: Mapping[str, Any], *, base: Preferences | None = Non
 
     attempt("frequency", frequency)
     attempt("send_hour", lambda v: _int_in("send_hour", v, 0, 23, "must be an hour from 0 to 23"))
-    attempt("send_weekday", lambda v: _int_in("send_weekday", v, 0, 6, "must be a weekday from 0 (Monday) to 6 (Sunday)"))
+    attempt(
+        "send_weekday", lambda v: _int_in("send_weekday", v, 0, 6, "must be a weekday from 0 (Monday) to 6 (Sunday)")
+    )
     attempt("timezone", tz)
     if checkbox_trending:
         try:

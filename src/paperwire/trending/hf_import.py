@@ -9,22 +9,23 @@ importing the same file twice changes nothing; local votes are never touched.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
+from ..models import STATUS_OK, utc_now
 from ..sources.base import IngestReport
 from ..sources.hf_daily import read_hf
 from ..sources.runner import record_skip, recorded_run
-from ..models import STATUS_OK, utc_now
 from ..storage import Store
 from .records import HF_SOURCE, HFImportResult, HFImportRow
 
 
-def apply_hf_import(store: Store, rows: list[HFImportRow], *, run_id: int | None = None,
-                    errors: list[tuple[str, str]] | None = None) -> HFImportResult:
+def apply_hf_import(
+    store: Store, rows: list[HFImportRow], *, run_id: int | None = None, errors: list[tuple[str, str]] | None = None
+) -> HFImportResult:
     """Store one batch of imported items in ONE transaction: the papers (through the normal
     upsert; a paper another source stored is left as it is: arXiv's has categories and
     versions), their community rows (store.trending.put_imported), a star point per repository
@@ -54,8 +55,16 @@ def apply_hf_import(store: Store, rows: list[HFImportRow], *, run_id: int | None
                 store.stars.record(r.github_repo, int(r.github_stars), None, r.listed_at, STATUS_OK)
                 result.star_points += 1
         if rows:
-            store.trending.log_import({"source": HF_SOURCE, "items": len(rows), "run_id": run_id,
-                                       "inserted": result.inserted, "listed": result.listed}, now)
+            store.trending.log_import(
+                {
+                    "source": HF_SOURCE,
+                    "items": len(rows),
+                    "run_id": run_id,
+                    "inserted": result.inserted,
+                    "listed": result.listed,
+                },
+                now,
+            )
         if errors and run_id is not None:
             store.papers.add_errors(run_id, errors)
     return result
@@ -63,17 +72,19 @@ def apply_hf_import(store: Store, rows: list[HFImportRow], *, run_id: int | None
 
 @dataclass
 class HFImportReport(IngestReport):
-    listed: int = 0        # papers put on a day list
-    star_points: int = 0   # star counts recorded (one per item with a repository and a count)
+    listed: int = 0  # papers put on a day list
+    star_points: int = 0  # star counts recorded (one per item with a repository and a count)
     items: int = 0
 
     def counts(self) -> dict:
         return {**super().counts(), "listed": self.listed, "star_points": self.star_points, "items": self.items}
 
     def summary(self) -> str:
-        lines = [f"{self.source}: {self.items:,} items: papers {self.inserted:,} new, {self.updated:,} updated, "
-                 f"{self.unchanged:,} unchanged; {self.skipped:,} items skipped; {self.listed:,} papers put on a "
-                 f"day list; {self.star_points:,} star counts recorded ({self.seconds:.1f} s, run {self.run_id})"]
+        lines = [
+            f"{self.source}: {self.items:,} items: papers {self.inserted:,} new, {self.updated:,} updated, "
+            f"{self.unchanged:,} unchanged; {self.skipped:,} items skipped; {self.listed:,} papers put on a "
+            f"day list; {self.star_points:,} star counts recorded ({self.seconds:.1f} s, run {self.run_id})"
+        ]
         for loc, reason in self.errors[:20]:
             lines.append(f"  skipped {loc}: {reason}")
         if self.skipped > 20:
@@ -81,8 +92,14 @@ class HFImportReport(IngestReport):
         return "\n".join(lines)
 
 
-def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress: bool = True,
-              on_batch: Callable[[], None] | None = None) -> HFImportReport:
+def import_hf(
+    store: Store,
+    path: str | Path,
+    *,
+    batch_size: int = 500,
+    progress: bool = True,
+    on_batch: Callable[[], None] | None = None,
+) -> HFImportReport:
     """Import one file (day file .json, .jsonl[.gz] or .tar.gz of day files)."""
     path = Path(path)
     started = time.monotonic()
@@ -91,8 +108,15 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
     rows: list[HFImportRow] = []
     errors: list[tuple[str, str]] = []
     seen: dict[str, str] = {}  # paper id -> location, for the whole run
-    bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=path.name[:40], disable=not progress,
-               dynamic_ncols=True, mininterval=0.5)
+    bar = tqdm(
+        total=path.stat().st_size,
+        unit="B",
+        unit_scale=True,
+        desc=path.name[:40],
+        disable=not progress,
+        dynamic_ncols=True,
+        mininterval=0.5,
+    )
 
     def skip(location: str, reason: str) -> None:
         record_skip(report, errors, location, reason)
@@ -121,12 +145,17 @@ def import_hf(store: Store, path: str | Path, *, batch_size: int = 500, progress
             else:
                 rec = item.record
                 if rec.paper.id in seen:
-                    skip(item.location, f"duplicate: paper {rec.paper.id} appeared earlier in this input, "
-                                        f"at {seen[rec.paper.id]}")
+                    skip(
+                        item.location,
+                        f"duplicate: paper {rec.paper.id} appeared earlier in this input, at {seen[rec.paper.id]}",
+                    )
                 else:
                     seen[rec.paper.id] = item.location
-                    rows.append(HFImportRow(rec.paper, rec.listed_day, rec.listed_at, rec.upvotes,
-                                            rec.github_repo, rec.github_stars))
+                    rows.append(
+                        HFImportRow(
+                            rec.paper, rec.listed_day, rec.listed_at, rec.upvotes, rec.github_repo, rec.github_stars
+                        )
+                    )
             if len(rows) + len(errors) >= batch_size:
                 flush()
             bar.set_postfix(items=report.items, skipped=report.skipped, refresh=False)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from ..models import Paper
@@ -31,9 +31,9 @@ from ..sources.github import InvalidRepo, parse_repo
 from .records import TrendingCandidate
 from .score import WINDOWS, TrendingInput, TrendingParams, rank, trending_score
 
-UTC = timezone.utc
-NEW_HOURS = 24.0        # a paper listed within this many hours of "as of" is marked new
-CACHE_SECONDS = 30.0    # how long a computed ranking is reused by RankCache
+UTC = UTC
+NEW_HOURS = 24.0  # a paper listed within this many hours of "as of" is marked new
+CACHE_SECONDS = 30.0  # how long a computed ranking is reused by RankCache
 
 
 @dataclass
@@ -106,17 +106,22 @@ def _repo_of_url(url: str) -> str | None:
         return None
 
 
-def rank_between(store, since: datetime, until: datetime, params: TrendingParams, *,
-                 categories: list[str] | None = None) -> list[Ranked]:
+def rank_between(
+    store, since: datetime, until: datetime, params: TrendingParams, *, categories: list[str] | None = None
+) -> list[Ranked]:
     """Every candidate of [since, until] ranked at ``until`` with ``params``, featured first."""
     cands = store.trending.candidates(_iso(since), _iso(until), categories or None)
     repos = {c.pk: repo_of(c) for c in cands}
     gained = store.stars.gained_between([r for r in repos.values() if r], _iso(since), _iso(until))
     by_pk = {c.pk: c for c in cands}
-    inputs = [TrendingInput(str(c.pk), c.upvotes, gained.get(repos[c.pk], 0) if repos[c.pk] else 0,
-                            _parse(c.reference_at)) for c in cands]
-    out = [Ranked(by_pk[int(it.paper_id)], repos[int(it.paper_id)], it.stars_gained)
-           for it in rank(inputs, until, params=params)]
+    inputs = [
+        TrendingInput(str(c.pk), c.upvotes, gained.get(repos[c.pk], 0) if repos[c.pk] else 0, _parse(c.reference_at))
+        for c in cands
+    ]
+    out = [
+        Ranked(by_pk[int(it.paper_id)], repos[int(it.paper_id)], it.stars_gained)
+        for it in rank(inputs, until, params=params)
+    ]
     # curators' featured papers are pinned first; a stable sort keeps the score order inside each group
     out.sort(key=lambda r: not r.candidate.featured)
     return out
@@ -130,8 +135,9 @@ def window_bounds(store, window: str, now: datetime | None = None) -> tuple[date
     return until - timedelta(hours=params.window_hours), until, params
 
 
-def _entries(store, ranked: list[Ranked], until: datetime, first_rank: int,
-             params: TrendingParams) -> list[TrendingEntry]:
+def _entries(
+    store, ranked: list[Ranked], until: datetime, first_rank: int, params: TrendingParams
+) -> list[TrendingEntry]:
     papers = store.papers.get_many([r.candidate.pk for r in ranked])
     out = []
     for i, r in enumerate(ranked):
@@ -140,9 +146,20 @@ def _entries(store, ranked: list[Ranked], until: datetime, first_rank: int,
             continue
         age_h = (until - _parse(r.candidate.reference_at)).total_seconds() / 3600.0
         score = trending_score(r.candidate.upvotes, r.stars_gained, age_h, params=params)
-        out.append(TrendingEntry(first_rank + i, r.candidate.pk, paper, score, r.candidate.upvotes,
-                                 r.stars_gained, r.repo, r.candidate.featured, r.candidate.reference_at,
-                                 age_h <= NEW_HOURS))
+        out.append(
+            TrendingEntry(
+                first_rank + i,
+                r.candidate.pk,
+                paper,
+                score,
+                r.candidate.upvotes,
+                r.stars_gained,
+                r.repo,
+                r.candidate.featured,
+                r.candidate.reference_at,
+                age_h <= NEW_HOURS,
+            )
+        )
     return out
 
 
@@ -178,8 +195,16 @@ class RankCache:
             self._data.clear()
 
 
-def trending(store, window: str = "today", *, now: datetime | None = None, limit: int = 25, offset: int = 0,
-             categories: list[str] | None = None, cache: RankCache | None = None) -> TrendingPage:
+def trending(
+    store,
+    window: str = "today",
+    *,
+    now: datetime | None = None,
+    limit: int = 25,
+    offset: int = 0,
+    categories: list[str] | None = None,
+    cache: RankCache | None = None,
+) -> TrendingPage:
     """One page of a trending list. ``window``: 'today' | 'week' | 'month' (score.WINDOWS)."""
     since, until, params = window_bounds(store, window, now)
     cats = tuple(sorted(set(categories or ())))
@@ -191,12 +216,13 @@ def trending(store, window: str = "today", *, now: datetime | None = None, limit
         ranked = cache.get((window, _iso(until)[:16], cats, store.trending.version()), compute)
     else:
         ranked = compute()
-    page = ranked[offset:offset + limit]
+    page = ranked[offset : offset + limit]
     return TrendingPage(window, until, since, len(ranked), _entries(store, page, until, offset + 1, params))
 
 
-def digest_trending(store, since_day: str, categories: list[str], limit: int,
-                    now: datetime | None = None) -> list[tuple[int, Paper]]:
+def digest_trending(
+    store, since_day: str, categories: list[str], limit: int, now: datetime | None = None
+) -> list[tuple[int, Paper]]:
     """(pk, Paper) best first for a digest covering ``since_day`` .. as-of: the window is the
     digest's period, scored with the parameters of the nearest list (up to 2 days: today's,
     up to 8: the week's, longer: the month's)."""

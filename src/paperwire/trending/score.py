@@ -32,9 +32,9 @@ future) count as zero.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,7 @@ def _count(name: str, value: int) -> int:
     return value
 
 
-def trending_score(upvotes: int, stars_gained: int, age_hours: float, *,
-                   params: TrendingParams = DEFAULT) -> float:
+def trending_score(upvotes: int, stars_gained: int, age_hours: float, *, params: TrendingParams = DEFAULT) -> float:
     """Score of one paper: higher is hotter. Pure; see the module docstring for the formula.
 
     upvotes:       votes on this site (all of them: votes decay with the paper's age).
@@ -104,9 +103,7 @@ def trending_score(upvotes: int, stars_gained: int, age_hours: float, *,
     if not math.isfinite(age):
         raise ValueError(f"age_hours must be finite, got {age_hours!r}")
     age = max(age, 0.0)
-    engagement = (params.w_votes * math.log1p(upvotes)
-                  + params.w_stars * math.log1p(stars_gained)
-                  + params.base)
+    engagement = params.w_votes * math.log1p(upvotes) + params.w_stars * math.log1p(stars_gained) + params.base
     return engagement * math.exp2(-age / params.half_life_hours)
 
 
@@ -121,8 +118,7 @@ class TrendingInput:
     published_at: datetime
 
 
-def rank(items: Iterable[TrendingInput], now: datetime, *,
-         params: TrendingParams = DEFAULT) -> list[TrendingInput]:
+def rank(items: Iterable[TrendingInput], now: datetime, *, params: TrendingParams = DEFAULT) -> list[TrendingInput]:
     """The items best first.
 
     Items published more than ``params.window_hours`` before ``now`` are left out. Ties on the

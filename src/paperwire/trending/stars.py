@@ -14,15 +14,14 @@ from datetime import datetime
 
 from tqdm import tqdm
 
-from ..models import utc_now
+from ..models import STATUS_OK, utc_now
 from ..sources.github import GitHubAuthError, GitHubClient, GitHubRateLimited, InvalidRepo, parse_repo
 from ..sources.http import HarvestError, HttpError
-from ..models import STATUS_OK
 from .ranking import repo_of, window_bounds
 
 log = logging.getLogger(__name__)
 
-MAX_CONSECUTIVE_FAILURES = 3    # a batch stops after this many repositories failed in a row
+MAX_CONSECUTIVE_FAILURES = 3  # a batch stops after this many repositories failed in a row
 
 
 def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: bool = True) -> dict[str, int]:
@@ -62,8 +61,10 @@ def refresh_stars(store, client: GitHubClient, repos: Iterable[str], progress: b
                 consecutive += 1
                 log.warning("%s", e)
                 if consecutive >= MAX_CONSECUTIVE_FAILURES:
-                    raise HarvestError(f"{consecutive} repositories in a row failed; stopped (last: {e}). "
-                                       "Star counts checked so far are saved; run again later.") from e
+                    raise HarvestError(
+                        f"{consecutive} repositories in a row failed; stopped (last: {e}). "
+                        "Star counts checked so far are saved; run again later."
+                    ) from e
                 continue
             consecutive = 0
             counts["checked"] += 1
@@ -91,8 +92,9 @@ def window_repos(store, window: str = "month", now: datetime | None = None) -> l
     return sorted({r for r in (repo_of(c) for c in cands) if r})
 
 
-def refresh_window(store, settings, window: str = "month", *, progress: bool = True, client=None,
-                   now: datetime | None = None) -> dict[str, int]:
+def refresh_window(
+    store, settings, window: str = "month", *, progress: bool = True, client=None, now: datetime | None = None
+) -> dict[str, int]:
     """Check the stars of every repository of ``window``'s papers; returns refresh_stars' counts
     plus ``repos``. Raises GitHubRateLimited / GitHubAuthError / HarvestError as refresh_stars does
     (what was checked before is kept)."""
@@ -107,8 +109,9 @@ def refresh_window(store, settings, window: str = "month", *, progress: bool = T
     return {"repos": len(repos), **counts}
 
 
-def start_stars_refresher(store, settings, stop: threading.Event, minutes: float,
-                          window: str = "month") -> threading.Thread:
+def start_stars_refresher(
+    store, settings, stop: threading.Event, minutes: float, window: str = "month"
+) -> threading.Thread:
     """A daemon thread refreshing ``window``'s stars every ``minutes`` until ``stop`` is set."""
 
     def loop() -> None:

@@ -20,7 +20,12 @@ from .. import accounts
 from ..accounts import InvalidInput, RateLimited, SigninError
 from .render import render
 from .session import (
-    SESSION_COOKIE, checked_form, clear_session_cookie, hash_token, new_session_token, set_session_cookie,
+    SESSION_COOKIE,
+    checked_form,
+    clear_session_cookie,
+    hash_token,
+    new_session_token,
+    set_session_cookie,
 )
 
 log = logging.getLogger("paperwire.web.accounts")
@@ -54,15 +59,17 @@ def _next(request: Request, value) -> str:
         own = {str(request.base_url).rstrip("/"), (request.app.state.settings.base_url or "").rstrip("/")} - {""}
         for origin in own:
             if value.startswith(origin + "/"):
-                value = value[len(origin):]
+                value = value[len(origin) :]
                 break
     return accounts.safe_next(value)
 
 
 def _rate_message(e: RateLimited) -> str:
     if e.key.startswith("signin-address:"):
-        return ("Too many sign-in links were asked for this address in the last hour. Use the newest message "
-                "we sent, or try again in an hour.")
+        return (
+            "Too many sign-in links were asked for this address in the last hour. Use the newest message "
+            "we sent, or try again in an hour."
+        )
     return "Too many sign-in requests from your network. Try again in an hour."
 
 
@@ -76,15 +83,33 @@ async def signin_submit(request: Request):
     form = await checked_form(request)
     next_url = _next(request, form.get("next"))
     try:
-        outcome = accounts.request_signin(request.app.state.store, request.app.state.settings, form.get("email"),
-                                          client=_client(request), next_url=next_url)
+        outcome = accounts.request_signin(
+            request.app.state.store,
+            request.app.state.settings,
+            form.get("email"),
+            client=_client(request),
+            next_url=next_url,
+        )
     except InvalidInput as e:
-        return _page(request, "signin.html", {"next": next_url, "email": (form.get("email") or "")[:254],
-                                              "errors": e.errors}, status_code=400)
+        return _page(
+            request,
+            "signin.html",
+            {"next": next_url, "email": (form.get("email") or "")[:254], "errors": e.errors},
+            status_code=400,
+        )
     except RateLimited as e:
-        resp = _no_store(render(request, "subscribe_notice.html", {
-            "title": "Please wait", "message": _rate_message(e), "link": ("/", "Back to the latest papers"),
-        }, status_code=429))
+        resp = _no_store(
+            render(
+                request,
+                "subscribe_notice.html",
+                {
+                    "title": "Please wait",
+                    "message": _rate_message(e),
+                    "link": ("/", "Back to the latest papers"),
+                },
+                status_code=429,
+            )
+        )
         resp.headers["Retry-After"] = str(int(e.window))
         return resp
     log.info("sign-in request: %s", outcome)
@@ -107,9 +132,13 @@ async def signin_confirm(request: Request):
     form = await checked_form(request)
     cookie, token_hash, expires_at = new_session_token()
     try:
-        _, next_url = accounts.complete_signin(request.app.state.store, request.app.state.settings,
-                                               form.get("token"), session_hash=token_hash,
-                                               session_expires=expires_at)
+        _, next_url = accounts.complete_signin(
+            request.app.state.store,
+            request.app.state.settings,
+            form.get("token"),
+            session_hash=token_hash,
+            session_expires=expires_at,
+        )
     except SigninError as e:
         return _problem(request, e)
     old = request.cookies.get(SESSION_COOKIE)

@@ -68,12 +68,16 @@ class HitOut(PaperOut):
 
 class SearchOut(BaseModel):
     query: str
-    mode: str = Field(description="'hybrid' (meaning + words), 'lexical' (words only, embeddings pending) or 'browse' (filters only)")
+    mode: str = Field(
+        description="'hybrid' (meaning + words), 'lexical' (words only, embeddings pending) or 'browse' (filters only)"
+    )
     total: int = Field(description="number of matching papers (an estimate for free-text queries)")
     limit: int
     offset: int
     took_ms: float
-    errors: list[str] = Field(description="parts of the query that could not be understood (the rest was still searched)")
+    errors: list[str] = Field(
+        description="parts of the query that could not be understood (the rest was still searched)"
+    )
     results: list[HitOut]
 
 
@@ -103,10 +107,18 @@ class HealthOut(BaseModel):
 
 def _paper(request: Request, p: Paper, detail: bool = False, score: float | None = None) -> dict:
     d = {
-        "id": p.id, "title": p.title, "authors": p.authors, "abstract": p.abstract,
-        "categories": p.categories, "primary_category": p.primary_category,
-        "submitted": p.submitted, "updated": p.updated, "announced": p.announced,
-        "abs_url": p.abs_url, "pdf_url": p.pdf_url, "code_url": p.code_url,
+        "id": p.id,
+        "title": p.title,
+        "authors": p.authors,
+        "abstract": p.abstract,
+        "categories": p.categories,
+        "primary_category": p.primary_category,
+        "submitted": p.submitted,
+        "updated": p.updated,
+        "announced": p.announced,
+        "abs_url": p.abs_url,
+        "pdf_url": p.pdf_url,
+        "code_url": p.code_url,
         "url": base_url(request) + paper_path(p.id),
     }
     if detail:
@@ -123,14 +135,24 @@ def _engine(request: Request):
     return engine
 
 
-@router.get("/search", response_model=SearchOut, responses=responses(400, 422, 503), tags=["search"],
-            summary="Search papers by meaning and words")
+@router.get(
+    "/search",
+    response_model=SearchOut,
+    responses=responses(400, 422, 503),
+    tags=["search"],
+    summary="Search papers by meaning and words",
+)
 def api_search(
     request: Request,
-    q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS, examples=["language models", 'author:"Ana Lima" has:code'],
-                   description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, '
-                               'before:YYYY-MM-DD, has:code. A q of nothing but spaces and control '
-                               'characters is refused (400).'),
+    q: str = Query(
+        ...,
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        examples=["language models", 'author:"Ana Lima" has:code'],
+        description='free text, "quoted phrases", author:name, cat:cs.CL, after:YYYY-MM-DD, '
+        "before:YYYY-MM-DD, has:code. A q of nothing but spaces and control "
+        "characters is refused (400).",
+    ),
     limit: int = Query(20, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ):
@@ -139,31 +161,59 @@ def api_search(
         raise refuse_param("q", "q is empty")
     results = _engine(request).search(q, limit=limit, offset=offset)
     return {
-        "query": q, "mode": results.mode, "total": results.total, "limit": limit, "offset": offset,
-        "took_ms": round(results.took_ms, 2), "errors": list(results.query.errors),
+        "query": q,
+        "mode": results.mode,
+        "total": results.total,
+        "limit": limit,
+        "offset": offset,
+        "took_ms": round(results.took_ms, 2),
+        "errors": list(results.query.errors),
         "results": [_paper(request, h.paper, score=h.score) for h in results.hits],
     }
 
 
-@router.get("/papers", response_model=DayOut, responses=responses(422), tags=["papers"],
-            summary="The papers listed on a day (default: the latest day)")
+@router.get(
+    "/papers",
+    response_model=DayOut,
+    responses=responses(422),
+    tags=["papers"],
+    summary="The papers listed on a day (default: the latest day)",
+)
 def api_papers(
     request: Request,
-    date: Annotated[str | None, Query(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", json_schema_extra={"format": "date"}, examples=["2025-03-17"],
-                                              description="a day of the calendar, YYYY-MM-DD"),
-                    AfterValidator(_calendar_date)] = None,
+    date: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            json_schema_extra={"format": "date"},
+            examples=["2025-03-17"],
+            description="a day of the calendar, YYYY-MM-DD",
+        ),
+        AfterValidator(_calendar_date),
+    ] = None,
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
     offset: int = Query(0, ge=0, le=100_000),
 ):
     store = request.app.state.store
     day = date or store.papers.latest_day()
     if day is None:
-        return {"date": None, "total": 0, "limit": limit, "offset": offset,
-                "previous_date": None, "next_date": None, "results": []}
+        return {
+            "date": None,
+            "total": 0,
+            "limit": limit,
+            "offset": offset,
+            "previous_date": None,
+            "next_date": None,
+            "results": [],
+        }
     prev_day, next_day = store.papers.neighbor_days(day)
     return {
-        "date": day, "total": store.papers.count_on_day(day), "limit": limit, "offset": offset,
-        "previous_date": prev_day, "next_date": next_day,
+        "date": day,
+        "total": store.papers.count_on_day(day),
+        "limit": limit,
+        "offset": offset,
+        "previous_date": prev_day,
+        "next_date": next_day,
         "results": [_paper(request, p) for p in store.papers.on_day(day, limit=limit, offset=offset)],
     }
 
@@ -177,17 +227,30 @@ def _get(request: Request, paper_id: str) -> Paper:
 
 
 # registered before /papers/{id} because ids may hold '/': the longer pattern must win
-@router.get("/papers/{paper_id:path}/similar", response_model=SimilarOut, responses=responses(404, 422, 503), tags=["papers"],
-            summary="Papers similar in meaning to a paper")
-def api_similar(request: Request, paper_id: str = Path(..., examples=["2503.11731", "hep-th/9901001"]),
-                limit: int = Query(10, ge=1, le=MAX_LIMIT)):
+@router.get(
+    "/papers/{paper_id:path}/similar",
+    response_model=SimilarOut,
+    responses=responses(404, 422, 503),
+    tags=["papers"],
+    summary="Papers similar in meaning to a paper",
+)
+def api_similar(
+    request: Request,
+    paper_id: str = Path(..., examples=["2503.11731", "hep-th/9901001"]),
+    limit: int = Query(10, ge=1, le=MAX_LIMIT),
+):
     paper = _get(request, paper_id)
     hits = [h for h in _engine(request).similar(paper.id, k=limit) if h.paper.id != paper.id]
     return {"id": paper.id, "results": [_paper(request, h.paper, score=h.score) for h in hits[:limit]]}
 
 
-@router.get("/papers/{paper_id:path}", response_model=PaperDetailOut, responses=responses(404, 422), tags=["papers"],
-            summary="One paper")
+@router.get(
+    "/papers/{paper_id:path}",
+    response_model=PaperDetailOut,
+    responses=responses(404, 422),
+    tags=["papers"],
+    summary="One paper",
+)
 def api_paper(request: Request, paper_id: str = Path(..., examples=["2503.11731", "hep-th/9901001"])):
     return _paper(request, _get(request, paper_id), detail=True)
 
@@ -198,8 +261,13 @@ def api_paper(request: Request, paper_id: str = Path(..., examples=["2503.11731"
 _HEALTH_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperwire-health")
 
 
-@router.get("/health", response_model=HealthOut, responses=responses(), tags=["service"],
-            summary="Counts and pending index work")
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses=responses(),
+    tags=["service"],
+    summary="Counts and pending index work",
+)
 async def api_health(request: Request):
     return await asyncio.get_running_loop().run_in_executor(_HEALTH_THREAD, _health, request)
 
@@ -214,6 +282,10 @@ def _health(request: Request) -> dict:
         except Exception:
             log.exception("indexer.pending()")
     return {
-        "status": "ok", "papers": store.papers.count(), "embeddings": store.papers.count_embeddings(),
-        "latest_date": store.papers.latest_day(), "search": request.app.state.engine is not None, "pending": pending,
+        "status": "ok",
+        "papers": store.papers.count(),
+        "embeddings": store.papers.count_embeddings(),
+        "latest_date": store.papers.latest_day(),
+        "search": request.app.state.engine is not None,
+        "pending": pending,
     }

@@ -22,8 +22,10 @@ router = APIRouter(include_in_schema=False)
 SWAGGER = "vendor/swagger-ui-dist-5.35.0"
 REDOC = "vendor/redoc-2.5.4"
 
-_BASE = ("default-src 'self'; img-src 'self' data:; script-src 'self'; object-src 'none'; "
-         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+_BASE = (
+    "default-src 'self'; img-src 'self' data:; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 # Swagger UI's styles are its stylesheet; its inline style attributes are set from script (CSSOM),
 # which style-src does not govern
 CSP_SWAGGER = _BASE + "; style-src 'self'; worker-src 'none'"
@@ -31,8 +33,10 @@ CSP_SWAGGER = _BASE + "; style-src 'self'; worker-src 'none'"
 
 # the two <style> elements the ReDoc bundle writes when it loads, before it knows the nonce (an empty
 # one, and perfect-scrollbar's rules); Chromium names the hash of any other it refuses
-REDOC_STYLE_HASHES = ("'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
-                      "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='")
+REDOC_STYLE_HASHES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",
+)
 
 
 def csp_redoc(nonce: str) -> str:
@@ -41,10 +45,17 @@ def csp_redoc(nonce: str) -> str:
 
 def _page(request: Request, tool: str, csp: str, nonce: str = ""):
     templates = request.app.state.templates
-    resp = templates.TemplateResponse(request, "api_docs.html", {
-        "tool": tool, "openapi_url": request.app.openapi_url, "nonce": nonce,
-        "swagger": SWAGGER, "redoc": REDOC,
-    })
+    resp = templates.TemplateResponse(
+        request,
+        "api_docs.html",
+        {
+            "tool": tool,
+            "openapi_url": request.app.openapi_url,
+            "nonce": nonce,
+            "swagger": SWAGGER,
+            "redoc": REDOC,
+        },
+    )
     resp.headers["Content-Security-Policy"] = csp  # the middleware keeps a CSP the route set
     return resp
 

@@ -97,8 +97,13 @@ def allowed_methods(app, scope) -> str:
     ``matches``, which works for included routers and mounts alike."""
     allowed = []
     for method in HTTP_METHODS:
-        probe = {"type": "http", "path": scope.get("path", ""), "root_path": scope.get("root_path", ""),
-                 "method": method, "headers": []}
+        probe = {
+            "type": "http",
+            "path": scope.get("path", ""),
+            "root_path": scope.get("root_path", ""),
+            "method": method,
+            "headers": [],
+        }
         if any(route.matches(dict(probe))[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
     return ", ".join(allowed)
@@ -133,8 +138,9 @@ def _limit_request_threads(n: int) -> None:
         anyio.to_thread.current_default_thread_limiter().total_tokens = n
 
 
-def create_app(settings: Settings, *, store: Store | None = None, engine=None, indexer=None,
-               background: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, *, store: Store | None = None, engine=None, indexer=None, background: bool = True
+) -> FastAPI:
     """Build the application.
 
     ``store`` is opened from ``settings.database_url`` when not given (and closed on shutdown).
@@ -156,6 +162,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         stop = threading.Event()
         thread = None
         if background and indexer is not None:
+
             def follow():
                 try:
                     indexer.run_background(stop, interval=2.0)
@@ -179,7 +186,8 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         version=__version__,
         description="Research papers: daily listings, search by meaning and words, similar papers, feeds.",
         lifespan=lifespan,
-        docs_url=None, redoc_url=None,  # served from vendored files by api_docs.py
+        docs_url=None,
+        redoc_url=None,  # served from vendored files by api_docs.py
         openapi_tags=[
             {"name": "search", "description": "Search papers by meaning and words"},
             {"name": "papers", "description": "Papers, daily listings and similar papers"},
@@ -236,10 +244,10 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request.app, request.scope) or headers.get("Allow", "")
         if _is_api(request) or wants_json(request):
-            return error_response(exc.status_code, str(exc.detail), getattr(exc, "errors", ()),
-                                  headers=headers or None)
-        resp = render(request, "error.html", {"status": exc.status_code, "message": str(exc.detail)},
-                      status_code=exc.status_code)
+            return error_response(exc.status_code, str(exc.detail), getattr(exc, "errors", ()), headers=headers or None)
+        resp = render(
+            request, "error.html", {"status": exc.status_code, "message": str(exc.detail)}, status_code=exc.status_code
+        )
         resp.headers.update(headers)
         return resp
 
@@ -249,8 +257,7 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         if _is_api(request):
             return error_response(422, "invalid request", problems)
         message = "; ".join(f"{'.'.join(str(x) for x in p['loc'][1:]) or 'request'}: {p['msg']}" for p in problems)
-        return render(request, "error.html", {"status": 400, "message": f"Bad request ({message})."},
-                      status_code=400)
+        return render(request, "error.html", {"status": 400, "message": f"Bad request ({message})."}, status_code=400)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception):
@@ -259,8 +266,9 @@ def create_app(settings: Settings, *, store: Store | None = None, engine=None, i
         headers = security_headers(request.url.path, request.url.scheme)
         if _is_api(request) or wants_json(request):
             return error_response(500, "internal server error", headers=headers)
-        resp = render(request, "error.html", {"status": 500, "message": "Something went wrong on our side."},
-                      status_code=500)
+        resp = render(
+            request, "error.html", {"status": 500, "message": "Something went wrong on our side."}, status_code=500
+        )
         resp.headers.update(headers)
         return resp
 

@@ -22,8 +22,9 @@ class BodyTooLarge(HTTPException):
     route (or FastAPI's body parsing) that is reading it ends in the app's 413 answer."""
 
     def __init__(self, limit: int):
-        super().__init__(413, f"The request body is too large (at most {limit:,} bytes).",
-                         headers={"Connection": "close"})
+        super().__init__(
+            413, f"The request body is too large (at most {limit:,} bytes).", headers={"Connection": "close"}
+        )
 
 
 class BodyLimitMiddleware:

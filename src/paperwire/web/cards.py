@@ -3,13 +3,13 @@ whether the reader voted, saved, featured, hidden, new. One call per page, four 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import Request
 
+from ..community.types import CommunityState
 from ..models import Paper
 from ..sources.github import InvalidRepo, parse_repo
-from ..community.types import CommunityState
 from .session import current_account
 
 NEW_DAYS = 2  # "New": listed at most this many days before the latest listing day (or today)
@@ -17,7 +17,7 @@ NEW_DAYS = 2  # "New": listed at most this many days before the latest listing d
 
 def _new_since(store) -> str:
     """The first day whose papers count as new."""
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     latest = store.papers.latest_day()
     try:
         ref = min(today, date.fromisoformat(latest)) if latest else today
@@ -57,8 +57,13 @@ def card_states(request: Request, papers: list[Paper]) -> dict[str, dict]:
         pk = pks.get(p.id)
         s = states.get(pk) or CommunityState()
         out[p.id] = {
-            "upvotes": s.upvotes, "voted": s.voted, "saved": pk in saved, "featured": s.featured,
-            "hidden": s.hidden, "new": bool(p.day and p.day >= new_since), "signed_in": account is not None,
+            "upvotes": s.upvotes,
+            "voted": s.voted,
+            "saved": pk in saved,
+            "featured": s.featured,
+            "hidden": s.hidden,
+            "new": bool(p.day and p.day >= new_since),
+            "signed_in": account is not None,
             "stars": stars.get(repos[p.id]) if repos[p.id] else None,
         }
     return out

@@ -11,7 +11,7 @@ JSON instead and updates the count in place.
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import anyio
@@ -66,6 +66,7 @@ def _error(request: Request, status: int, message: str):
 
 # -- votes ------------------------------------------------------------------------------------
 
+
 @router.post("/papers/{paper_id:path}/vote")
 async def vote(request: Request, paper_id: str):
     back = local_referer(request) or paper_path(paper_id)
@@ -79,28 +80,46 @@ async def vote(request: Request, paper_id: str):
     except community.UnknownPaper as e:
         return _error(request, 404, str(e))
     if wants_json(request):
-        return JSONResponse({"paper_id": result.paper_id, "upvotes": result.upvotes, "voted": result.voted},
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"paper_id": result.paper_id, "upvotes": result.upvotes, "voted": result.voted},
+            headers={"Cache-Control": "no-store"},
+        )
     return RedirectResponse(back, status_code=303)
 
 
 # -- submissions ------------------------------------------------------------------------------
 
+
 def _today() -> str:
-    return datetime.now(timezone.utc).date().isoformat()
+    return datetime.now(UTC).date().isoformat()
 
 
-def _submit_page(request: Request, *, text: str = "", error: str | None = None,
-                 result: community.Submission | None = None, status_code: int = 200):
+def _submit_page(
+    request: Request,
+    *,
+    text: str = "",
+    error: str | None = None,
+    result: community.Submission | None = None,
+    status_code: int = 200,
+):
     store = _store(request)
     day = _today()
     entries = store.community.day_list(day, limit=LIST_SHOWN)
     papers = store.papers.get_many([e.pk for e in entries])
     listed = [(papers[e.pk], e) for e in entries if e.pk in papers]
-    resp = render(request, "submit.html", {
-        "day": day, "listed": listed, "cards": card_states(request, [p for p, _ in listed]),
-        "text": text, "error": error, "result": result,
-    }, status_code=status_code)
+    resp = render(
+        request,
+        "submit.html",
+        {
+            "day": day,
+            "listed": listed,
+            "cards": card_states(request, [p for p, _ in listed]),
+            "text": text,
+            "error": error,
+            "result": result,
+        },
+        status_code=status_code,
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -134,24 +153,29 @@ async def submit(request: Request):
         # the arXiv look-up blocks for up to ~35 s: off the event loop, and on threads of its own, so
         # that slow look-ups never hold the few request threads (PAPERWIRE_WEB_THREADS) pages run on
         result = await anyio.to_thread.run_sync(
-            functools.partial(community.submit, _store(request), settings, account.id, text),
-            limiter=_lookup_limiter())
+            functools.partial(community.submit, _store(request), settings, account.id, text), limiter=_lookup_limiter()
+        )
     except community.SubmitError as e:
-        return _submit_page(request, text=text[:MAX_INPUT_CHARS], error=str(e),
-                            status_code=e.status)
+        return _submit_page(request, text=text[:MAX_INPUT_CHARS], error=str(e), status_code=e.status)
     return _submit_page(request, result=result)
 
 
 # -- curation ---------------------------------------------------------------------------------
 
+
 @router.get("/curate")
 def curate_page(request: Request):
     require_curator(request)
     store = _store(request)
-    resp = render(request, "curate.html", {
-        "featured": store.community.featured(), "hidden": store.community.hidden(),
-        "audit": store.community.audit_log(AUDIT_SHOWN),
-    })
+    resp = render(
+        request,
+        "curate.html",
+        {
+            "featured": store.community.featured(),
+            "hidden": store.community.hidden(),
+            "audit": store.community.audit_log(AUDIT_SHOWN),
+        },
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

@@ -13,7 +13,8 @@ mailed, a query with nothing to search for, an unknown time zone).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from fastapi import HTTPException
 from fastapi.responses import JSONResponse
@@ -24,7 +25,9 @@ MAX_MSG = 300
 
 
 class ErrorItem(BaseModel):
-    loc: list[str | int] = Field(description="where: the part ('query', 'path', 'body'), then the parameter or field (and list index)")
+    loc: list[str | int] = Field(
+        description="where: the part ('query', 'path', 'body'), then the parameter or field (and list index)"
+    )
     msg: str = Field(description="what is wrong with it, for people")
     type: str = Field(description="a stable name for the kind of problem, e.g. 'missing', 'int_parsing', 'value_error'")
 
@@ -32,7 +35,9 @@ class ErrorItem(BaseModel):
 class ErrorOut(BaseModel):
     error: str = Field(description="what went wrong, for people")
     status: int = Field(description="the HTTP status code of the answer")
-    errors: list[ErrorItem] = Field(default_factory=list, description="the problems with parts of the request, when that was the cause")
+    errors: list[ErrorItem] = Field(
+        default_factory=list, description="the problems with parts of the request, when that was the cause"
+    )
     signin: str | None = Field(None, description="401 only: the sign-in page, which comes back to this request")
 
 
@@ -71,8 +76,14 @@ def from_validation(problems: Iterable[dict]) -> list[dict[str, Any]]:
     return out
 
 
-def error_response(status: int, message: str, errors: Iterable[dict] = (), *,
-                   headers: dict[str, str] | None = None, signin: str | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    errors: Iterable[dict] = (),
+    *,
+    headers: dict[str, str] | None = None,
+    signin: str | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"error": message, "status": status, "errors": list(errors)[:MAX_ERRORS]}
     if signin is not None:
         body["signin"] = signin

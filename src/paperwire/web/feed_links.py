@@ -20,25 +20,32 @@ WINDOW_NAMES = {"today": "today", "week": "this week", "month": "this month"}
 @dataclass(frozen=True)
 class FeedLink:
     title: str
-    url: str          # path on this site (feeds: the Atom document)
+    url: str  # path on this site (feeds: the Atom document)
     html_url: str = ""  # the page the feed follows
 
 
 def trending(window: str, cat: str | None = None) -> FeedLink:
     name = WINDOW_NAMES.get(window, window)
     title = f"Paperwire: trending {name}" + (f" in {cat}" if cat else "")
-    return FeedLink(title, url_with("/feeds/trending.atom", window=window, cat=cat or None),
-                    url_with("/trending", window=window, cat=cat or None))
+    return FeedLink(
+        title,
+        url_with("/feeds/trending.atom", window=window, cat=cat or None),
+        url_with("/trending", window=window, cat=cat or None),
+    )
 
 
 def category(cat: str) -> FeedLink:
-    return FeedLink(f"Paperwire: new in {cat}", f"/feeds/category/{quote(cat, safe='')}.atom",
-                    url_with("/search", q=f"cat:{cat}"))
+    return FeedLink(
+        f"Paperwire: new in {cat}", f"/feeds/category/{quote(cat, safe='')}.atom", url_with("/search", q=f"cat:{cat}")
+    )
 
 
 def author(name: str) -> FeedLink:
-    return FeedLink(f"Paperwire: papers by {name}", url_with("/feeds/author.atom", name=name),
-                    url_with("/search", q=f'author:"{name}"'))
+    return FeedLink(
+        f"Paperwire: papers by {name}",
+        url_with("/feeds/author.atom", name=name),
+        url_with("/search", q=f'author:"{name}"'),
+    )
 
 
 def search(q: str) -> FeedLink:
@@ -46,19 +53,24 @@ def search(q: str) -> FeedLink:
 
 
 def for_you(token: str, tag: str | None = None) -> FeedLink:
-    return FeedLink("Paperwire: for you" + (f" ({tag})" if tag else ""),
-                    url_with(f"/feeds/private/{token}/for-you.atom", tag=tag), url_with("/for-you", tag=tag))
+    return FeedLink(
+        "Paperwire: for you" + (f" ({tag})" if tag else ""),
+        url_with(f"/feeds/private/{token}/for-you.atom", tag=tag),
+        url_with("/for-you", tag=tag),
+    )
 
 
 def library(token: str, tag: str | None = None) -> FeedLink:
-    return FeedLink("Paperwire: your library" + (f" ({tag})" if tag else ""),
-                    url_with(f"/feeds/private/{token}/library.atom", tag=tag), url_with("/library", tag=tag))
+    return FeedLink(
+        "Paperwire: your library" + (f" ({tag})" if tag else ""),
+        url_with(f"/feeds/private/{token}/library.atom", tag=tag),
+        url_with("/library", tag=tag),
+    )
 
 
 def reader_feeds(token: str, tags: list[str]) -> list[FeedLink]:
     """Every private feed of a reader: "for you" merged and per tag, the library whole and per tag."""
-    return ([for_you(token)] + [for_you(token, t) for t in tags]
-            + [library(token)] + [library(token, t) for t in tags])
+    return [for_you(token)] + [for_you(token, t) for t in tags] + [library(token)] + [library(token, t) for t in tags]
 
 
 _ONLY_OPERATOR = re.compile(r'^\s*(?:cat|category|author|au|by):(?:"[^"]*"|\S+)\s*$', re.I)
@@ -79,5 +91,15 @@ def of_search(q: str) -> list[FeedLink]:
     return []
 
 
-__all__ = ["ATOM_TYPE", "FeedLink", "author", "category", "of_search", "for_you", "library", "reader_feeds",
-           "search", "trending"]
+__all__ = [
+    "ATOM_TYPE",
+    "FeedLink",
+    "author",
+    "category",
+    "of_search",
+    "for_you",
+    "library",
+    "reader_feeds",
+    "search",
+    "trending",
+]

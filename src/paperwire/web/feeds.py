@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -28,20 +28,20 @@ router = APIRouter(include_in_schema=False)
 FEED_SIZE = 50
 ATOM = "application/atom+xml; charset=utf-8"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TAG = "tag:paperwire,2025:"  # feed and entry ids: stable, whatever host serves them
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CATEGORY = re.compile(r"^[A-Za-z][A-Za-z\-]{0,20}(?:\.[A-Za-z][A-Za-z\-]{0,20})?$")  # cs.CL or cs
 MAX_AUTHOR_CHARS = 200
 # a private feed is the reader's own: no shared cache may keep it, no search engine index it
-PRIVATE_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex",
-                   "Referrer-Policy": "no-referrer"}
+PRIVATE_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 
 
 @dataclass
 class Entry:
     """A paper in a feed; ``updated`` (when it joined this list, e.g. saved) and ``note`` (put
     before the abstract) where the list has them."""
+
     paper: Paper
     updated: datetime | None = None
     note: str | None = None
@@ -59,7 +59,7 @@ def _when(value: str | None) -> datetime | None:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 def entry_id(paper_id: str) -> str:
@@ -67,11 +67,12 @@ def entry_id(paper_id: str) -> str:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_url: str,
-               papers: list[Paper | Entry], base: str) -> bytes:
+def build_feed(
+    *, feed_id: str, title: str, subtitle: str, self_url: str, alt_url: str, papers: list[Paper | Entry], base: str
+) -> bytes:
     """An Atom 1.0 document (RFC 4287), built with lxml so every text is escaped.
 
     (feedgen 1.0 drops rel/type from entry links, which would give an entry two 'alternate'
@@ -101,8 +102,7 @@ def build_feed(*, feed_id: str, title: str, subtitle: str, self_url: str, alt_ur
         sub(entry, "id", entry_id(p.id))
         sub(entry, "title", p.title)
         # from the paper's own dates, never the clock: the same paper reads the same on every fetch
-        updated = (e.updated or _when(p.updated) or _when(p.submitted) or _when(p.announced)
-                   or _when(p.day) or EPOCH)
+        updated = e.updated or _when(p.updated) or _when(p.submitted) or _when(p.announced) or _when(p.day) or EPOCH
         sub(entry, "updated", _iso(updated))
         published = _when(p.submitted)
         if published:
@@ -139,8 +139,15 @@ def _atom(request: Request, body: bytes, headers: dict | None = None) -> Respons
 
 def _feed(request: Request, link: feed_links.FeedLink, feed_id: str, subtitle: str, papers) -> bytes:
     base = base_url(request)
-    return build_feed(feed_id=TAG + feed_id, title=link.title, subtitle=subtitle, self_url=base + link.url,
-                      alt_url=base + link.html_url, papers=papers, base=base)
+    return build_feed(
+        feed_id=TAG + feed_id,
+        title=link.title,
+        subtitle=subtitle,
+        self_url=base + link.url,
+        alt_url=base + link.html_url,
+        papers=papers,
+        base=base,
+    )
 
 
 def _engine(request: Request):
@@ -154,8 +161,16 @@ def _engine(request: Request):
 def search_feed(request: Request, q: str = Query(..., min_length=1, max_length=500)):
     q = " ".join(q.split())
     results = _engine(request).search(q, limit=FEED_SIZE, offset=0)
-    return _atom(request, _feed(request, feed_links.search(q), "search?q=" + quote(q, safe=""), f"Papers matching “{q}”",
-                       [h.paper for h in results.hits]))
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.search(q),
+            "search?q=" + quote(q, safe=""),
+            f"Papers matching “{q}”",
+            [h.paper for h in results.hits],
+        ),
+    )
 
 
 @router.get("/feeds/day.atom")
@@ -168,14 +183,21 @@ def day_feed(request: Request):
 
 
 @router.get("/feeds/trending.atom")
-def trending_feed(request: Request, window: str = Query("today", max_length=20),
-                  cat: str | None = Query(None, max_length=500)):
+def trending_feed(
+    request: Request, window: str = Query("today", max_length=20), cat: str | None = Query(None, max_length=500)
+):
     result = ranked_page(request, window, cat, FEED_SIZE, 0)
     cats = " ".join(c for c in (cat or "").replace(",", " ").split())
-    return _atom(request, _feed(request, feed_links.trending(result.window, cats or None),
-                       f"trending/{result.window}" + (f"?cat={quote(cats, safe='')}" if cats else ""),
-                       f"Trending papers, {feed_links.WINDOW_NAMES[result.window]}: votes and GitHub stars gained",
-                       [e.paper for e in result.entries]))
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.trending(result.window, cats or None),
+            f"trending/{result.window}" + (f"?cat={quote(cats, safe='')}" if cats else ""),
+            f"Trending papers, {feed_links.WINDOW_NAMES[result.window]}: votes and GitHub stars gained",
+            [e.paper for e in result.entries],
+        ),
+    )
 
 
 @router.get("/feeds/category/{cat}.atom")
@@ -183,8 +205,16 @@ def category_feed(request: Request, cat: str):
     if not _CATEGORY.match(cat):
         raise HTTPException(400, f"{cat[:40]!r} is not an arXiv category; use one like cs.CL (or cs for all of cs.*).")
     results = _engine(request).search(f"cat:{cat}", limit=FEED_SIZE, offset=0)  # filters only: newest first
-    return _atom(request, _feed(request, feed_links.category(cat), "category/" + quote(cat, safe=""),
-                       f"The newest papers in {cat}", [h.paper for h in results.hits]))
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.category(cat),
+            "category/" + quote(cat, safe=""),
+            f"The newest papers in {cat}",
+            [h.paper for h in results.hits],
+        ),
+    )
 
 
 @router.get("/feeds/author.atom")
@@ -194,8 +224,16 @@ def author_feed(request: Request, name: str = Query(..., min_length=1, max_lengt
     if not name:
         raise HTTPException(400, "name needs an author's name, e.g. name=Yann LeCun.")
     results = _engine(request).search(f'author:"{name}"', limit=FEED_SIZE, offset=0)
-    return _atom(request, _feed(request, feed_links.author(name), "author?name=" + quote(name.lower(), safe=""),
-                       f"The newest papers by {name}", [h.paper for h in results.hits]))
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.author(name),
+            "author?name=" + quote(name.lower(), safe=""),
+            f"The newest papers by {name}",
+            [h.paper for h in results.hits],
+        ),
+    )
 
 
 # -- a reader's private feeds ---------------------------------------------------------------
@@ -217,13 +255,31 @@ def _tag(tag: str | None) -> str | None:
 def for_you_feed(request: Request, token: str, tag: str | None = Query(None, max_length=200)):
     account = _reader(request, token)
     tag = _tag(tag)
-    recs = feed_for_account(request.app.state.store, account.id, tag=tag, limit=FEED_SIZE,
-                            settings=request.app.state.settings)
-    entries = [Entry(r.paper, note=(f"Because you {'upvoted' if r.because_upvoted else 'saved'} “{r.because_title}”."
-                                    if r.because_title else None)) for r in recs]
-    return _atom(request, _feed(request, feed_links.for_you(token, tag), f"for-you/{account.id}" + (
-        f"?tag={quote(tag, safe='')}" if tag else ""), "New papers like the ones you saved" + (
-        f" under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)
+    recs = feed_for_account(
+        request.app.state.store, account.id, tag=tag, limit=FEED_SIZE, settings=request.app.state.settings
+    )
+    entries = [
+        Entry(
+            r.paper,
+            note=(
+                f"Because you {'upvoted' if r.because_upvoted else 'saved'} “{r.because_title}”."
+                if r.because_title
+                else None
+            ),
+        )
+        for r in recs
+    ]
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.for_you(token, tag),
+            f"for-you/{account.id}" + (f"?tag={quote(tag, safe='')}" if tag else ""),
+            "New papers like the ones you saved" + (f" under “{tag}”" if tag else ""),
+            entries,
+        ),
+        PRIVATE_HEADERS,
+    )
 
 
 @router.get("/feeds/private/{token}/library.atom")
@@ -232,6 +288,14 @@ def library_feed(request: Request, token: str, tag: str | None = Query(None, max
     tag = _tag(tag)
     saved = request.app.state.store.library.entries(account.id, tag=tag, limit=FEED_SIZE, offset=0)
     entries = [Entry(e.paper, updated=_when(e.saved_at)) for e in saved]
-    return _atom(request, _feed(request, feed_links.library(token, tag), f"library/{account.id}" + (
-        f"?tag={quote(tag, safe='')}" if tag else ""), "Papers you saved, newest first" + (
-        f", under “{tag}”" if tag else ""), entries), PRIVATE_HEADERS)
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.library(token, tag),
+            f"library/{account.id}" + (f"?tag={quote(tag, safe='')}" if tag else ""),
+            "Papers you saved, newest first" + (f", under “{tag}”" if tag else ""),
+            entries,
+        ),
+        PRIVATE_HEADERS,
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from markupsafe import Markup, escape
 
@@ -81,7 +81,7 @@ def highlight(text: str | None, terms: Iterable[str] | None) -> Markup:
             k += 1
         if k < len(spans) and spans[k][0] < m.end():
             continue  # overlaps math
-        out.append(str(escape(text[pos:m.start()])))
+        out.append(str(escape(text[pos : m.start()])))
         out.append("<mark>" + str(escape(m.group(0))) + "</mark>")
         pos = m.end()
     out.append(str(escape(text[pos:])))

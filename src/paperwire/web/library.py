@@ -8,9 +8,8 @@ Scripts (static/library.js) post the same forms with ``Accept: application/json`
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from typing import Literal
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -110,8 +109,9 @@ async def tags(request: Request):
 
 # -- the library page and its exports -----------------------------------------------------
 @router.get("/library")
-def library_page(request: Request, tag: str | None = Query(None, max_length=200),
-                 page: int = Query(1, ge=1, le=MAX_PAGE)):
+def library_page(
+    request: Request, tag: str | None = Query(None, max_length=200), page: int = Query(1, ge=1, le=MAX_PAGE)
+):
     account = require_account(request)
     store = request.app.state.store
     tag = _tag_param(tag)
@@ -123,13 +123,25 @@ def library_page(request: Request, tag: str | None = Query(None, max_length=200)
     feeds = [feed_links.library(token, tag), feed_links.for_you(token, tag)]
     if tag:
         feeds += [feed_links.library(token), feed_links.for_you(token)]
-    return render(request, "library.html", {
-        "alt_feeds": feeds, "feeds": feeds, "base": base_url(request),
-        "cards": card_states(request, [e.paper for e in entries]), "tag": tag, "tags": store.library.tags(account.id), "entries": entries, "total": total,
-        "all_total": store.library.count(account.id) if tag else total,
-        "pager": pagination(total, page, LIBRARY_PAGE_SIZE, lambda n: url_with("/library", tag=tag, page=n if n > 1 else None)),
-        "first_rank": (page - 1) * LIBRARY_PAGE_SIZE + 1,
-    })
+    return render(
+        request,
+        "library.html",
+        {
+            "alt_feeds": feeds,
+            "feeds": feeds,
+            "base": base_url(request),
+            "cards": card_states(request, [e.paper for e in entries]),
+            "tag": tag,
+            "tags": store.library.tags(account.id),
+            "entries": entries,
+            "total": total,
+            "all_total": store.library.count(account.id) if tag else total,
+            "pager": pagination(
+                total, page, LIBRARY_PAGE_SIZE, lambda n: url_with("/library", tag=tag, page=n if n > 1 else None)
+            ),
+            "first_rank": (page - 1) * LIBRARY_PAGE_SIZE + 1,
+        },
+    )
 
 
 def _export_name(tag: str | None, ext: str) -> str:
@@ -142,8 +154,14 @@ def _export(request: Request, tag: str | None, ext: str, media_type: str, write)
     account = require_account(request)
     tag = _tag_param(tag)
     text = write(export.all_entries(request.app.state.store, account.id, tag), url_for=_url_for(request))
-    return Response(text, media_type=media_type, headers={
-        "Content-Disposition": f'attachment; filename="{_export_name(tag, ext)}"', "Cache-Control": "private, no-store"})
+    return Response(
+        text,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{_export_name(tag, ext)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/library/export.bib")
@@ -165,8 +183,14 @@ def feeds_opml(request: Request):
     token = feed_token(store, request.app.state.settings, account.id)
     feeds = feed_links.reader_feeds(token, [t for t, _ in store.library.tags(account.id)])
     body = build_opml("Paperwire: your feeds", feeds, base_url(request))
-    return Response(body, media_type="text/x-opml; charset=utf-8", headers={
-        "Content-Disposition": 'attachment; filename="paperwire-feeds.opml"', "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        media_type="text/x-opml; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="paperwire-feeds.opml"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.post("/library/feeds/reset")
@@ -191,11 +215,21 @@ def for_you(request: Request, tag: str | None = Query(None, max_length=200)):
     tag = _tag_param(tag)
     recs = feed_for_account(store, account.id, tag=tag, limit=FOR_YOU_SIZE, settings=request.app.state.settings)
     feed = feed_links.for_you(feed_token(store, request.app.state.settings, account.id), tag)
-    return render(request, "for_you.html", {
-        "signed_in": True, "alt_feeds": [feed], "feed": feed, "tag": tag, "tags": store.library.tags(account.id), "recs": recs,
-        "cards": card_states(request, [r.paper for r in recs]),
-        "library_total": store.library.count(account.id), "tag_total": store.library.count(account.id, tag) if tag else None,
-    })
+    return render(
+        request,
+        "for_you.html",
+        {
+            "signed_in": True,
+            "alt_feeds": [feed],
+            "feed": feed,
+            "tag": tag,
+            "tags": store.library.tags(account.id),
+            "recs": recs,
+            "cards": card_states(request, [r.paper for r in recs]),
+            "library_total": store.library.count(account.id),
+            "tag_total": store.library.count(account.id, tag) if tag else None,
+        },
+    )
 
 
 @router.post("/for-you/not-relevant")
@@ -208,14 +242,21 @@ async def not_relevant(request: Request):
         lib.mark_not_relevant(request.app.state.store, account.id, paper_id, tag)
     except (lib.LibraryError, lib.NotFound) as e:
         return _failed(request, e)
-    return _answer(request, {"not_relevant": True, "paper_id": paper_id, "tag": tag or ""},
-                   url_with("/for-you", tag=tag))
+    return _answer(
+        request, {"not_relevant": True, "paper_id": paper_id, "tag": tag or ""}, url_with("/for-you", tag=tag)
+    )
 
 
 # -- JSON -----------------------------------------------------------------------------------
 def _paper_json(request: Request, p) -> dict:
-    return {"id": p.id, "title": p.title, "authors": p.authors, "day": p.day, "categories": p.categories,
-            "url": base_url(request) + paper_path(p.id)}
+    return {
+        "id": p.id,
+        "title": p.title,
+        "authors": p.authors,
+        "day": p.day,
+        "categories": p.categories,
+        "url": base_url(request) + paper_path(p.id),
+    }
 
 
 class LibraryPaperOut(BaseModel):
@@ -259,26 +300,59 @@ class ForYouOut(BaseModel):
     results: list[RecommendationOut]
 
 
-@api_router.get("/library", response_model=LibraryOut, responses=responses(400, 401, 422),
-                summary="The signed-in reader's saved papers (optionally under one tag)")
-def api_library(request: Request, tag: str | None = Query(None, max_length=200, examples=["code"]),
-                limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0, le=1_000_000)):
+@api_router.get(
+    "/library",
+    response_model=LibraryOut,
+    responses=responses(400, 401, 422),
+    summary="The signed-in reader's saved papers (optionally under one tag)",
+)
+def api_library(
+    request: Request,
+    tag: str | None = Query(None, max_length=200, examples=["code"]),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=1_000_000),
+):
     account = require_account(request)
     store = request.app.state.store
     tag = _tag_param(tag)
     entries = store.library.entries(account.id, tag=tag, limit=limit, offset=offset)
-    return {"total": store.library.count(account.id, tag), "tags": [{"tag": t, "count": n} for t, n in store.library.tags(account.id)],
-            "results": [{**_paper_json(request, e.paper), "saved_at": e.saved_at, "tags": e.tags} for e in entries]}
+    return {
+        "total": store.library.count(account.id, tag),
+        "tags": [{"tag": t, "count": n} for t, n in store.library.tags(account.id)],
+        "results": [{**_paper_json(request, e.paper), "saved_at": e.saved_at, "tags": e.tags} for e in entries],
+    }
 
 
-@api_router.get("/for-you", response_model=ForYouOut, responses=responses(400, 401, 422),
-                summary="The signed-in reader's recommendations (merged, or for one tag)")
-def api_for_you(request: Request, tag: str | None = Query(None, max_length=200, examples=["code"]),
-                limit: int = Query(20, ge=1, le=50)):
+@api_router.get(
+    "/for-you",
+    response_model=ForYouOut,
+    responses=responses(400, 401, 422),
+    summary="The signed-in reader's recommendations (merged, or for one tag)",
+)
+def api_for_you(
+    request: Request,
+    tag: str | None = Query(None, max_length=200, examples=["code"]),
+    limit: int = Query(20, ge=1, le=50),
+):
     account = require_account(request)
     tag = _tag_param(tag)
-    recs = feed_for_account(request.app.state.store, account.id, tag=tag, limit=limit, settings=request.app.state.settings)
-    return {"tag": tag, "results": [{**_paper_json(request, r.paper), "score": r.score,
-                                     "because": {"id": r.because_id, "title": r.because_title,
-                                                 "kind": "upvoted" if r.because_upvoted else "saved"} if r.because_id else None}
-                                    for r in recs]}
+    recs = feed_for_account(
+        request.app.state.store, account.id, tag=tag, limit=limit, settings=request.app.state.settings
+    )
+    return {
+        "tag": tag,
+        "results": [
+            {
+                **_paper_json(request, r.paper),
+                "score": r.score,
+                "because": {
+                    "id": r.because_id,
+                    "title": r.because_title,
+                    "kind": "upvoted" if r.because_upvoted else "saved",
+                }
+                if r.because_id
+                else None,
+            }
+            for r in recs
+        ],
+    }

@@ -29,7 +29,7 @@ MAX_PAGE = 10_000
 MAX_SEARCH_PAGE = 50  # 1,000 results: deeper pages cost the engine more and help nobody
 
 # the operators the filter fields set; these tokens are replaced when the filter form is sent
-_FILTER_TOKENS = re.compile(r'(?<!\S)(?:cat:\S+|after:\S+|since:\S+|before:\S+|until:\S+|has:code)(?!\S)', re.I)
+_FILTER_TOKENS = re.compile(r"(?<!\S)(?:cat:\S+|after:\S+|since:\S+|before:\S+|until:\S+|has:code)(?!\S)", re.I)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -90,12 +90,22 @@ def _day_page(request: Request, day: str | None, page: int):
     prev_day, next_day = store.papers.neighbor_days(day)
     path = "/" if day == latest else f"/day/{day}"
     cards = card_states(request, papers)
-    return render(request, "day.html", {
-        "day": day, "latest": latest, "papers": papers, "total": total, "cards": cards,
-        "first_rank": (page - 1) * DAY_PAGE_SIZE + 1,
-        "prev_day": prev_day, "next_day": next_day,
-        "pager": pagination(total, page, DAY_PAGE_SIZE, lambda n: url_with(path, page=n if n > 1 else None)),
-    }, cache_key=fingerprint(day, latest, page, total, prev_day, next_day, papers, cards))
+    return render(
+        request,
+        "day.html",
+        {
+            "day": day,
+            "latest": latest,
+            "papers": papers,
+            "total": total,
+            "cards": cards,
+            "first_rank": (page - 1) * DAY_PAGE_SIZE + 1,
+            "prev_day": prev_day,
+            "next_day": next_day,
+            "pager": pagination(total, page, DAY_PAGE_SIZE, lambda n: url_with(path, page=n if n > 1 else None)),
+        },
+        cache_key=fingerprint(day, latest, page, total, prev_day, next_day, papers, cards),
+    )
 
 
 @router.get("/")
@@ -146,14 +156,28 @@ def search(
         first_rank=offset + 1,
         feed_url=url_with("/feeds/search.atom", q=q),
         alt_feeds=feed_links.of_search(q),
-        pager=pagination(results.total, page, SEARCH_PAGE_SIZE,
-                         lambda n: url_with("/search", q=q, page=n if n > 1 else None)),
+        pager=pagination(
+            results.total, page, SEARCH_PAGE_SIZE, lambda n: url_with("/search", q=q, page=n if n > 1 else None)
+        ),
         page=page,
         preview=alert_preview(engine, request.app.state.store, q) if page == 1 and not results.query.errors else None,
     )
-    return render(request, "search.html", context, cache_key=fingerprint(
-        q, page, results.total, results.mode, results.query, context["hits"], cards, context["errors"],
-        context["preview"]))
+    return render(
+        request,
+        "search.html",
+        context,
+        cache_key=fingerprint(
+            q,
+            page,
+            results.total,
+            results.mode,
+            results.query,
+            context["hits"],
+            cards,
+            context["errors"],
+            context["preview"],
+        ),
+    )
 
 
 def _get_paper_or_404(request: Request, paper_id: str):
@@ -167,8 +191,9 @@ def _get_paper_or_404(request: Request, paper_id: str):
 @router.get("/papers/{paper_id:path}/bibtex")
 def paper_bibtex(request: Request, paper_id: str):
     paper = _get_paper_or_404(request, paper_id)
-    return PlainTextResponse(bibtex(paper, url=base_url(request) + paper_path(paper.id)),
-                             media_type="application/x-bibtex; charset=utf-8")
+    return PlainTextResponse(
+        bibtex(paper, url=base_url(request) + paper_path(paper.id)), media_type="application/x-bibtex; charset=utf-8"
+    )
 
 
 @router.get("/papers/{paper_id:path}")
@@ -182,9 +207,15 @@ def paper_page(request: Request, paper_id: str):
         except Exception:  # similar papers are a bonus: the page still shows the paper
             log.exception("similar papers for %s", paper.id)
             similar_error = True
-    return render(request, "paper.html", {
-        "paper": paper, "similar": similar, "similar_error": similar_error,
-        "state": card_states(request, [paper])[paper.id],
-        "search_available": engine is not None,
-        "bibtex": bibtex(paper, url=base_url(request) + paper_path(paper.id)),
-    })
+    return render(
+        request,
+        "paper.html",
+        {
+            "paper": paper,
+            "similar": similar,
+            "similar_error": similar_error,
+            "state": card_states(request, [paper])[paper.id],
+            "search_available": engine is not None,
+            "bibtex": bibtex(paper, url=base_url(request) + paper_path(paper.id)),
+        },
+    )

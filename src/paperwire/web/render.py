@@ -88,7 +88,9 @@ def pagination(total: int, page: int, size: int, make_url) -> dict | None:
         items.append({"n": n, "url": make_url(n), "current": n == page})
         last = n
     return {
-        "page": page, "pages": pages, "items": items,
+        "page": page,
+        "pages": pages,
+        "items": items,
         "prev": make_url(page - 1) if page > 1 else None,
         "next": make_url(page + 1) if page < pages else None,
     }
@@ -100,19 +102,26 @@ def url_with(path: str, **params) -> str:
 
 
 def make_templates() -> Jinja2Templates:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters.update(
-        highlight=highlight, snippet=snippet, paper_path=paper_path, authors_short=authors_short,
-        nice_date=nice_date, nice_datetime=nice_datetime, stars=stars,
+        highlight=highlight,
+        snippet=snippet,
+        paper_path=paper_path,
+        authors_short=authors_short,
+        nice_date=nice_date,
+        nice_datetime=nice_datetime,
+        stars=stars,
     )
     env.tests["math"] = has_math  # {% if text is math %}: the element gets class "tex" (static/math.js)
     env.globals.update(version=__version__, url_with=url_with, static_url=static_url)
     return Jinja2Templates(env=env)
 
 
-def render(request: Request, name: str, context: dict | None = None, status_code: int = 200,
-           cache_key: bytes | None = None):
+def render(
+    request: Request, name: str, context: dict | None = None, status_code: int = 200, cache_key: bytes | None = None
+):
     """Render a page. Every page gets ``account`` (the signed-in account or None) and ``csrf``
     (the token its forms and scripts send back; the CSRF cookie is set when missing).
 
@@ -145,8 +154,9 @@ def render(request: Request, name: str, context: dict | None = None, status_code
         ctx = {"request": request, "q": "", "account": account, "csrf": csrf, **(context or {})}
         resp = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     if new:
-        resp.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
-                        secure=request.url.scheme == "https")
+        resp.set_cookie(
+            CSRF_COOKIE, new, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https"
+        )
     if account is not None:
         resp.headers["Cache-Control"] = "private, no-store"
     return resp

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from fastapi import HTTPException, Request
 
-from ..security import CSRF_COOKIE, check_csrf
 from ..accounts.types import Account
+from ..security import CSRF_COOKIE, check_csrf
 
 SESSION_COOKIE = "pw_session"
 SESSION_DAYS = 30
@@ -32,14 +32,14 @@ def hash_token(token: str) -> str:
 
 
 def _iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def new_session_token(days: int = SESSION_DAYS) -> tuple[str, str, str]:
     """(cookie value, its hash to store, expiry) of a new session, for code that stores the
     session inside its own transaction (sign-in: paperwire.accounts.complete_signin)."""
     token = secrets.token_urlsafe(32)
-    return token, hash_token(token), _iso(datetime.now(timezone.utc) + timedelta(days=days))
+    return token, hash_token(token), _iso(datetime.now(UTC) + timedelta(days=days))
 
 
 def new_session(store, account_id: int, days: int = SESSION_DAYS) -> str:
@@ -50,15 +50,23 @@ def new_session(store, account_id: int, days: int = SESSION_DAYS) -> str:
 
 
 def set_session_cookie(request: Request, response, token: str, days: int = SESSION_DAYS) -> None:
-    response.set_cookie(SESSION_COOKIE, token, max_age=days * 86400, httponly=True, samesite="lax",
-                        path="/", secure=request.url.scheme == "https")
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.url.scheme == "https",
+    )
 
 
 def clear_session_cookie(request: Request, response) -> None:
     # the same flags as when it was set: a deletion without Secure / HttpOnly is itself a
     # cookie a page script could see, and over https browsers may ignore it
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
-                           secure=request.url.scheme == "https")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )
 
 
 def current_account(request: Request) -> Account | None:
@@ -69,7 +77,7 @@ def current_account(request: Request) -> Account | None:
     token = request.cookies.get(SESSION_COOKIE)
     account = None
     if token and len(token) <= 200:
-        account = request.app.state.store.accounts.session_account(hash_token(token), _iso(datetime.now(timezone.utc)))
+        account = request.app.state.store.accounts.session_account(hash_token(token), _iso(datetime.now(UTC)))
     request.state.account = account
     return account
 
@@ -119,6 +127,17 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-__all__ = ["SESSION_COOKIE", "SignInRequired", "checked_form", "clear_session_cookie", "current_account",
-           "hash_token", "new_session", "new_session_token", "require_account", "require_curator",
-           "set_session_cookie", "wants_json"]
+__all__ = [
+    "SESSION_COOKIE",
+    "SignInRequired",
+    "checked_form",
+    "clear_session_cookie",
+    "current_account",
+    "hash_token",
+    "new_session",
+    "new_session_token",
+    "require_account",
+    "require_curator",
+    "set_session_cookie",
+    "wants_json",
+]

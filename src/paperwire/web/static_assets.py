@@ -45,8 +45,11 @@ def manifest() -> dict[str, str]:
     if _manifest is None:
         with _lock:
             if _manifest is None:
-                _manifest = {p.relative_to(STATIC_DIR).as_posix(): _digest(p)
-                             for p in sorted(STATIC_DIR.rglob("*")) if p.is_file()}
+                _manifest = {
+                    p.relative_to(STATIC_DIR).as_posix(): _digest(p)
+                    for p in sorted(STATIC_DIR.rglob("*"))
+                    if p.is_file()
+                }
     return _manifest
 
 

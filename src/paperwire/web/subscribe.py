@@ -22,11 +22,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from .. import subscriptions as subs
 from ..digest.preview import alert_preview
 from ..security import CSRF_COOKIE, check_csrf
+from ..subscriptions.types import RateLimited
 from ..subscriptions.validate import (
-    MAX_CATEGORIES, MAX_EMAIL, MAX_QUERY, WEEKDAYS, InvalidInput, Preferences, normalise_query, one_line,
+    MAX_CATEGORIES,
+    MAX_EMAIL,
+    MAX_QUERY,
+    WEEKDAYS,
+    InvalidInput,
+    Preferences,
+    normalise_query,
+    one_line,
     parse_strictness,
 )
-from ..subscriptions.types import RateLimited
 from .errors import error_response, item, responses
 from .render import render, url_with
 
@@ -36,15 +43,29 @@ router = APIRouter(include_in_schema=False)
 api_router = APIRouter(tags=["subscriptions"])
 
 MANAGE_COOKIE = "pw_manage"  # the preferences token of the last preferences page opened here
-COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
-                "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo", "Asia/Kolkata",
-                "Asia/Shanghai", "Asia/Tokyo", "Australia/Sydney")
-SENT_MESSAGE = ("If this address can be subscribed, we have sent a message to it. Open the link in that "
-                "message to confirm; nothing is sent before you do. No message after a few minutes? Check "
-                "your spam folder, or subscribe again later.")
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+SENT_MESSAGE = (
+    "If this address can be subscribed, we have sent a message to it. Open the link in that "
+    "message to confirm; nothing is sent before you do. No message after a few minutes? Check "
+    "your spam folder, or subscribe again later."
+)
 
 
 # -- helpers ------------------------------------------------------------------------------
+
 
 def _settings(request: Request):
     return request.app.state.settings
@@ -67,20 +88,27 @@ def _page(request: Request, name: str, context: dict | None = None, status_code:
 
 
 def _notice(request: Request, title: str, message: str, status_code: int, *, link: tuple[str, str] | None = None):
-    resp = render(request, "subscribe_notice.html",
-                  {"title": title, "message": message, "link": link or ("/subscribe", "Subscribe again")},
-                  status_code=status_code)
+    resp = render(
+        request,
+        "subscribe_notice.html",
+        {"title": title, "message": message, "link": link or ("/subscribe", "Subscribe again")},
+        status_code=status_code,
+    )
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
 def _link_error(request: Request, e: subs.LinkError, what: str = "link"):
     if e.expired:
-        msg = (f"This {what} has expired. Subscribe again with your address to get a new link "
-               "(if you are subscribed already, the message we send has a fresh link to your preferences).")
+        msg = (
+            f"This {what} has expired. Subscribe again with your address to get a new link "
+            "(if you are subscribed already, the message we send has a fresh link to your preferences)."
+        )
     else:
-        msg = (f"This {what} is not valid any more (perhaps you unsubscribed, or a newer message replaced it). "
-               "Subscribe again with your address to get a new link.")
+        msg = (
+            f"This {what} is not valid any more (perhaps you unsubscribed, or a newer message replaced it). "
+            "Subscribe again with your address to get a new link."
+        )
     return _notice(request, "This link does not work", msg, 400)
 
 
@@ -100,24 +128,37 @@ async def _checked_form(request: Request):
 
 
 def _csrf_failed(request: Request):
-    return _notice(request, "This form has expired",
-                   "For your safety the form could not be accepted (it was open too long, or cookies are "
-                   "blocked). Go back, reload the page and send it again.", 403,
-                   link=("/subscribe", "Back to the subscribe page"))
+    return _notice(
+        request,
+        "This form has expired",
+        "For your safety the form could not be accepted (it was open too long, or cookies are "
+        "blocked). Go back, reload the page and send it again.",
+        403,
+        link=("/subscribe", "Back to the subscribe page"),
+    )
 
 
 def _rate_message(e: RateLimited) -> str:
     if e.key.startswith("subscribe-address:"):
-        return ("Too many subscribe requests for this address today. To protect its owner from unwanted "
-                "mail, no more messages are sent to it for now: try again tomorrow, or look for the message "
-                "we sent already.")
+        return (
+            "Too many subscribe requests for this address today. To protect its owner from unwanted "
+            "mail, no more messages are sent to it for now: try again tomorrow, or look for the message "
+            "we sent already."
+        )
     return "Too many subscribe requests from your network. Try again in an hour."
 
 
 def _prefs_context(request: Request, sub, token: str, **extra) -> dict:
-    return {"sub": sub, "token": token, "prefs": subs.preferences_of(sub),
-            "saved": _store(request).subscribers.saved_searches(sub.id), "max_saved": subs.MAX_SAVED_SEARCHES,
-            "errors": {}, "unsubscribe_token": subs.make_token(_settings(request), "unsubscribe", sub), **extra}
+    return {
+        "sub": sub,
+        "token": token,
+        "prefs": subs.preferences_of(sub),
+        "saved": _store(request).subscribers.saved_searches(sub.id),
+        "max_saved": subs.MAX_SAVED_SEARCHES,
+        "errors": {},
+        "unsubscribe_token": subs.make_token(_settings(request), "unsubscribe", sub),
+        **extra,
+    }
 
 
 def _manage_sub(request: Request, token: str | None):
@@ -125,6 +166,7 @@ def _manage_sub(request: Request, token: str | None):
 
 
 # -- subscribe ----------------------------------------------------------------------------
+
 
 @router.get("/subscribe")
 def subscribe_page(request: Request, query: str = "", email: str = "", strictness: str = ""):
@@ -149,8 +191,12 @@ def subscribe_page(request: Request, query: str = "", email: str = "", strictnes
                 manage = {"token": token}
         except subs.LinkError:
             pass
-    return _page(request, "subscribe.html", {"values": values, "errors": errors, "prefs": Preferences(),
-                                             "manage": manage}, status_code=400 if errors else 200)
+    return _page(
+        request,
+        "subscribe.html",
+        {"values": values, "errors": errors, "prefs": Preferences(), "manage": manage},
+        status_code=400 if errors else 200,
+    )
 
 
 @router.post("/subscribe")
@@ -166,8 +212,12 @@ async def subscribe_submit(request: Request):
             prefs = subs.parse_preferences(form, checkbox_trending=True)
         except InvalidInput:
             prefs = Preferences()
-        return _page(request, "subscribe.html", {"values": values, "errors": e.errors, "prefs": prefs,
-                                                 "manage": None}, status_code=400)
+        return _page(
+            request,
+            "subscribe.html",
+            {"values": values, "errors": e.errors, "prefs": prefs, "manage": None},
+            status_code=400,
+        )
     except RateLimited as e:
         return _notice(request, "Please wait", _rate_message(e), 429, link=("/", "Back to the latest papers"))
     log.info("subscribe request: %s", outcome)
@@ -176,8 +226,11 @@ async def subscribe_submit(request: Request):
 
 def _json_integer(value):
     """An integer as JSON Schema means it: 7 or 7.0, not "7" nor true."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-            isinstance(value, float) and not value.is_integer()):  # NaN and Infinity are not either
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or (isinstance(value, float) and not value.is_integer())
+    ):  # NaN and Infinity are not either
         raise ValueError("must be a whole number")
     return int(value)
 
@@ -190,25 +243,45 @@ class SubscriptionIn(BaseModel):
     rules the subscribe form shares (an address that can be mailed, a time zone that exists, arXiv
     category names, one-line text) are paperwire.subscriptions' (400)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": [
-        {"email": "reader@example.org"},
-        {"email": "reader@example.org", "frequency": "weekly", "send_hour": 8, "send_weekday": 0,
-         "timezone": "Europe/Berlin", "trending": False, "categories": ["cs.CL", "cs.LG"],
-         "query": "retrieval augmented generation"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"email": "reader@example.org"},
+                {
+                    "email": "reader@example.org",
+                    "frequency": "weekly",
+                    "send_hour": 8,
+                    "send_weekday": 0,
+                    "timezone": "Europe/Berlin",
+                    "trending": False,
+                    "categories": ["cs.CL", "cs.LG"],
+                    "query": "retrieval augmented generation",
+                },
+            ]
+        },
+    )
 
-    email: str = Field(max_length=MAX_EMAIL, json_schema_extra={"format": "email"},
-                       description="the address to subscribe; a confirmation link is mailed to it")
+    email: str = Field(
+        max_length=MAX_EMAIL,
+        json_schema_extra={"format": "email"},
+        description="the address to subscribe; a confirmation link is mailed to it",
+    )
     frequency: Literal["daily", "weekly"] = "daily"
     send_hour: JsonInt = Field(7, ge=0, le=23, description="the hour of the day the digest is sent, in timezone")
     send_weekday: JsonInt = Field(0, ge=0, le=6, description="for weekly digests: 0 (Monday) to 6 (Sunday)")
     timezone: str = Field("UTC", max_length=64, description="an IANA time zone name, e.g. Europe/Berlin")
     trending: bool = Field(True, description="include trending papers")
     categories: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
-        [], max_length=MAX_CATEGORIES, description="arXiv categories, e.g. cs.CL or hep-th")
+        [], max_length=MAX_CATEGORIES, description="arXiv categories, e.g. cs.CL or hep-th"
+    )
     query: str | None = Field(None, max_length=MAX_QUERY, description="a saved search sent with every digest")
     strictness: Literal["broad", "normal", "strict"] = Field(
-        "normal", description="how strict the saved search's relevance bar is: broad sends anything that may "
-                              "match, normal papers that match, strict only clear matches")
+        "normal",
+        description="how strict the saved search's relevance bar is: broad sends anything that may "
+        "match, normal papers that match, strict only clear matches",
+    )
 
 
 class SubscriptionAcceptedOut(BaseModel):
@@ -227,16 +300,20 @@ async def _json_body(request: Request) -> None:
 _RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}}
 
 
-@api_router.post("/subscriptions", status_code=202, response_model=SubscriptionAcceptedOut,
-                 responses={**responses(400, 413, 415, 422, 429),
-                            429: {**responses(429)[429], "headers": _RETRY_AFTER}},
-                 summary="Subscribe an address to email digests (double opt-in)")
+@api_router.post(
+    "/subscriptions",
+    status_code=202,
+    response_model=SubscriptionAcceptedOut,
+    responses={**responses(400, 413, 415, 422, 429), 429: {**responses(429)[429], "headers": _RETRY_AFTER}},
+    summary="Subscribe an address to email digests (double opt-in)",
+)
 async def api_subscribe(request: Request, body: SubscriptionIn, _: None = Depends(_json_body)):
     """Always 202 for a valid request, whatever the address's state (nothing tells whether it
     is subscribed already); the address gets a message with a link to confirm."""
     try:
-        subs.subscribe(_store(request), _settings(request), body.model_dump(exclude_unset=True),
-                       client=_client(request))
+        subs.subscribe(
+            _store(request), _settings(request), body.model_dump(exclude_unset=True), client=_client(request)
+        )
     except InvalidInput as e:
         return error_response(400, "invalid input", [item(["body", k], v) for k, v in e.errors.items()])
     except RateLimited as e:
@@ -245,6 +322,7 @@ async def api_subscribe(request: Request, body: SubscriptionIn, _: None = Depend
 
 
 # -- confirm ------------------------------------------------------------------------------
+
 
 @router.get("/subscribe/confirm")
 def confirm_page(request: Request, token: str = ""):
@@ -271,9 +349,17 @@ async def confirm_submit(request: Request):
 
 # -- preferences --------------------------------------------------------------------------
 
+
 def _remember(resp, request: Request, token: str):
-    resp.set_cookie(MANAGE_COOKIE, token, max_age=subs.PREFERENCES_MAX_AGE, httponly=True, samesite="lax",
-                    path="/", secure=request.url.scheme == "https")
+    resp.set_cookie(
+        MANAGE_COOKIE,
+        token,
+        max_age=subs.PREFERENCES_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.url.scheme == "https",
+    )
     return resp
 
 
@@ -299,9 +385,12 @@ async def _prefs_post(request: Request, action):
     try:
         notice = action(_store(request), sub, form)
     except InvalidInput as e:
-        return _page(request, "preferences.html", _prefs_context(request, sub, token, errors=e.errors,
-                                                                 bad_query=form.get("query", "")[:MAX_QUERY]),
-                     status_code=400)
+        return _page(
+            request,
+            "preferences.html",
+            _prefs_context(request, sub, token, errors=e.errors, bad_query=form.get("query", "")[:MAX_QUERY]),
+            status_code=400,
+        )
     except subs.LinkError as e:
         return _link_error(request, e, "preferences link")
     sub = _store(request).subscribers.get(sub.id)
@@ -331,30 +420,45 @@ def _set_strictness(store, sub, form) -> str:
 def _prefs_form(action):
     async def endpoint(request: Request):
         return await _prefs_post(request, action)
+
     return endpoint
 
 
 # the preferences page's forms: one core call each, answered with the page and the call's notice
-for _path, _action in (("/preferences", _save_preferences), ("/preferences/searches/add", _add_search),
-                       ("/preferences/searches/remove", _remove_search),
-                       ("/preferences/searches/strictness", _set_strictness)):
+for _path, _action in (
+    ("/preferences", _save_preferences),
+    ("/preferences/searches/add", _add_search),
+    ("/preferences/searches/remove", _remove_search),
+    ("/preferences/searches/strictness", _set_strictness),
+):
     router.add_api_route(_path, _prefs_form(_action), methods=["POST"], name=_action.__name__.lstrip("_"))
 
 
 # -- unsubscribe --------------------------------------------------------------------------
 
+
 @router.get("/unsubscribe")
 def unsubscribe_page(request: Request, token: str = ""):
     try:
-        sub = subs.subscriber_for(_store(request), _settings(request), "unsubscribe", token,
-                                  subs.UNSUBSCRIBE_MAX_AGE, statuses=("pending", "confirmed", "bounced"))
+        sub = subs.subscriber_for(
+            _store(request),
+            _settings(request),
+            "unsubscribe",
+            token,
+            subs.UNSUBSCRIBE_MAX_AGE,
+            statuses=("pending", "confirmed", "bounced"),
+        )
     except subs.LinkError as e:
         if e.expired:
             return _link_error(request, e, "unsubscribe link")
-        return _notice(request, "Nothing to do",
-                       "This unsubscribe link has been used already, or replaced by a newer one: "
-                       "if you unsubscribed, no more digests are sent to you.", 200,
-                       link=("/subscribe", "Subscribe again"))
+        return _notice(
+            request,
+            "Nothing to do",
+            "This unsubscribe link has been used already, or replaced by a newer one: "
+            "if you unsubscribed, no more digests are sent to you.",
+            200,
+            link=("/subscribe", "Subscribe again"),
+        )
     return _page(request, "subscribe_unsubscribe.html", {"token": token, "done": False, "sub": sub})
 
 
@@ -370,8 +474,9 @@ async def unsubscribe_submit(request: Request):
         return _link_error(request, e, "unsubscribe link")
     subs.unsubscribe_token(_store(request), _settings(request), token)  # idempotent
     resp = _page(request, "subscribe_unsubscribe.html", {"done": True})
-    resp.delete_cookie(MANAGE_COOKIE, path="/", httponly=True, samesite="lax",
-                       secure=request.url.scheme == "https")  # as _remember set it
+    resp.delete_cookie(
+        MANAGE_COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+    )  # as _remember set it
     return resp
 
 
@@ -397,16 +502,22 @@ async def unsubscribe_one_click(request: Request, token: str = ""):
 
 # -- the page of a search's Atom feed ------------------------------------------------------
 
+
 @router.get("/feeds/search")
 def search_feed_page(request: Request, q: str = ""):
     q = " ".join(q.split())
     if not q:
         return RedirectResponse("/search", status_code=303)
     if len(q) > MAX_QUERY:
-        return _notice(request, "That did not work",
-                       f"The query is too long ({len(q)} characters; at most {MAX_QUERY}).", 400,
-                       link=("/search", "Search again"))
+        return _notice(
+            request,
+            "That did not work",
+            f"The query is too long ({len(q)} characters; at most {MAX_QUERY}).",
+            400,
+            link=("/search", "Search again"),
+        )
     engine = request.app.state.engine
     preview = alert_preview(engine, _store(request), q) if engine is not None else None
-    return render(request, "subscribe_feed.html", {"q": q, "feed_url": url_with("/feeds/search.atom", q=q),
-                                                   "preview": preview})
+    return render(
+        request, "subscribe_feed.html", {"q": q, "feed_url": url_with("/feeds/search.atom", q=q), "preview": preview}
+    )

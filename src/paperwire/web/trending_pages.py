@@ -47,20 +47,31 @@ def _categories(cat: str | None) -> list[str]:
     cats = [c for c in (cat or "").replace(",", " ").split() if c]
     bad = [c for c in cats if not _CATEGORY.match(c)]
     if bad or len(cats) > 20:
-        raise refuse_param("cat", f"Invalid category {bad[0][:40]!r}: use arXiv categories such as cs.CL or cs."
-                           if bad else "At most 20 categories.")
+        raise refuse_param(
+            "cat",
+            f"Invalid category {bad[0][:40]!r}: use arXiv categories such as cs.CL or cs."
+            if bad
+            else "At most 20 categories.",
+        )
     return cats
 
 
 def ranked_page(request: Request, window: str, cat: str | None, limit: int, offset: int) -> TrendingPage:
     """One page of a trending list (the page, the API and the feed): 400 for a bad window or category."""
-    return trending(request.app.state.store, _window(window), limit=limit, offset=offset,
-                    categories=_categories(cat), cache=_cache(request))
+    return trending(
+        request.app.state.store,
+        _window(window),
+        limit=limit,
+        offset=offset,
+        categories=_categories(cat),
+        cache=_cache(request),
+    )
 
 
 @router.get("/trending")
-def trending_page(request: Request, window: str = "today", page: int = Query(1, ge=1, le=MAX_PAGE),
-                  cat: str | None = None):
+def trending_page(
+    request: Request, window: str = "today", page: int = Query(1, ge=1, le=MAX_PAGE), cat: str | None = None
+):
     result = ranked_page(request, window, cat, PAGE_SIZE, (page - 1) * PAGE_SIZE)
     if page > 1 and not result.entries:
         raise HTTPException(404, f"Page {page} of this list is empty.")
@@ -70,12 +81,27 @@ def trending_page(request: Request, window: str = "today", page: int = Query(1, 
         if st is not None:
             states[e.paper.id] = {**st, "new": e.is_new, "featured": e.featured or st.get("featured", False)}
     feed = feed_links.trending(result.window, " ".join((cat or "").replace(",", " ").split()) or None)
-    return render(request, "trending.html", {
-        "alt_feeds": [feed], "feed": feed, "window": result.window, "labels": WINDOW_LABELS, "result": result, "entries": result.entries,
-        "cards": states, "cat": cat or "", "half_life": f"{WINDOWS[result.window].half_life_hours:g}",
-        "pager": pagination(result.total, page, PAGE_SIZE,
-                            lambda n: url_with("/trending", window=window, cat=cat, page=n if n > 1 else None)),
-    })
+    return render(
+        request,
+        "trending.html",
+        {
+            "alt_feeds": [feed],
+            "feed": feed,
+            "window": result.window,
+            "labels": WINDOW_LABELS,
+            "result": result,
+            "entries": result.entries,
+            "cards": states,
+            "cat": cat or "",
+            "half_life": f"{WINDOWS[result.window].half_life_hours:g}",
+            "pager": pagination(
+                result.total,
+                page,
+                PAGE_SIZE,
+                lambda n: url_with("/trending", window=window, cat=cat, page=n if n > 1 else None),
+            ),
+        },
+    )
 
 
 class TrendingItemOut(BaseModel):
@@ -102,20 +128,48 @@ class TrendingOut(BaseModel):
     items: list[TrendingItemOut]
 
 
-@api_router.get("/trending", response_model=TrendingOut, responses=responses(400, 422), tags=["papers"],
-                summary="Trending papers: today, this week or this month")
-def trending_api(request: Request,
-                 window: str = Query("today", description="today, week or month (400 otherwise)", examples=["week"]),
-                 limit: int = Query(25, ge=1, le=MAX_LIMIT), offset: int = Query(0, ge=0, le=MAX_OFFSET),
-                 cat: str | None = Query(None, max_length=2000, examples=["cs.CL cs.LG"], description="arXiv categories (cs.CL, or a whole archive: cs), "
-                                                                           "separated by commas or spaces; at most 20")):
+@api_router.get(
+    "/trending",
+    response_model=TrendingOut,
+    responses=responses(400, 422),
+    tags=["papers"],
+    summary="Trending papers: today, this week or this month",
+)
+def trending_api(
+    request: Request,
+    window: str = Query("today", description="today, week or month (400 otherwise)", examples=["week"]),
+    limit: int = Query(25, ge=1, le=MAX_LIMIT),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    cat: str | None = Query(
+        None,
+        max_length=2000,
+        examples=["cs.CL cs.LG"],
+        description="arXiv categories (cs.CL, or a whole archive: cs), separated by commas or spaces; at most 20",
+    ),
+):
     result = ranked_page(request, window, cat, limit, offset)
     site = base_url(request)
     return TrendingOut(
-        window=result.window, as_of=result.as_of_iso, since=result.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        total=result.total, limit=limit, offset=offset,
-        items=[TrendingItemOut(rank=e.rank, id=e.paper.id, title=e.paper.title, url=site + paper_path(e.paper.id),
-                               upvotes=e.upvotes, stars_gained=e.stars_gained, repo=e.repo,
-                               score=round(e.score, 6), featured=e.featured, new=e.is_new,
-                               listed_at=e.reference_at) for e in result.entries],
+        window=result.window,
+        as_of=result.as_of_iso,
+        since=result.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        total=result.total,
+        limit=limit,
+        offset=offset,
+        items=[
+            TrendingItemOut(
+                rank=e.rank,
+                id=e.paper.id,
+                title=e.paper.title,
+                url=site + paper_path(e.paper.id),
+                upvotes=e.upvotes,
+                stars_gained=e.stars_gained,
+                repo=e.repo,
+                score=round(e.score, 6),
+                featured=e.featured,
+                new=e.is_new,
+                listed_at=e.reference_at,
+            )
+            for e in result.entries
+        ],
     )
