@@ -69,7 +69,6 @@ class _Paperwire(click.Group):
 @click.group(cls=_Paperwire, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
-    envvar="PAPERWIRE_DATABASE_URL",
     help="sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname (PAPERWIRE_DATABASE_URL)",
 )
 @click.version_option(package_name="paperwire")
@@ -350,6 +349,31 @@ def reindex(ctx, device, backend):
     click.echo(f"reindexed: {counts}")
 
 
+@main.command("config")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the table of every setting (variable, default, meaning) that the README shows instead.",
+)
+@click.pass_context
+def config_command(ctx, markdown):
+    """The settings in effect, one PAPERWIRE_* variable a line (secrets: only whether they are set)."""
+    from .config import SETTINGS, markdown_table, shown_value
+
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
+    settings = _settings(ctx)
+    for s in SETTINGS:
+        value = getattr(settings, s.name)
+        if value is None:
+            click.echo(f"# {s.variable} is unset")
+        elif s.secret:
+            click.echo(f"# {s.variable} is set (not shown)")
+        else:
+            click.echo(f"{s.variable}={shown_value(s, value)}")
+
+
 @main.command()
 @click.pass_context
 def status(ctx):
@@ -387,9 +411,11 @@ def status(ctx):
 @click.pass_context
 def migrate(ctx, copy_to, force, batch_size, quiet):
     """Apply pending database migrations; with --copy-to, move a SQLite instance to PostgreSQL."""
+    from .config import sqlite_file
+
     url = _settings(ctx).database_url
     if copy_to is not None:
-        if not url.startswith("sqlite:"):
+        if sqlite_file(url) is None:
             raise click.UsageError(
                 f"--copy-to copies from a SQLite database; the database is {url.split(':', 1)[0]}:..."
             )
@@ -423,8 +449,8 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
 
 # -- serve ----------------------------------------------------------------------------------
 @main.command()
-@click.option("--host", envvar="PAPERWIRE_HOST", default="127.0.0.1", show_default=True)
-@click.option("--port", envvar="PAPERWIRE_PORT", default=8000, show_default=True, type=int)
+@click.option("--host", help="Address to listen on (default: PAPERWIRE_HOST).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default: PAPERWIRE_PORT).")
 @click.option("--demo/--no-demo", default=False, help="Load the demo corpus first when the database is empty.")
 @click.option(
     "--background/--no-background",
@@ -433,11 +459,8 @@ def migrate(ctx, copy_to, force, batch_size, quiet):
 )
 @click.option(
     "--workers",
-    envvar="PAPERWIRE_WEB_WORKERS",
-    default=1,
-    show_default=True,
     type=click.IntRange(1, 64),
-    help="Web worker processes (PAPERWIRE_WEB_WORKERS). Each loads the search indexes read-only; "
+    help="Web worker processes (default: PAPERWIRE_WEB_WORKERS). Each loads the search indexes read-only; "
     "indexing, digests and stars stay in this parent process.",
 )
 @click.option(
@@ -454,7 +477,9 @@ def serve(ctx, host, port, demo, background, workers, log_level):
     from .search.indexer import Indexer
     from .web.app import create_app
 
-    settings = _settings(ctx).with_(host=host, port=port)
+    settings = _settings(ctx)
+    settings = settings.with_(host=host or settings.host, port=settings.port if port is None else port)
+    host, port, workers = settings.host, settings.port, workers or settings.web_workers
     store = _store(ctx)
     if demo and store.papers.count() == 0:
         from .demo import load_demo

@@ -106,7 +106,7 @@ def safe_next(value: Any) -> str:
 
 
 def max_age(settings) -> int:
-    age = int(getattr(settings, "signin_max_age", 900))
+    age = settings.signin_max_age
     if age < 1:
         raise ValueError(f"PAPERWIRE_SIGNIN_MAX_AGE must be at least 1 second (it is {age})")
     return age

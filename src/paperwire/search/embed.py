@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 def embedder_key(settings) -> str:
     """The key of the document vectors these settings make, without loading a model."""
-    key = f"{model_name_for(find_model_dir(getattr(settings, 'embed_model', None)))}/{TEXT_RECIPE}"
+    key = f"{model_name_for(find_model_dir(settings.embed_model))}/{TEXT_RECIPE}"
     if document_max_length(settings) == SHORT_LENGTH:
         key += SHORT_SUFFIX
     return key
@@ -51,7 +51,7 @@ def embedder_key(settings) -> str:
 
 def document_max_length(settings) -> int | None:
     """Word pieces a document is cut to: SHORT_LENGTH for auto / onnx-int8-128, else the model's own."""
-    backend = getattr(settings, "embed_backend", "auto") or "auto"
+    backend = settings.embed_backend
     return SHORT_LENGTH if backend in ("auto", "onnx-int8-128") else None
 
 
@@ -90,8 +90,8 @@ def document_backend(settings) -> str:
     """The backend that embeds papers: PAPERWIRE_EMBED_BACKEND, where `auto` means AUTO_CPU_BACKEND on a
     CPU and torch on a GPU. Bulk builds (the CLI) and the serve thread's increments embed alike: both
     must make vectors under the same key, or each would redo the other's papers."""
-    backend = getattr(settings, "embed_backend", "auto") or "auto"
-    device = getattr(settings, "embed_device", "cpu") or "cpu"
+    backend = settings.embed_backend
+    device = settings.embed_device
     if backend == "auto":
         return AUTO_CPU_BACKEND if device == "cpu" else "torch"
     if backend != "torch" and device != "cpu":
@@ -114,23 +114,21 @@ def query_backend(settings) -> str:
 def get_embedder(settings, *, max_length: int | None = None):
     """The process-wide torch embedder for these settings (loaded on first use), reading at most
     ``max_length`` word pieces (None: the model's 256)."""
-    model_dir = find_model_dir(getattr(settings, "embed_model", None))
-    device = getattr(settings, "embed_device", "cpu") or "cpu"
+    model_dir = find_model_dir(settings.embed_model)
+    device = settings.embed_device
     key = (str(model_dir), "torch", device, max_length)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
             check_device(device)
             log.info("loading embedding model from %s on %s", model_dir, device)
-            emb = Embedder(
-                model_dir, device=device, batch_size=getattr(settings, "embed_batch", 64) or 64, max_length=max_length
-            )
+            emb = Embedder(model_dir, device=device, batch_size=settings.embed_batch, max_length=max_length)
             _embedders[key] = emb
         return emb
 
 
 def _onnx_embedder(settings, quant: str, max_length: int | None):
-    model_dir = find_model_dir(getattr(settings, "embed_model", None))
+    model_dir = find_model_dir(settings.embed_model)
     key = (str(model_dir), f"onnx-{quant}", "cpu", max_length)
     with _embedders_lock:
         emb = _embedders.get(key)
@@ -142,7 +140,7 @@ def _onnx_embedder(settings, quant: str, max_length: int | None):
                 onnx_cache_dir(),
                 quant=quant,
                 max_length=max_length,
-                batch_size=getattr(settings, "embed_batch", 64) or 64,
+                batch_size=settings.embed_batch,
                 key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}",
             )
             _embedders[key] = emb
@@ -168,7 +166,7 @@ def prepare_onnx(settings, announce=None) -> None:
     until then). ``announce()`` is called first when there is something to build."""
     quants = {"onnx": "fp32", "onnx-int8": "int8", "onnx-int8-128": "int8"}
     wanted = {quants[b] for b in (document_backend(settings), query_backend(settings)) if b in quants}
-    model_dir = find_model_dir(getattr(settings, "embed_model", None))
+    model_dir = find_model_dir(settings.embed_model)
     missing = [q for q in sorted(wanted) if not onnx_model_path(model_dir, onnx_cache_dir(), q, build=False).exists()]
     if missing and announce is not None:
         announce()

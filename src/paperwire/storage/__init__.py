@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import sqlite_file
 from .errors import DatabaseUnreachable, DatabaseURLError
 from .papers import Change, UpsertResult
 from .store import Store
 
 USAGE = "use sqlite:///path/to/file.db or postgresql://user:password@host:port/dbname"
-
-
-def sqlite_file(database_url: str) -> str:
-    """The file of a ``sqlite:`` URL ('sqlite:///abs/path.db' -> '/abs/path.db')."""
-    if "sqlite:///" in database_url:
-        return database_url.split("sqlite:///", 1)[1]
-    return database_url[len("sqlite://") :]
 
 
 def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Path | None = None) -> Store:
@@ -25,10 +19,10 @@ def open_store(database_url: str, *, migrate: bool = True, create_dir: str | Pat
     must exist, except ``create_dir`` (the data directory), which is created when missing: a typo in
     a path must not quietly start an empty database somewhere else. Raises DatabaseURLError, or
     DatabaseUnreachable when a PostgreSQL server does not answer."""
-    if database_url.startswith("sqlite:"):
+    path = sqlite_file(database_url)
+    if path is not None:
         from .sqlite import SQLiteStore
 
-        path = sqlite_file(database_url)
         if path != ":memory:":
             parent = Path(path).parent
             if create_dir is not None and parent.resolve() == Path(create_dir).resolve():

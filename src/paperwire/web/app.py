@@ -158,7 +158,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        _limit_request_threads(getattr(settings, "web_threads", 0))
+        _limit_request_threads(settings.web_threads)
         stop = threading.Event()
         thread = None
         if background and indexer is not None:
@@ -199,7 +199,7 @@ def create_app(
     app.state.engine = engine
     app.state.indexer = indexer
     app.state.templates = make_templates()
-    app.state.page_cache = PageCache(getattr(settings, "page_cache", 256))  # anonymous pages (page_cache.py)
+    app.state.page_cache = PageCache(settings.page_cache)  # anonymous pages (page_cache.py)
 
     # added first, so inside the security headers: a 413 carries them too
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -207,7 +207,7 @@ def create_app(
     # HTML, JSON, Atom, CSS and JS go out gzipped to clients that ask (Accept-Encoding); streamed
     # and file responses are compressed chunk by chunk. Level 1 by default, not Starlette's 9: a
     # page comes out ~15% bigger at a third of the CPU time (bench/compression.py)
-    gzip_level = getattr(settings, "gzip_level", 1)
+    gzip_level = settings.gzip_level
     if gzip_level > 0:
         app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=gzip_level)
     if settings.trusted_proxies:

@@ -35,7 +35,7 @@ def clipped(value: str, limit: int = 60) -> str:
 
 def base_url(request: Request) -> str:
     """settings.base_url when set, else the URL the request came in on; no trailing slash."""
-    configured = getattr(request.app.state.settings, "base_url", None)
+    configured = request.app.state.settings.base_url
     return (configured or str(request.base_url)).rstrip("/")
 
 
