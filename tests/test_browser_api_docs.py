@@ -7,7 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from test_api_docs import METHODS, operations
-from test_browser import BROWSER_MARKS, browser  # noqa: F401  (the module-scoped Chromium fixture)
+from test_browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 

@@ -13,7 +13,7 @@ import httpx
 from conftest import sign_in
 from conftest_web import ARXIV_ID
 from paperwire import library as lib
-from test_browser import BROWSER_MARKS, browser  # noqa: F401  (the module-scoped Chromium fixture)
+from test_browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 
