@@ -224,3 +224,65 @@ def test_hits_carry_the_features_the_ranking_saw(seed_only):
         assert h.bm25_coverage == pytest.approx(sum(w for t, w in idf.items() if t in words) / sum(idf.values()))
     offset = engine.search("differential privacy continual observation", limit=5, offset=5)
     assert [h.rank for h in offset.hits] == [6, 7, 8, 9, 10][: len(offset.hits)]
+
+
+def test_fusion_leans_on_meaning_when_bm25_matched_the_query_weakly(seed_only):
+    """Adaptive fusion: a question worded unlike the papers (BM25 matches few of its words, and
+    common ones) gets more embedding weight than the fixed 0.4; a query of one paper's own title
+    words gets less. engine.search ranks by the same fused list."""
+    from paperwire.search.fusion import DEFAULT_FUSION, FIXED_FUSION, adaptive_alpha, fuse
+    from paperwire.search.hybrid import fused_ranking
+    from paperwire.search.lexical import analyze
+    from paperwire.search.query import dense_text, parse_query
+
+    engine = seed_only
+
+    def lists(q):
+        terms = analyze(q)
+        lex = engine.lexical.search(terms, None, k=100)
+        dense = engine._vectors.search(engine.embedder.encode_query(dense_text(parse_query(q))), 100)
+        return lex, dense, sum(engine.lexical.idf(terms).values())
+
+    plain = "a model that checks its own answers"
+    lex, dense, idf_sum = lists(plain)
+    assert adaptive_alpha(lex, dense, DEFAULT_FUSION, idf_sum) > 0.5 > FIXED_FUSION.alpha
+    fused = fused_ranking(lex, dense, DEFAULT_FUSION, idf_sum)[:10]
+    papers = engine.store.papers.get_many([f.pk for f in fused])
+    assert ids(engine.search(plain, limit=10)) == [papers[f.pk].id for f in fused]
+    title = "differential privacy continual observation"
+    lex, dense, idf_sum = lists(title)
+    assert adaptive_alpha(lex, dense, DEFAULT_FUSION, idf_sum) < FIXED_FUSION.alpha
+    # no embedding list (or no BM25 list): the other list decides alone
+    assert [f.pk for f in fuse(lex, [], DEFAULT_FUSION, idf_sum=idf_sum)] == [pk for pk, _ in lex]
+    assert [f.pk for f in fuse([], dense, DEFAULT_FUSION, idf_sum=idf_sum)] == [pk for pk, _ in dense]
+
+
+def test_similar_papers_rescore_the_neighbours_by_their_words(seed_only):
+    """similar(): each neighbour's score mixes its embedding cosine with the TF-IDF cosine of the
+    two papers' words (fusion.similar_scores), best first - not the plain embedding order."""
+    import numpy as np
+
+    from paperwire.search.fusion import DEFAULT_SIMILAR
+    from paperwire.search.lexical import analyze, cosine, tfidf
+
+    engine = seed_only
+    store = engine.store
+    dp = engine.search("The Price of Differential Privacy under Continual Observation").hits[0].paper
+    sims = engine.similar(dp.id, k=8)
+    assert len(sims) == 8
+    pk = store.papers.pks_for([dp.id])[dp.id]
+    vec = np.frombuffer(store.papers.embeddings([pk])[pk], dtype=np.float32)
+    own = analyze(f"{dp.title} {dp.abstract}")
+    w = DEFAULT_SIMILAR.w_lexical
+    assert 0 < w < 1 and DEFAULT_SIMILAR.w_title == 0
+    for h in sims:
+        hpk = store.papers.pks_for([h.paper.id])[h.paper.id]
+        cos = float(np.frombuffer(store.papers.embeddings([hpk])[hpk], dtype=np.float32) @ vec)
+        theirs = analyze(f"{h.paper.title} {h.paper.abstract}")
+        idf = engine.lexical.idf(own + theirs)
+        words = cosine(tfidf(own, idf), tfidf(theirs, idf))
+        assert h.cosine == pytest.approx(cos, abs=1e-5)
+        assert h.score == pytest.approx((1 - w) * cos + w * words, abs=1e-5)
+    assert [h.score for h in sims] == sorted((h.score for h in sims), reverse=True)
+    # the words move at least one neighbour away from its plain embedding rank
+    assert [h.dense_rank for h in sims] != sorted(h.dense_rank for h in sims)

@@ -17,9 +17,9 @@ from dataclasses import replace
 import numpy as np
 
 from .embed import get_query_embedder
-from .fusion import DEFAULT_FUSION, FusionParams, fuse
+from .fusion import DEFAULT_FUSION, DEFAULT_SIMILAR, FusionParams, SimilarParams, fuse, similar_scores
 from .indexer import lexical_dir, vectors_dir
-from .lexical import LexicalIndex, analyze, coverage, doc_terms, matched_terms
+from .lexical import LexicalIndex, analyze, cosine, coverage, doc_terms, matched_terms, tfidf
 from .query import dense_text, parse_query
 from .types import Hit, ParsedQuery, SearchResults
 from .vectors import VectorIndex, latest_snapshot
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 CANDIDATES = 100  # per list, before fusion (more when the page asked for lies deeper)
 FILTERED_DENSE_FACTOR = 10  # with filters the embedding list is over-fetched, then filtered
 MAX_DENSE_CANDIDATES = 2_000
+SIMILAR_CANDIDATES = 50  # neighbours per embedding list that similar() re-scores
 RELOAD_EVERY = 1.0  # seconds
 RESULTS_CACHE = 512  # recent searches kept (per process); see SearchEngine.search
 # Papers found only by embedding, with a cosine below this, are dropped from the results: on
@@ -50,11 +51,30 @@ def _dense_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+def fused_ranking(
+    lex: list[tuple[int, float]], dense: list[tuple[int, float]], params: FusionParams, idf_sum: float | None
+) -> list:
+    """The BM25 and embedding lists of a query fused, less the papers only the embedding list holds,
+    and weakly (dropped after fusion: the others keep the scores the fusion was tuned with)."""
+    fused = fuse(lex, dense, params, idf_sum=idf_sum)
+    weak = {pk for pk, score in dense if score < DENSE_MIN_SCORE}
+    return [f for f in fused if f.lexical_rank is not None or f.pk not in weak]
+
+
 class SearchEngine:
-    def __init__(self, store, settings, *, embedder=None, fusion: FusionParams = DEFAULT_FUSION):
+    def __init__(
+        self,
+        store,
+        settings,
+        *,
+        embedder=None,
+        fusion: FusionParams = DEFAULT_FUSION,
+        similar_params: SimilarParams = DEFAULT_SIMILAR,
+    ):
         self.store = store
         self.settings = settings
         self.fusion = fusion
+        self.similar_params = similar_params
         self._embedder = embedder
         self.lexical = LexicalIndex(lexical_dir(settings))
         self._vectors: VectorIndex | None = None
@@ -161,15 +181,11 @@ class SearchEngine:
                 dense = [d for d in dense if d[0] in ok][:n]
         else:
             lex = self.lexical.search(terms, pq, k=n, exclude=hidden)
-        fused = fuse(lex, dense, self.fusion)
-        # drop papers only the embedding list holds, and weakly (after fusion: the scores of the
-        # others stay those the fusion was tuned with)
-        weak = {pk for pk, score in dense if score < DENSE_MIN_SCORE}
-        fused = [f for f in fused if f.lexical_rank is not None or f.pk not in weak]
+        idf = self.lexical.idf(terms)
+        fused = fused_ranking(lex, dense, self.fusion, sum(idf.values()))
         page = fused[offset : offset + limit]
         papers = self.store.papers.get_many([f.pk for f in page])
         words = pq.terms + [w for ph in pq.phrases for w in ph.split()]
-        idf = self.lexical.idf(terms)
         cosines = self._cosines(qvec, dense, [f.pk for f in page if f.pk in papers])
         bm25 = dict(lex)
         hits = []
@@ -235,28 +251,71 @@ class SearchEngine:
         )
 
     # -- similar papers ------------------------------------------------------------------
-    def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
-        """The papers nearest to this one by embedding; by BM25 on its title and abstract while it
-        has no embedding yet. Never the paper itself, nor a hidden one."""
+    def similar(self, paper_id: str, k: int = 10, *, depth: int | None = None) -> list[Hit]:
+        """The papers nearest to this one by meaning and by words (fusion.similar_scores: its
+        embedding's neighbours, re-scored with the TF-IDF cosine of their words);
+        by BM25 on its title and abstract while it has no embedding yet. Never the paper itself,
+        nor a hidden one. ``depth``: neighbours taken from each embedding list (default
+        SIMILAR_CANDIDATES, at least 5 k)."""
         self._maybe_reload()
         pk = self.store.papers.pks_for([paper_id]).get(paper_id)
         if pk is None:
             return []
         hidden = self.store.community.hidden_pks()
         vectors = self._vectors
+        paper = self.store.papers.get(paper_id)
         blob = self.store.papers.embeddings([pk]).get(pk) if vectors is not None else None
-        if blob is not None and len(blob) == 4 * vectors.dim and len(vectors) > 0:
-            vec = np.frombuffer(blob, dtype=np.float32)
-            found = [(p, s) for p, s in vectors.search(vec, k + 1, exclude=hidden) if p != pk][:k]
-            dense = True
-        else:
-            paper = self.store.papers.get(paper_id)
+        if blob is None or len(blob) != 4 * vectors.dim or len(vectors) == 0:
             terms = analyze(f"{paper.title} {paper.abstract}")
             found = [(p, s) for p, s in self.lexical.search(terms, None, k=k + 1, exclude=hidden) if p != pk][:k]
-            dense = False
-        papers = self.store.papers.get_many([p for p, _ in found])
+            papers = self.store.papers.get_many([p for p, _ in found])
+            return [
+                Hit(paper=papers[p], score=s, lexical_rank=i + 1, bm25=s, rank=i + 1)
+                for i, (p, s) in enumerate(found)
+                if p in papers
+            ]
+        sig = self.similar_signals(
+            pk, paper, np.frombuffer(blob, dtype=np.float32), max(depth or SIMILAR_CANDIDATES, 5 * k), hidden
+        )
+        if sig is None:
+            return []
+        cos_text, cos_title, words, dense_rank, papers = sig
+        scores = similar_scores(cos_text, cos_title, words, self.similar_params)
+        best = sorted(scores, key=lambda p: (-scores[p], dense_rank.get(p, 10**9)))[:k]
         return [
-            Hit(paper=papers[p], score=s, dense_rank=(i + 1) if dense else None, lexical_rank=None if dense else i + 1)
-            for i, (p, s) in enumerate(found)
-            if p in papers
+            Hit(paper=papers[p], score=scores[p], dense_rank=dense_rank.get(p), cosine=cos_text[p], rank=i + 1)
+            for i, p in enumerate(best)
         ]
+
+    def similar_signals(self, pk: int, paper, vec: np.ndarray, depth: int, hidden: frozenset[int] = frozenset()):
+        """The candidates of similar() and their three signals: ({pk: cosine to the paper's
+        embedding}, {pk: cosine to its title's}, {pk: TF-IDF cosine of the words}, {pk: rank by
+        the paper's embedding}, {pk: Paper}); None without candidates. The title's cosines (and
+        its neighbours) only while the title has a weight (SimilarParams.w_title)."""
+        vectors = self._vectors
+        # the title's embedding costs a query embedding per call: only made while it carries weight
+        title_vec = (
+            self.embedder.encode_query(paper.title) if paper.title.strip() and self.similar_params.w_title > 0 else None
+        )
+        by_text = [p for p, _ in vectors.search(vec, depth + 1, exclude=hidden) if p != pk]
+        dense_rank = {p: i + 1 for i, p in enumerate(by_text[:depth])}
+        cands = list(dense_rank)
+        if title_vec is not None:
+            cands += [
+                p for p, _ in vectors.search(title_vec, depth + 1, exclude=hidden) if p != pk and p not in dense_rank
+            ][:depth]
+        # exact cosines from the stored vectors (the index may hold them quantised), and the words
+        embs = self.store.papers.embeddings(cands)
+        papers = self.store.papers.get_many(cands)
+        cands = [p for p in cands if p in papers and len(embs.get(p, b"")) == 4 * vec.shape[0]]
+        if not cands:
+            return None
+        mat = np.vstack([np.frombuffer(embs[p], dtype=np.float32) for p in cands])
+        cos_text = dict(zip(cands, (mat @ vec).tolist(), strict=True))
+        cos_title = dict(zip(cands, (mat @ title_vec).tolist(), strict=True)) if title_vec is not None else {}
+        terms_of = {p: analyze(f"{papers[p].title} {papers[p].abstract}") for p in cands}
+        own = analyze(f"{paper.title} {paper.abstract}")
+        idf = self.lexical.idf(own + [t for ts in terms_of.values() for t in ts])
+        mine = tfidf(own, idf)
+        words = {p: cosine(mine, tfidf(ts, idf)) for p, ts in terms_of.items()}
+        return cos_text, cos_title, words, dense_rank, papers

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
 MARKER_PK = -1  # the document that carries the index's seq
+IDF_CACHE = 200_000  # terms whose IDF is kept (per document count)
 TITLE_BOOST = 0.25  # extra weight of title matches; chosen on SciFact train (bench/quality_scifact.py --tune)
 
 
@@ -102,6 +103,8 @@ class LexicalIndex:
         self.path = Path(path)
         self.schema = _schema()
         self._lock = threading.RLock()
+        self._idf_cache: dict[str, float] = {}
+        self._idf_n = -1
         with index_lock(self.path.parent, "lexical"):  # two processes may create it at once
             self._open()
 
@@ -139,13 +142,23 @@ class LexicalIndex:
 
     def idf(self, terms: list[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each distinct analyzed term (Lucene's formula,
-        the one tantivy scores with): rare words weigh more."""
+        the one tantivy scores with): rare words weigh more. Kept per number of documents, so
+        similar papers (hundreds of terms a call) look each term up once."""
         s = self.searcher()
         n = max(1, int(s.num_docs))
+        with self._lock:
+            if self._idf_n != n:
+                self._idf_cache, self._idf_n = {}, n
+            cache = self._idf_cache
         out = {}
         for t in dict.fromkeys(terms):
-            df = int(s.doc_freq("text", t))
-            out[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            w = cache.get(t)
+            if w is None:
+                df = int(s.doc_freq("text", t))
+                w = math.log(1 + (n - df + 0.5) / (df + 0.5))
+                if len(cache) < IDF_CACHE:
+                    cache[t] = w
+            out[t] = w
         return out
 
     def num_papers(self) -> int:
@@ -308,6 +321,22 @@ def coverage(idf: dict[str, float], terms: set[str]) -> float:
     """The IDF-weighted share of the query's terms (``idf``: LexicalIndex.idf) among ``terms``."""
     total = sum(idf.values())
     return sum(w for t, w in idf.items() if t in terms) / total if total > 0 else 0.0
+
+
+def tfidf(terms: list[str], idf: dict[str, float]) -> dict[str, float]:
+    """A unit-length TF-IDF vector of analyzed terms (sublinear tf: 1 + ln tf)."""
+    counts: dict[str, int] = {}
+    for t in terms:
+        counts[t] = counts.get(t, 0) + 1
+    vec = {t: (1.0 + math.log(c)) * idf.get(t, 0.0) for t, c in counts.items()}
+    norm = math.sqrt(sum(v * v for v in vec.values()))
+    return {t: v / norm for t, v in vec.items()} if norm > 0 else {}
+
+
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(t, 0.0) for t, v in a.items())
 
 
 def matched_terms(query_words: list[str], title: str, abstract: str, doc_stems: set[str] | None = None) -> list[str]:
