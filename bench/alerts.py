@@ -57,7 +57,8 @@ from paperwire.models import Paper, RecordError, validated  # noqa: E402
 from paperwire.search import match as M  # noqa: E402
 from paperwire.search.hybrid import SearchEngine  # noqa: E402
 from paperwire.search.indexer import Indexer  # noqa: E402
-from paperwire.storage.sqlite import SQLiteStore  # noqa: E402
+from paperwire.storage import Store  # noqa: E402
+from paperwire.storage.sqlite import SQLiteDatabase  # noqa: E402
 
 FETCH = 25  # as paperwire.digest.compose.FETCH
 SECTION_LIMIT = 10  # as paperwire.digest.compose.SECTION_LIMIT
@@ -100,7 +101,7 @@ def _new_store(workdir: Path, name: str):
     """Settings and a migrated SQLite store in ``workdir`` (created: load_settings does not)."""
     workdir.mkdir(parents=True, exist_ok=True)
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / name}")
-    store = SQLiteStore(settings.sqlite_path)
+    store = Store(SQLiteDatabase(settings.sqlite_path))
     store.migrate()
     return settings, store
 

@@ -43,7 +43,8 @@ from paperwire.search.hybrid import SearchEngine  # noqa: E402
 from paperwire.search.indexer import Indexer  # noqa: E402
 from paperwire.search.lexical import analyze  # noqa: E402
 from paperwire.search.query import dense_text, parse_query  # noqa: E402
-from paperwire.storage.sqlite import SQLiteStore  # noqa: E402
+from paperwire.storage import Store  # noqa: E402
+from paperwire.storage.sqlite import SQLiteDatabase  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "scifact"
 OUT = ROOT / "bench" / "out"
@@ -126,7 +127,7 @@ def index_with_cached_embeddings(store, indexer, papers: list, cache: Path, prog
 def build(corpus: list[dict], workdir: Path):
     settings = load_settings(data_dir=workdir, database_url=f"sqlite:///{workdir / 'scifact.db'}")
     workdir.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(settings.sqlite_path)
+    store = Store(SQLiteDatabase(settings.sqlite_path))
     store.migrate()
     papers, bad = [], 0
     for d in corpus:

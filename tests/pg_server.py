@@ -7,7 +7,7 @@ package creates (``nobody`` without it), through ``runuser``. Each test gets a f
 copied from a migrated template (CREATE DATABASE ... TEMPLATE: milliseconds, no migrations).
 
 Fixtures (registered for every test module by conftest.py): ``pg_server`` (session), ``pg_url`` (a fresh migrated
-database's URL), ``pg_store`` (a PostgresStore on it): for tests inherently about PostgreSQL.
+database's URL), ``pg_store`` (a Store on it): for tests inherently about PostgreSQL.
 ``any_store`` is conftest's ``store``, which runs once per backend like every database test
 (conftest.py: ``db_backend``, ``db_urls``, ``db_url``).
 """
@@ -103,10 +103,11 @@ class PGServer:
             opts,
             "start",
         )
-        from paperwire.storage.postgres import PostgresStore
+        from paperwire.storage import Store
+        from paperwire.storage.postgres import PostgresDatabase
 
         self._admin("CREATE DATABASE pw_template")
-        template = PostgresStore(self.url("pw_template"), max_size=2)
+        template = Store(PostgresDatabase(self.url("pw_template"), max_size=2))
         template.migrate()
         template.close()
         return self

@@ -561,10 +561,10 @@ def test_migrate_is_idempotent_and_both_backends_have_every_migration(any_store)
 
 
 def test_each_variant_gets_its_backend(store, db_backend, db_url):
-    from paperwire.storage.postgres import PostgresStore
-    from paperwire.storage.sqlite import SQLiteStore
+    from paperwire.storage.postgres import PostgresDatabase
+    from paperwire.storage.sqlite import SQLiteDatabase
 
-    assert type(store) is {"sqlite": SQLiteStore, "postgresql": PostgresStore}[db_backend]
+    assert type(store.db) is {"sqlite": SQLiteDatabase, "postgresql": PostgresDatabase}[db_backend]
     assert db_url.startswith(f"{db_backend}://")
 
 

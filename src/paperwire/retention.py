@@ -34,13 +34,11 @@ def prune(store, settings, *, now: datetime | None = None, jobs_keep_days: float
     keep_days = settings.outbox_keep_days
     jobs_days = PRUNE_KEEP_DAYS if jobs_keep_days is None else jobs_keep_days
     return {
-        "outbox_bodies": store.retention.prune_outbox_bodies(_iso(now - timedelta(days=keep_days)), _iso(now)),
-        "pending_subscribers": store.retention.prune_pending_subscribers(
-            _iso(now - timedelta(seconds=CONFIRM_MAX_AGE))
-        ),
-        "signin_tokens": store.retention.prune_signin_tokens(signin_prune_before(settings, now.timestamp())),
-        "sessions": store.retention.prune_sessions(_iso(now)),
-        "rate_events": store.retention.prune_rate_events(now.timestamp() - RATE_EVENTS_KEEP),
+        "outbox_bodies": store.outbox.prune_bodies(_iso(now - timedelta(days=keep_days)), _iso(now)),
+        "pending_subscribers": store.subscribers.prune_pending(_iso(now - timedelta(seconds=CONFIRM_MAX_AGE))),
+        "signin_tokens": store.accounts.prune_signin_tokens(signin_prune_before(settings, now.timestamp())),
+        "sessions": store.accounts.prune_sessions(_iso(now)),
+        "rate_events": store.rate_limits.prune(now.timestamp() - RATE_EVENTS_KEEP),
         "jobs": store.jobs.prune(_iso(now - timedelta(days=jobs_days))),
     }
 

@@ -183,7 +183,8 @@ stats = {"computed": 0, "cached": 0}
 
 
 def _store_key(store):
-    return getattr(store, "path", None) or getattr(store, "database_url", None) or id(store)
+    # the database a store opens, so every Store over one file or server shares a pool
+    return getattr(store.db, "path", None) or getattr(store.db, "url", None) or id(store)
 
 
 def candidate_pool(store) -> _Pool:

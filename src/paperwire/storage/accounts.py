@@ -181,6 +181,14 @@ class AccountStore:
                 )
             return self.by_email(email), deleted
 
+    def prune_signin_tokens(self, created_before: str) -> int:
+        with self.db.write() as c:
+            return c.execute("DELETE FROM signin_tokens WHERE created_at < ?", (created_before,)).rowcount
+
+    def prune_sessions(self, expired_before: str) -> int:
+        with self.db.write() as c:
+            return c.execute("DELETE FROM sessions WHERE expires_at < ?", (expired_before,)).rowcount
+
 
 def _check(value: str | None, allowed: tuple[str, ...], what: str) -> None:
     if value is not None and value not in allowed:

@@ -23,9 +23,9 @@ from psycopg import sql
 from tqdm import tqdm
 
 from ..errors import PaperwireError
+from . import Store
 from .postgres import PostgresDatabase
 from .sqlite import SQLiteDatabase
-from .store import Store
 
 
 class CopyError(PaperwireError):

@@ -14,7 +14,22 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from ..errors import PaperwireError
 from ..models import utc_now
+
+
+# Why a database could not be opened (open_store, the backends); the messages say what to do,
+# and callers that know where the URL came from (the CLI) name it.
+class DatabaseURLError(PaperwireError, ValueError):
+    """A database URL that cannot be used as it is (unsupported, or a SQLite file whose
+    directory is missing)."""
+
+    exit_status = 2
+
+
+class DatabaseUnreachable(PaperwireError, RuntimeError):
+    """The database server named by the URL cannot be reached (the message has no password)."""
+
 
 # what ``Database.serialize`` takes (on PostgreSQL the keys of pg_advisory_xact_lock(bigint)):
 # one per kind of write that must not run beside another of its kind

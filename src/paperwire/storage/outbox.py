@@ -81,6 +81,10 @@ def insert_message(
     return row[0] if row else None
 
 
+# the states a message never leaves: its body is no longer needed to send it
+_DONE = "('sent', 'failed', 'cancelled')"
+
+
 class OutboxStore:
     def __init__(self, db: Database):
         self.db = db
@@ -258,3 +262,22 @@ class OutboxStore:
         for status, n in self.db.all("SELECT status, count(*) FROM outbox GROUP BY status"):
             counts[status] = n
         return counts
+
+    def prune_bodies(self, created_before: str, now: str, *, batch: int = 1000) -> int:
+        """Empty the body of every sent, failed or cancelled message created and finished before
+        ``created_before`` (set body_pruned_at = ``now``; everything else about the row stays), in
+        transactions of ``batch`` rows so that senders and web writes never wait long. Returns how
+        many bodies were dropped."""
+        total = 0
+        while True:
+            with self.db.write() as c:
+                # created_at < cut first: the partial index outbox_bodies finds the candidates
+                n = c.execute(
+                    "UPDATE outbox SET message=?, body_pruned_at=? WHERE id IN ("
+                    " SELECT id FROM outbox WHERE body_pruned_at IS NULL AND created_at < ?"
+                    f" AND status IN {_DONE} AND coalesce(sent_at, created_at) < ? ORDER BY id LIMIT ?)",
+                    (b"", now, created_before, created_before, batch),
+                ).rowcount
+            total += n
+            if n < batch:
+                return total

@@ -19,8 +19,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg_pool import ConnectionPool
 
-from .database import LOCK_MIGRATE, LOCK_PAPERS, LOCK_SUBSCRIBE, Database, Dialect  # noqa: F401 (keys re-exported)
-from .errors import DatabaseUnreachable
+from .database import LOCK_MIGRATE, LOCK_PAPERS, LOCK_SUBSCRIBE, Database, DatabaseUnreachable, Dialect  # noqa: F401 (keys re-exported)
 
 DIALECT = Dialect(
     name="postgresql",
@@ -240,12 +239,3 @@ def _redact(url: str) -> str:
         return "<invalid URL>"
     info.pop("password", None)
     return " ".join(f"{k}={v}" for k, v in info.items())
-
-
-# -- until every area is converted: the store with the remaining mixins ---------------------
-from .store import LegacyMixinHost, Store  # noqa: E402
-
-
-class PostgresStore(Store, LegacyMixinHost):
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10):
-        super().__init__(PostgresDatabase(url, min_size=min_size, max_size=max_size))

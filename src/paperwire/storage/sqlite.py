@@ -102,11 +102,3 @@ class SQLiteDatabase(Database):
 
     def integrity_check(self) -> str:
         return self.value("PRAGMA integrity_check")
-
-
-from .store import LegacyMixinHost, Store  # noqa: E402
-
-
-class SQLiteStore(Store, LegacyMixinHost):
-    def __init__(self, path: str | Path):
-        super().__init__(SQLiteDatabase(path))

@@ -153,6 +153,32 @@ class SubscriberStore:
                 > 0
             )
 
+    def prune_pending(self, updated_before: str) -> int:
+        """Delete the subscribers still pending that never confirmed (confirmed_at IS NULL) and
+        last asked before ``updated_before``, with their saved searches and their messages (the
+        confirmation mails); none whose message a sender is sending. Returns how many."""
+        with self.db.write() as c:
+            # a subscribe request for the same address, running at once, would otherwise update a
+            # row that is being deleted
+            self.db.serialize(c, LOCK_SUBSCRIBE)
+            ids = [
+                r[0]
+                for r in c.execute(
+                    "SELECT id FROM subscribers s WHERE status='pending' AND confirmed_at IS NULL AND updated_at < ?"
+                    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscriber_id = s.id AND o.status = 'sending')"
+                    " AND NOT EXISTS (SELECT 1 FROM digests d WHERE d.subscriber_id = s.id)",
+                    (updated_before,),
+                ).fetchall()
+            ]
+            for sql in (
+                "DELETE FROM outbox WHERE subscriber_id{}",
+                "DELETE FROM saved_searches WHERE subscriber_id{}",
+                "DELETE FROM sent_papers WHERE subscriber_id{}",
+                "DELETE FROM subscribers WHERE id{}",
+            ):
+                self.db.execute_in(c, sql, ids)
+            return len(ids)
+
 
 class RateLimitStore:
     def __init__(self, db: Database):
@@ -175,3 +201,8 @@ class RateLimitStore:
                 if n >= limit:
                     raise RateLimited(key, limit, window)
             c.executemany("INSERT INTO rate_events (key, at) VALUES (?, ?)", [(k, now) for k, _, _ in limits])
+
+    def prune(self, before: float) -> int:
+        """Rate-limit events older than ``before`` (epoch seconds)."""
+        with self.db.write() as c:
+            return c.execute("DELETE FROM rate_events WHERE at < ?", (before,)).rowcount
