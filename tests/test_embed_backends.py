@@ -189,3 +189,36 @@ def test_prepare_onnx_builds_the_default_files_once(tmp_path, monkeypatch):
     assert said == [1]
     embed_mod.prepare_onnx(make_settings(tmp_path).with_(embed_backend="torch"), announce=lambda: said.append(3))
     assert said == [1]  # torch needs no ONNX file
+
+
+def test_bulk_embedding_uses_every_core_and_queries_one_thread(tmp_path, monkeypatch):
+    """PAPERWIRE_EMBED_THREADS: bulk embedding (ingest, reindex, workers) on every core unless set,
+    a web process's papers and every query on one thread; the ONNX session really gets them."""
+    from paperwire.config import load_settings
+    from paperwire.errors import ConfigError
+    from paperwire.jobs.handlers import Context
+    from paperwire.search.indexer import Indexer
+
+    cores = os.cpu_count()
+    monkeypatch.delenv("PAPERWIRE_EMBED_THREADS", raising=False)
+    s = load_settings(data_dir=tmp_path)
+    assert s.embed_threads == 0
+    bulk = get_document_embedder(s, bulk=True)
+    assert bulk.threads == cores and bulk._session.get_session_options().intra_op_num_threads == cores
+    assert get_document_embedder(s).threads == 1
+    assert get_query_embedder(s).threads == 1
+    assert Indexer(None, s).embedder.threads == 1  # serve's background indexer
+    assert Indexer(None, s, bulk=True).embedder.threads == cores  # ingest, reindex
+    assert Context(None, s).bulk is True  # a worker process's index jobs
+    monkeypatch.setenv("PAPERWIRE_EMBED_THREADS", "3")
+    three = load_settings(data_dir=tmp_path)
+    assert three.embed_threads == 3 and get_document_embedder(three, bulk=True).threads == 3
+    assert get_query_embedder(three).threads == 1
+    # the same vectors whatever the thread count
+    texts = ["Differentially private synthetic data.", "A tutorial on Bayesian optimization."]
+    assert np.allclose(
+        get_document_embedder(three, bulk=True).encode(texts), get_document_embedder(s).encode(texts), atol=1e-5
+    )
+    monkeypatch.setenv("PAPERWIRE_EMBED_THREADS", "-1")
+    with pytest.raises(ConfigError, match="PAPERWIRE_EMBED_THREADS"):
+        load_settings(data_dir=tmp_path)

@@ -114,7 +114,7 @@ def _import_each(
     from .search.indexer import Indexer
 
     store = _store(ctx)
-    indexer = Indexer(store, _settings(ctx))
+    indexer = Indexer(store, _settings(ctx), bulk=True)
     failed = False
     for item in inputs:
         try:
@@ -233,7 +233,7 @@ def demo(ctx, quiet, no_embed):
     store, settings = _store(ctx), _settings(ctx)
     for report in load_demo(store, progress=not quiet, settings=settings):
         click.echo(report.summary())
-    indexer = Indexer(store, settings)
+    indexer = Indexer(store, settings, bulk=True)
     indexer.sync_lexical()
     if not no_embed:
         click.echo(f"indexed: {indexer.sync(progress=not quiet)}")
@@ -345,7 +345,7 @@ def reindex(ctx, device, backend):
     except RuntimeError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"embedding new or changed papers with {which} on {settings.embed_device}", err=True)
-    counts = Indexer(_store(ctx), settings).rebuild(progress=True)
+    counts = Indexer(_store(ctx), settings, bulk=True).rebuild(progress=True)
     click.echo(f"reindexed: {counts}")
 
 

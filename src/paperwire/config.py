@@ -155,6 +155,16 @@ SETTINGS: tuple[Setting, ...] = (
     S("embed_batch", int, 64, "texts per embedding batch", minimum=1),
     S("embed_device", str, "cpu", "device for embeddings (`cuda`: torch on the GPU)"),
     S(
+        "embed_threads",
+        int,
+        0,
+        "CPU threads of bulk embedding: `ingest`, `reindex`, `demo` and worker processes' index jobs. "
+        "`serve`'s background indexer, its in-process worker and every query embedding use one thread beside "
+        "the requests",
+        shown="`0` (every core)",
+        minimum=0,
+    ),
+    S(
         "embed_backend",
         str,
         "auto",

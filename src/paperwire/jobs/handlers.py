@@ -22,8 +22,9 @@ class Context:
     """What handlers share within one worker process: the store, settings, and the heavy parts
     (search engine, indexer) built on first use only."""
 
-    def __init__(self, store, settings):
+    def __init__(self, store, settings, *, bulk: bool = True):
         self.store, self.settings = store, settings
+        self.bulk = bulk  # embed on every core (a worker process); False inside a web process
         self._engine = None
         self._indexer = None
 
@@ -40,7 +41,7 @@ class Context:
         if self._indexer is None:
             from ..search.indexer import Indexer
 
-            self._indexer = Indexer(self.store, self.settings)
+            self._indexer = Indexer(self.store, self.settings, bulk=self.bulk)
         return self._indexer
 
 

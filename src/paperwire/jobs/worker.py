@@ -149,6 +149,7 @@ def start_worker_thread(
     the web app's search engine, shared instead of loading a second one."""
     w = Worker(store, settings, kinds)
     w.ctx._engine = engine
+    w.ctx.bulk = False  # a web process: its requests keep the cores
     t = threading.Thread(target=w.run, args=(stop,), name="paperwire-worker", daemon=True)
     t.start()
     return t

@@ -8,6 +8,7 @@ One model per process (``get_embedder``): loading it costs ~1 s and ~100 MB.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -111,35 +112,43 @@ def query_backend(settings) -> str:
     return "onnx-int8" if backend in ("onnx-int8", "onnx-int8-128") else backend
 
 
-def get_embedder(settings, *, max_length: int | None = None):
+def bulk_threads(settings) -> int:
+    """Threads of bulk embedding: PAPERWIRE_EMBED_THREADS, else every core."""
+    return settings.embed_threads or max(1, os.cpu_count() or 1)
+
+
+def get_embedder(settings, *, max_length: int | None = None, threads: int = 1):
     """The process-wide torch embedder for these settings (loaded on first use), reading at most
-    ``max_length`` word pieces (None: the model's 256)."""
+    ``max_length`` word pieces (None: the model's 256), on ``threads`` CPU threads."""
     model_dir = find_model_dir(settings.embed_model)
     device = settings.embed_device
-    key = (str(model_dir), "torch", device, max_length)
+    key = (str(model_dir), "torch", device, max_length, threads)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
             check_device(device)
             log.info("loading embedding model from %s on %s", model_dir, device)
-            emb = Embedder(model_dir, device=device, batch_size=settings.embed_batch, max_length=max_length)
+            emb = Embedder(
+                model_dir, device=device, batch_size=settings.embed_batch, max_length=max_length, threads=threads
+            )
             _embedders[key] = emb
         return emb
 
 
-def _onnx_embedder(settings, quant: str, max_length: int | None):
+def _onnx_embedder(settings, quant: str, max_length: int | None, threads: int = 1):
     model_dir = find_model_dir(settings.embed_model)
-    key = (str(model_dir), f"onnx-{quant}", "cpu", max_length)
+    key = (str(model_dir), f"onnx-{quant}", "cpu", max_length, threads)
     with _embedders_lock:
         emb = _embedders.get(key)
         if emb is None:
-            log.info("loading ONNX %s embedding model (from %s)", quant, model_dir)
+            log.info("loading ONNX %s embedding model (from %s), %d thread(s)", quant, model_dir, threads)
             suffix = SHORT_SUFFIX if max_length == SHORT_LENGTH else ""
             emb = OnnxEmbedder(
                 model_dir,
                 onnx_cache_dir(),
                 quant=quant,
                 max_length=max_length,
+                threads=threads,
                 batch_size=settings.embed_batch,
                 key=f"{model_name_for(model_dir)}/{TEXT_RECIPE}{suffix}",
             )
@@ -147,16 +156,18 @@ def _onnx_embedder(settings, quant: str, max_length: int | None):
         return emb
 
 
-def get_document_embedder(settings):
+def get_document_embedder(settings, *, bulk: bool = False):
     """The process-wide embedder for papers. torch, onnx and onnx-int8 read 256 word pieces and make
     vectors in the torch model's space under one key (ONNX fp32: equal to float rounding; int8:
     cosine >= 0.98 checked when the file is built, 0.995 mean on SciFact), so an index may mix them;
-    auto and onnx-int8-128 read 128 (document_max_length) under their own key."""
+    auto and onnx-int8-128 read 128 (document_max_length) under their own key. ``bulk`` (ingest,
+    reindex, workers): on bulk_threads() threads; else one, beside the requests of a web process."""
     backend = document_backend(settings)
     max_length = document_max_length(settings)
+    threads = bulk_threads(settings) if bulk else 1
     if backend == "torch":
-        return get_embedder(settings, max_length=max_length)
-    return _onnx_embedder(settings, "fp32" if backend == "onnx" else "int8", max_length)
+        return get_embedder(settings, max_length=max_length, threads=threads)
+    return _onnx_embedder(settings, "fp32" if backend == "onnx" else "int8", max_length, threads)
 
 
 def prepare_onnx(settings, announce=None) -> None:

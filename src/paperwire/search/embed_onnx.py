@@ -189,6 +189,7 @@ class OnnxEmbedder(QueryCacheMixin):
         # one intra-op thread by default: see embed_torch.Embedder (shared cores); bench/embed_options.py
         # measures 1 vs 2
         opts.intra_op_num_threads = max(1, int(threads))
+        self.threads = opts.intra_op_num_threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])

@@ -21,6 +21,7 @@ class Embedder(QueryCacheMixin):
         batch_size: int = 64,
         cache_size: int = 2048,
         max_length: int | None = None,
+        threads: int = 1,
     ):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,10 +29,12 @@ class Embedder(QueryCacheMixin):
         from sentence_transformers import SentenceTransformer
 
         if device == "cpu":
-            # One intra-op thread. Measured on the 2-core dev box while other processes ran: a query
-            # took 10 ms with 1 thread and ~500 ms with 2 (OpenMP threads wait on each other when a
-            # core is taken), and batch embedding was no faster with 2 threads (13.7 vs 12.8 docs/s).
-            torch.set_num_threads(1)
+            # One intra-op thread unless asked for more (bulk embedding, PAPERWIRE_EMBED_THREADS):
+            # measured on the 2-core dev box while other processes ran, a query took 10 ms with 1
+            # thread and ~500 ms with 2 (OpenMP threads wait on each other when a core is taken).
+            # torch's setting is process-wide: a process that embeds in bulk uses it for queries too.
+            torch.set_num_threads(max(1, int(threads)))
+        self.threads = max(1, int(threads))
 
         self.model_dir = Path(model_dir)
         self.model_name = model_name_for(self.model_dir)

@@ -42,10 +42,12 @@ def lexical_dir(settings) -> Path:
 
 
 class Indexer:
-    def __init__(self, store, settings, *, embedder=None):
+    def __init__(self, store, settings, *, embedder=None, bulk: bool = False):
         """Papers are embedded by ``embedder`` or else search.embed.get_document_embedder (under
-        PAPERWIRE_EMBED_BACKEND=auto: ONNX int8 reading 128 word pieces on a CPU)."""
+        PAPERWIRE_EMBED_BACKEND=auto: ONNX int8 reading 128 word pieces on a CPU); ``bulk``: on
+        every core (PAPERWIRE_EMBED_THREADS) rather than one, for processes that do nothing else."""
         self.store = store
+        self.bulk = bulk
         self.settings = settings
         self.dir = Path(settings.index_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,7 @@ class Indexer:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = get_document_embedder(self.settings)
+            self._embedder = get_document_embedder(self.settings, bulk=self.bulk)
         return self._embedder
 
     # -- lexical -------------------------------------------------------------------------
