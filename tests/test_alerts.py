@@ -173,3 +173,28 @@ def test_probabilities_come_from_the_features(ctx):
     assert 0 < M.probability(M.Features(None, f.coverage, 1)) < 1
     # filters only (no words): every hit matches exactly
     assert all(s.probability == 1.0 for s in matcher.search(f"after:{DAY} cat:cs.LG", 5))
+
+
+def test_a_preview_asked_again_is_not_worked_out_again_until_the_papers_change(ctx, monkeypatch):
+    """The search page and its feed page ask for the same preview: the second ask is served from
+    the per-engine cache; hiding one of its papers (a new key) works it out afresh without it."""
+    from paperwire.digest import preview as P
+
+    store, settings, engine = ctx
+    calls = []
+    real = P._compute
+    monkeypatch.setattr(P, "_compute", lambda *a: calls.append(a) or real(*a))
+    first = P.alert_preview(engine, store, RELEVANT)
+    assert first is not None and first.counts["broad"] > 0
+    assert P.alert_preview(engine, store, RELEVANT) is first
+    assert len(calls) == 1
+    top = first.levels[0].papers[0]
+    pk = store.papers.pks_for([top.id])[top.id]
+    curator = store.accounts.ensure("preview-curator@example.org", "curator")
+    assert store.community.curate(curator.id, pk, "hide")
+    try:
+        again = P.alert_preview(engine, store, RELEVANT)
+        assert len(calls) == 2
+        assert top.id not in {p.id for lv in again.levels for p in lv.papers}
+    finally:
+        store.community.curate(curator.id, pk, "unhide")

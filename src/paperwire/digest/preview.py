@@ -8,6 +8,9 @@ SECTION_LIMIT papers per day.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -18,6 +21,13 @@ from .compose import SECTION_LIMIT
 PREVIEW_DAYS = 7
 PREVIEW_FETCH = 100  # hits searched over the window; the bar keeps few of them
 PREVIEW_SHOWN = 5  # papers listed per strictness (the count covers them all)
+PREVIEW_CACHE = 256  # previews kept per search engine (a search page asked again, its feed page)
+
+# Per engine, the previews of recent queries, keyed by the index states they came from (as the
+# engine's own results cache is) and the latest listing day: new papers, a new vector snapshot or a
+# curator hiding a paper make a new key, so nothing stale is shown.
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
 
 
 @dataclass
@@ -52,6 +62,29 @@ def alert_preview(engine, store, query: str, *, days: int = PREVIEW_DAYS) -> Ale
     last = store.papers.latest_day()
     if not last:
         return None
+    key = (
+        query,
+        days,
+        last,
+        engine.lexical.seq(),
+        getattr(engine, "_vec_key", None),
+        store.community.hidden_pks(),
+    )
+    with _cache_lock:
+        cached = _cache.setdefault(engine, OrderedDict())
+        found = cached.get(key)
+        if found is not None:
+            cached.move_to_end(key)
+            return found
+    preview = _compute(engine, last, query, days)
+    with _cache_lock:
+        cached[key] = preview
+        while len(cached) > PREVIEW_CACHE:
+            cached.popitem(last=False)
+    return preview
+
+
+def _compute(engine, last: str, query: str, days: int) -> AlertPreview:
     end = date.fromisoformat(last[:10])
     start = end - timedelta(days=days - 1)
     first_s, last_s = start.isoformat(), end.isoformat()
