@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest_web import ARXIV_ID, XSS_ID, serving
-from test_browser import ARGS, BROWSER_MARKS, CHROMIUM
+from test_browser import BROWSER_MARKS
 
 pytestmark = BROWSER_MARKS
 
@@ -23,15 +23,6 @@ BAD_CMD_ID = "local:bad-command"
 BAD_CMD_TITLE = r"Good $a^2$ and an unknown $\notacommand{y}$ command"
 TEX_TITLE_ID = "local:tex-title"
 TEX_TITLE = r"GSBAK$^K$: $top$-$K$ retrieval with $\epsilon$-guarantees"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
 
 
 def _demo_paper(paper_id: str):
