@@ -152,10 +152,16 @@ def test_api_conforms_to_its_document_anonymous(api_site, tmp_path):
     assert signed_in_only and signed_in_only.group(1).split() == [
         "-",
         "GET",
+        "/api/follows",
+        "-",
+        "GET",
         "/api/for-you",
         "-",
         "GET",
         "/api/library",
+        "-",
+        "POST",
+        "/api/follows",
     ], out
 
 

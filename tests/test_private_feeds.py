@@ -20,7 +20,7 @@ from conftest_web import ARXIV_ID, OLD_ID
 from paperwire import library as lib
 from paperwire.web.session import SESSION_COOKIE
 
-FEED_URL = re.compile(r'/feeds/private/([A-Za-z0-9_-]{43})/(?:for-you|library)\.atom(?:\?tag=[^"&]*)?')
+FEED_URL = re.compile(r'/feeds/private/([A-Za-z0-9_-]{43})/(?:for-you|library|following)\.atom(?:\?tag=[^"&]*)?')
 
 
 @pytest.fixture
@@ -155,6 +155,7 @@ def test_opml_lists_every_private_feed(reader):
         "Paperwire: for you (programs)",
         "Paperwire: your library",
         "Paperwire: your library (programs)",
+        "Paperwire: following",
     ]
     page_urls = set(_feed_urls(client.get("/library").text))
     bodies = {}

@@ -145,10 +145,10 @@ def test_paper_page_full_metadata_bibtex_and_similar(client):
     hrefs = doc.xpath("//a/@href")
     assert "https://doi.org/10.48550/arXiv.2503.11731" in hrefs
     assert "https://github.com/example/refine" in hrefs and f"https://arxiv.org/pdf/{ARXIV_ID}" in hrefs
-    # every author links to an author: search
+    # every author links to their author page
     author_links = doc.xpath("//p[contains(@class,'authors')]/a/@href")
     assert len(author_links) == 8
-    assert parse_qs(urlsplit(author_links[0]).query)["q"] == ['author:"Ana Lima"']
+    assert author_links[0] == "/authors/Ana%20Lima"
     bib = doc.xpath("string(//code[@id='bibtex-text'])")
     assert bib.startswith("@misc{lima2025iterative,")
     assert "eprint        = {2503.11731}" in bib and "archivePrefix = {arXiv}" in bib

@@ -107,6 +107,25 @@ def for_you_papers(store, email: str, since: str, limit: int) -> list[tuple[int,
         return []
 
 
+def following_for(store, engine, email: str, since: str, limit: int) -> list[tuple[int, Paper]]:
+    """(pk, Paper) for the "Following" section: new papers by the authors and in the categories
+    the account with the subscriber's address follows (paperwire.follows.feed), listed on or
+    after ``since``. Empty without such an account; a failure leaves the section out, never the
+    digest."""
+    try:
+        account = store.accounts.by_email(email)
+        if account is None or getattr(account, "status", "active") != "active":
+            return []
+        from ..follows.feed import following_papers
+
+        found = following_papers(store, engine, account.id, since=since, limit=limit)
+        pks = store.papers.pks_for([f.paper.id for f in found])
+        return [(pks[f.paper.id], f.paper) for f in found if f.paper.id in pks]
+    except Exception:
+        log.warning("'following' section for %s left out", email, exc_info=True)
+        return []
+
+
 @dataclass
 class Item:
     pk: int
@@ -117,7 +136,7 @@ class Item:
 
 @dataclass
 class Section:
-    kind: str  # 'search' | 'for_you' | 'trending' | 'categories'
+    kind: str  # 'search' | 'following' | 'for_you' | 'trending' | 'categories'
     title: str
     items: list[Item]
     query: str | None = None
@@ -301,6 +320,9 @@ class Composer:
                     more_url=f"{self.site}/search?{urlencode({'q': f'after:{since_s} {q}'})}",
                 )
             )
+        items = pick(following_for(self.store, self.engine, sub.email, since_s, self.fetch))
+        if items:
+            out.append(Section("following", "Following", items, more_url=f"{self.site}/following"))
         for_you = []
         for pk, paper, because in for_you_papers(self.store, sub.email, since_s, self.fetch):
             if pk in sent or pk in taken:
@@ -383,6 +405,7 @@ __all__ = [
     "Section",
     "describe",
     "digest_message_id",
+    "following_for",
     "for_you_papers",
     "paper_url",
     "subscriber_links",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import tantivy as T
 
+from ..authors.names import plain as plain_name
 from ..models import Paper
 from .hidden import without_hidden
 from .locks import index_lock
@@ -30,7 +31,7 @@ from .types import ParsedQuery
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: author names indexed TeX-decoded (authors/names.plain)
 MARKER_PK = -1  # the document that carries the index's seq
 IDF_CACHE = 200_000  # terms whose IDF is kept (per document count)
 TITLE_BOOST = 0.25  # extra weight of title matches; chosen on SciFact train (bench/quality_scifact.py --tune)
@@ -174,8 +175,8 @@ class LexicalIndex:
             day=_day_int(p.day),
             code=1 if p.code_url else 0,
         )
-        for a in p.authors:
-            d.add_text("authors", a)
+        for a in p.authors:  # TeX accents as letters, so Bal\\'azs is found as Balázs
+            d.add_text("authors", plain_name(a))
         for c in _cat_terms(p.categories):
             d.add_text("cats", c)
         return d
@@ -235,7 +236,7 @@ class LexicalIndex:
         """Must-clauses for the query's filters and phrases (empty when it has none)."""
         must = []
         for a in pq.authors:
-            words = NAME_ANALYZER.analyze(a)
+            words = NAME_ANALYZER.analyze(plain_name(a))
             if len(words) == 1:
                 must.append(T.Query.term_query(self.schema, "authors", words[0]))
             elif words:

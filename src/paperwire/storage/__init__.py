@@ -13,6 +13,7 @@ from .accounts import AccountStore
 from .community import CommunityStore
 from .database import Database, DatabaseUnreachable, DatabaseURLError
 from .digests import DigestStore
+from .follows import FollowStore
 from .jobs import JobStore
 from .library import LibraryStore
 from .outbox import OutboxStore
@@ -36,6 +37,7 @@ class Store:
         self.digests = DigestStore(db)
         self.accounts = AccountStore(db)
         self.community = CommunityStore(db)
+        self.follows = FollowStore(db)
 
     @property
     def conn(self):

@@ -172,6 +172,11 @@ def parse_categories(value: Any) -> list[str]:
     return out
 
 
+def is_category(value: str) -> bool:
+    """An arXiv category (cs.CL, hep-th) or archive (cs), as saved searches accept them."""
+    return len(value) <= 40 and bool(_CATEGORY.match(value))
+
+
 @dataclass
 class Preferences:
     frequency: str = "daily"

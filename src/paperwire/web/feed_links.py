@@ -68,9 +68,20 @@ def library(token: str, tag: str | None = None) -> FeedLink:
     )
 
 
+def following(token: str) -> FeedLink:
+    return FeedLink("Paperwire: following", f"/feeds/private/{token}/following.atom", "/following")
+
+
 def reader_feeds(token: str, tags: list[str]) -> list[FeedLink]:
-    """Every private feed of a reader: "for you" merged and per tag, the library whole and per tag."""
-    return [for_you(token)] + [for_you(token, t) for t in tags] + [library(token)] + [library(token, t) for t in tags]
+    """Every private feed of a reader: "for you" merged and per tag, the library whole and per tag,
+    and what they follow."""
+    return (
+        [for_you(token)]
+        + [for_you(token, t) for t in tags]
+        + [library(token)]
+        + [library(token, t) for t in tags]
+        + [following(token)]
+    )
 
 
 _ONLY_OPERATOR = re.compile(r'^\s*(?:cat|category|author|au|by):(?:"[^"]*"|\S+)\s*$', re.I)
@@ -97,6 +108,7 @@ __all__ = [
     "author",
     "category",
     "of_search",
+    "following",
     "for_you",
     "library",
     "reader_feeds",

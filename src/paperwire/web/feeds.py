@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from lxml import etree
 
 from ..accounts.feed_tokens import account_for_token
+from ..follows.feed import following_papers
 from ..library import LibraryError
 from ..library.core import feed_tag
 from ..models import Paper
@@ -296,6 +297,23 @@ def library_feed(request: Request, token: str, tag: str | None = Query(None, max
             f"library/{account.id}" + (f"?tag={quote(tag, safe='')}" if tag else ""),
             "Papers you saved, newest first" + (f", under “{tag}”" if tag else ""),
             entries,
+        ),
+        PRIVATE_HEADERS,
+    )
+
+
+@router.get("/feeds/private/{token}/following.atom")
+def following_feed(request: Request, token: str):
+    account = _reader(request, token)
+    found = following_papers(request.app.state.store, _engine(request), account.id, limit=FEED_SIZE)
+    return _atom(
+        request,
+        _feed(
+            request,
+            feed_links.following(token),
+            f"following/{account.id}",
+            "New papers by the authors and in the categories you follow",
+            [Entry(f.paper, note=f"You follow this: {f.reason}.") for f in found],
         ),
         PRIVATE_HEADERS,
     )

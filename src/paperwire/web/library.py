@@ -123,6 +123,7 @@ def library_page(
     feeds = [feed_links.library(token, tag), feed_links.for_you(token, tag)]
     if tag:
         feeds += [feed_links.library(token), feed_links.for_you(token)]
+    feeds.append(feed_links.following(token))
     return render(
         request,
         "library.html",

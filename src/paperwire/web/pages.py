@@ -12,8 +12,10 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 from ..community import paper_for
 from ..digest.preview import alert_preview
 from ..library.bibtex import bibtex
+from ..search.query import parse_query
 from . import feed_links
 from .cards import card_states
+from .follows import target as follow_target
 from .page_cache import fingerprint
 from .render import base_url, clipped, pagination, paper_path, render, url_with
 from .session import current_account
@@ -156,6 +158,7 @@ def search(
         first_rank=offset + 1,
         feed_url=url_with("/feeds/search.atom", q=q),
         alt_feeds=feed_links.of_search(q),
+        follow_target=_follow_of_search(request, q),
         pager=pagination(
             results.total, page, SEARCH_PAGE_SIZE, lambda n: url_with("/search", q=q, page=n if n > 1 else None)
         ),
@@ -178,6 +181,15 @@ def search(
             context["preview"],
         ),
     )
+
+
+def _follow_of_search(request: Request, q: str) -> dict | None:
+    """A search for one category or one author (what chips and names link to) offers Follow."""
+    for f in feed_links.of_search(q):
+        if f.url.startswith("/feeds/category/"):
+            return follow_target(request, "category", parse_query(q).categories[0])
+        return follow_target(request, "author", parse_query(q).authors[0])
+    return None
 
 
 def _get_paper_or_404(request: Request, paper_id: str):
@@ -217,5 +229,6 @@ def paper_page(request: Request, paper_id: str):
             "state": card_states(request, [paper])[paper.id],
             "search_available": engine is not None,
             "bibtex": bibtex(paper, url=base_url(request) + paper_path(paper.id)),
+            "follow": follow_target(request, "paper", paper.id),
         },
     )

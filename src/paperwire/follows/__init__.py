@@ -1,0 +1,2 @@
+"""Follows: a reader follows an author name, a category or a paper (core.py); authorship claims
+(claims.py)."""
