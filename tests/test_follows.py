@@ -296,3 +296,41 @@ def test_following_an_author_puts_their_next_paper_in_digest_and_feed(site, tmp_
     opml = c.get("/library/feeds.opml").text
     assert "/following.atom" in opml and "Paperwire: following" in opml
     assert TestClient(site["app"]).get(m.group(0).replace("/feeds/private/", "/feeds/private/x")).status_code == 404
+
+
+# -- authorship claims ----------------------------------------------------------------------
+def test_claim_authorship_then_a_curator_approves_it_with_the_audit_log(site):
+    store = site["store"]
+    c, account = _reader(site)
+    token = csrf_for(c, "/papers/2503.00005")
+    assert "I am an author of this paper" in c.get("/papers/2503.00005").text
+    assert c.post("/papers/2503.00005/claim", data={}).status_code == 403  # no CSRF token
+    r = c.post("/papers/2503.00005/claim", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.post("/papers/2599.99999/claim", data={"csrf": token}).status_code == 404
+    c.post("/papers/2503.00005/claim", data={"csrf": token})  # twice is one claim
+    assert "waits for a curator" in c.get("/papers/2503.00005").text
+    [claim] = store.follows.claims(status="pending")
+    assert claim.paper_id == "2503.00005" and claim.account_id == account.id
+    # a reader cannot decide claims, a curator can, once
+    assert c.post(f"/curate/claims/{claim.id}", data={"csrf": token, "action": "approve"}).status_code == 403
+    from paperwire.web.session import SESSION_COOKIE
+
+    curator, cookie = sign_in(store, f"curator-{uuid.uuid4().hex[:6]}@example.org", "curator")
+    cur = TestClient(site["app"])
+    cur.cookies.set(SESSION_COOKIE, cookie)
+    page = cur.get("/curate").text
+    assert claim.email in page and f'action="/curate/claims/{claim.id}"' in page
+    ctoken = csrf_for(cur, "/curate")
+    assert cur.post(f"/curate/claims/{claim.id}", data={"csrf": ctoken, "action": "bless"}).status_code == 400
+    r = cur.post(f"/curate/claims/{claim.id}", data={"csrf": ctoken, "action": "approve"}, follow_redirects=False)
+    assert r.status_code == 303
+    assert store.follows.claims(status="pending") == []
+    assert [x.paper_id for x in store.follows.claims(status="approved", account_id=account.id)] == ["2503.00005"]
+    assert "You are an author of this paper." in c.get("/papers/2503.00005").text
+    actions = [(e.action, e.paper_id) for e in store.community.audit_log(10)]
+    assert actions[:2] == [("claim-approve", "2503.00005"), ("claim", "2503.00005")]
+    assert actions.count(("claim", "2503.00005")) == 1
+    # deciding again changes nothing and logs nothing
+    cur.post(f"/curate/claims/{claim.id}", data={"csrf": ctoken, "action": "reject"})
+    assert len(store.community.audit_log(10)) == len(actions)

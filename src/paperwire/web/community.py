@@ -174,6 +174,7 @@ def curate_page(request: Request):
             "featured": store.community.featured(),
             "hidden": store.community.hidden(),
             "audit": store.community.audit_log(AUDIT_SHOWN),
+            "claims": store.follows.claims(status="pending"),
         },
     )
     resp.headers["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, RedirectResponse
 
 from ..community import paper_for
 from ..digest.preview import alert_preview
+from ..follows.claims import claim_state
 from ..library.bibtex import bibtex
 from ..search.query import parse_query
 from . import feed_links
@@ -211,6 +212,7 @@ def paper_bibtex(request: Request, paper_id: str):
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, paper_id: str):
     paper = _get_paper_or_404(request, paper_id)
+    viewer = current_account(request)
     similar, similar_error = [], False
     engine = request.app.state.engine
     if engine is not None:
@@ -230,5 +232,6 @@ def paper_page(request: Request, paper_id: str):
             "search_available": engine is not None,
             "bibtex": bibtex(paper, url=base_url(request) + paper_path(paper.id)),
             "follow": follow_target(request, "paper", paper.id),
+            "claim": claim_state(request.app.state.store, viewer.id, paper.id) if viewer else None,
         },
     )
