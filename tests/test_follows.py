@@ -74,11 +74,14 @@ LATER = {
 
 
 def _paper(rec):
-    from paperwire.models import Paper, validated
+    """As an arXiv source stores it: the id without its version (v1 when none is given)."""
+    from paperwire.models import Paper, normalize_id, validated
 
+    pid, version = normalize_id(rec["id"])
     return validated(
         Paper(
-            id=rec["id"],
+            id=pid,
+            version=version or 1,
             title=rec["title"],
             authors=rec["authors"],
             categories=rec["categories"],
@@ -334,3 +337,62 @@ def test_claim_authorship_then_a_curator_approves_it_with_the_audit_log(site):
     # deciding again changes nothing and logs nothing
     cur.post(f"/curate/claims/{claim.id}", data={"csrf": ctoken, "action": "reject"})
     assert len(store.community.audit_log(10)) == len(actions)
+
+
+# -- a followed paper's news ----------------------------------------------------------------
+def test_a_new_version_of_a_followed_paper_sends_one_notification(site, tmp_path):
+    from paperwire.follows import core as follows
+    from paperwire.follows.news import paper_news
+    from paperwire.mail.sender import run_sender
+    from smtp_sink import SmtpSink
+
+    store = site["store"]
+    _, reader = _reader(site, "watcher@example.org")
+    _, other = _reader(site, "other@example.org")
+    follows.follow(store, reader, "paper", "2503.00004")
+    follows.follow(store, other, "paper", "2503.00001")
+    assert paper_news(store, site["settings"]) == {"changed": 0, "queued": 0}  # following is not news
+    v2 = {**PAPERS[3], "id": "2503.00004v2", "title": "Parsing morphologically rich languages, revised"}
+    site["add"](v2)
+    first = paper_news(store, site["settings"])
+    again = paper_news(store, site["settings"])
+    assert first == {"changed": 1, "queued": 1} and again == {"changed": 0, "queued": 0}
+    # code found for it later (the Hugging Face import's repository) is news once more
+    with store.transaction() as c:
+        pk = store.papers.pks_for(["2503.00004"])["2503.00004"]
+        c.execute(
+            "INSERT INTO paper_community (paper_pk, github_repo, updated_at) VALUES (?, 'lab/parser', ?)",
+            (pk, "2025-03-18T00:00:00Z"),
+        )
+    assert paper_news(store, site["settings"]) == {"changed": 1, "queued": 1}
+    with SmtpSink(tmp_path / "sink.db").start() as sink:
+        settings = site["settings"].with_(smtp_port=sink.port, smtp_host="127.0.0.1", smtp_security="none")
+        run_sender(settings, store, once=True)
+        assert sink.wait_for(2, timeout=10) == 2
+        mails = [(rcpt, message_from_bytes(raw, policy=default_policy)) for rcpt, raw in sink.messages()]
+    assert [r for r, _ in mails] == ["watcher@example.org", "watcher@example.org"]  # not the other reader
+    version_mail, code_mail = (m for _, m in mails)
+    assert version_mail["Subject"].startswith("Paperwire: version 2 is out — Parsing morphologically rich")
+    body = version_mail.get_body(("plain",)).get_content()
+    assert "https://papers.example.org/papers/2503.00004" in body and "https://papers.example.org/following" in body
+    assert "code is available: https://github.com/lab/parser" in code_mail.get_body(("plain",)).get_content()
+    assert version_mail["Message-ID"] != code_mail["Message-ID"]
+
+
+def test_hidden_papers_and_unfollowed_ones_send_nothing(site):
+    from paperwire.follows import core as follows
+    from paperwire.follows.news import paper_news
+
+    store = site["store"]
+    _, reader = _reader(site)
+    f, _ = follows.follow(store, reader, "paper", "2503.00005")
+    g, _ = follows.follow(store, reader, "paper", "2503.00006")
+    follows.unfollow(store, reader.id, g.id)
+    curator, _ = sign_in(store, "cur-hide@example.org", "curator")
+    from paperwire.community.curate import curate
+
+    curate(store, curator, "2503.00005", "hide")
+    site["add"]({**PAPERS[4], "id": "2503.00005v3"})
+    site["add"]({**PAPERS[5], "id": "2503.00006v2"})
+    assert paper_news(store, site["settings"]) == {"changed": 0, "queued": 0}
+    assert store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0

@@ -54,14 +54,15 @@ def follow(store, account, kind: str, value, *, notify_comments: bool = False) -
     if paper is None:
         return store.follows.add(account.id, kind, shown, key)
     pk = store.papers.pks_for([paper.id])[paper.id]
+    version, code = store.follows.paper_state(pk)
     return store.follows.add(
         account.id,
         kind,
         shown,
         key,
         paper_pk=pk,
-        seen_version=str(paper.version) if paper.version else None,
-        seen_code=paper.code_url,
+        seen_version=version,
+        seen_code=code,
         notify_comments=notify_comments,
     )
 

@@ -92,6 +92,12 @@ def run_prune(ctx: Context, payload: dict) -> dict:
     return prune(ctx.store, ctx.settings, jobs_keep_days=payload.get("keep_days"))
 
 
+def run_follows(ctx: Context, payload: dict) -> dict:
+    from ..follows.news import paper_news
+
+    return paper_news(ctx.store, ctx.settings)
+
+
 HANDLERS = {
     "digest": run_digest,
     "send": run_send,
@@ -99,4 +105,5 @@ HANDLERS = {
     "trending": run_trending,
     "ingest": run_ingest,
     "prune": run_prune,
+    "follows": run_follows,
 }

@@ -24,6 +24,8 @@ class Periodic:
 def schedule(settings) -> list[Periodic]:
     """The periodic jobs this configuration asks for."""
     specs = [Periodic("digest", settings.digest_interval), Periodic("prune", PRUNE_INTERVAL)]
+    # followed papers' news (new versions, code found) as often as digests are looked at
+    specs.append(Periodic("follows", settings.digest_interval))
     if settings.index_interval > 0:
         specs.append(Periodic("index", settings.index_interval))
     if settings.github_refresh_minutes > 0:

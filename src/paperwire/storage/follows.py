@@ -92,9 +92,42 @@ class FollowStore:
             )
         ]
 
-    def mark_seen(self, c, follow_id: int, version: str | None, code: str | None) -> None:
+    # what a paper follow compares: its version and its code link, the paper's own or the
+    # repository the Hugging Face import found (paper_community.github_repo)
+    _STATE = (
+        "SELECT p.version, coalesce(p.code_url, CASE WHEN pc.github_repo IS NOT NULL "
+        "THEN 'https://github.com/' || pc.github_repo END) FROM papers p "
+        "LEFT JOIN paper_community pc ON pc.paper_pk = p.pk"
+    )
+
+    def paper_state(self, paper_pk: int) -> tuple[str | None, str | None]:
+        r = self.db.one(self._STATE + " WHERE p.pk=?", (paper_pk,))
+        return (str(r[0]) if r and r[0] is not None else None, r[1] if r else None)
+
+    def paper_changes(self, limit: int = 1000) -> list[tuple]:
+        """(follow id, account email, paper id, title, version, code, seen version, seen code) of
+        paper follows whose paper changed since the reader was told; active accounts and papers
+        no curator hid only."""
+        sql = (
+            "SELECT f.id, a.email, p.id, p.title, p.version, "
+            "coalesce(p.code_url, CASE WHEN pc.github_repo IS NOT NULL THEN 'https://github.com/' || pc.github_repo END), "
+            "f.seen_version, f.seen_code FROM follows f JOIN accounts a ON a.id = f.account_id "
+            "JOIN papers p ON p.pk = f.paper_pk LEFT JOIN paper_community pc ON pc.paper_pk = p.pk "
+            "WHERE f.kind='paper' AND a.status='active' AND pc.hidden_at IS NULL ORDER BY f.id"
+        )
+        out = []
+        for r in self.db.all(sql):
+            version = str(r[4]) if r[4] is not None else None
+            if version != r[6] or (r[5] or None) != r[7]:
+                out.append((r[0], r[1], r[2], r[3], version, r[5], r[6], r[7]))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def mark_seen(self, follow_id: int, version: str | None, code: str | None) -> None:
         """Inside the caller's transaction (the one that queues the notification)."""
-        c.execute("UPDATE follows SET seen_version=?, seen_code=? WHERE id=?", (version, code, follow_id))
+        with self.db.write() as c:
+            c.execute("UPDATE follows SET seen_version=?, seen_code=? WHERE id=?", (version, code, follow_id))
 
     # -- claims -----------------------------------------------------------------------------
     _CLAIM = (
