@@ -37,11 +37,15 @@ def plain(name: str) -> str:
     return _SPACES.sub(" ", name).strip()
 
 
+_JOINED = re.compile(r"(?<=[a-z]{2})-(?=[a-z]{2})")  # Wei-Zhen, not J.-P.
+
+
 def fold(text: str) -> str:
-    """Lower-case ASCII letters and digits, words separated by one space."""
+    """Lower-case ASCII letters and digits, words separated by one space; a hyphen inside a
+    written-out name joins (Wei-Zhen Deng = Weizhen Deng)."""
     text = unicodedata.normalize("NFKD", text.translate(_FOLD))
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return _NOT_WORD.sub(" ", text).strip()
+    return _NOT_WORD.sub(" ", _JOINED.sub("", text)).strip()
 
 
 def key(name: str) -> str:
@@ -55,7 +59,11 @@ def parts(name: str) -> tuple[tuple[str, ...], str]:
     words = key(name).split()
     if not words:
         return (), ""
-    return tuple(words[:-1]), words[-1]
+    # initials after the surname ("Vasily Ogryzko V", as some submitters write it) are given names
+    end = len(words)
+    while end > 1 and len(words[end - 1]) == 1 and any(len(w) > 1 for w in words[: end - 1]):
+        end -= 1
+    return tuple(words[: end - 1]) + tuple(words[end:]), words[end - 1]
 
 
 def _given_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -64,9 +72,9 @@ def _given_compatible(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     if a[0][0] != b[0][0]:
         return False
     for x, y in zip(a, b, strict=False):
-        if len(x) > 1 and len(y) > 1 and x != y:
-            return False
-        if x[0] != y[0]:
+        short, long = sorted((x, y), key=len)
+        # 'yu' (from "Yu.") abbreviates "Yurii"; two written-out names must agree
+        if len(short) > 2 and x != y or not long.startswith(short):
             return False
     return True
 
