@@ -400,3 +400,68 @@ def test_hidden_papers_and_unfollowed_ones_send_nothing(site):
     site["add"]({**PAPERS[5], "id": "2503.00006v2"})
     assert paper_news(store, site["settings"]) == {"changed": 0, "queued": 0}
     assert store.conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+
+
+def test_followed_paper_news_survives_kill_9_and_tells_each_reader_once(site):
+    """The job run by a worker process killed (SIGKILL) mid-run: what it recorded is whole (each
+    queued mail with its follow marked told), and the next run tells exactly the rest."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from paperwire.follows.news import paper_news
+    from paperwire.jobs.queue import enqueue
+
+    store, settings = site["store"], site["settings"]
+    n = 300
+    with store.transaction() as c:
+        c.executemany(
+            "INSERT INTO accounts (email, created_at) VALUES (?, '2025-03-01T00:00:00Z')",
+            [(f"k{i}@example.org",) for i in range(n)],
+        )
+        pk = store.papers.pks_for(["2503.00003"])["2503.00003"]
+        c.execute(
+            "INSERT INTO follows (account_id, kind, value, value_key, paper_pk, seen_version, created_at) "
+            "SELECT id, 'paper', '2503.00003', '2503.00003', ?, '1', '2025-03-01T00:00:00Z' FROM accounts "
+            "WHERE email LIKE 'k%@example.org'",
+            (pk,),
+        )
+    site["add"]({**PAPERS[2], "id": "2503.00003v2"})
+    enqueue(store, "follows", key="follows-kill-test")
+    env = {
+        **os.environ,
+        "PAPERWIRE_DATABASE_URL": settings.database_url,
+        "PAPERWIRE_DATA_DIR": str(settings.data_dir),
+        "PAPERWIRE_INDEX_DIR": str(settings.index_dir),
+        "PAPERWIRE_SECRET_KEY": "follow-test",
+        "PAPERWIRE_BASE_URL": settings.base_url,
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire.cli", "worker", "--once", "--role", "follows"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    probe = store.conn
+    deadline = time.monotonic() + 120
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if probe.execute("SELECT count(*) FROM outbox WHERE kind='follow'").fetchone()[0] > 0:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    queued = probe.execute("SELECT count(*) FROM outbox WHERE kind='follow'").fetchone()[0]
+    told = probe.execute("SELECT count(*) FROM follows WHERE kind='paper' AND seen_version='2'").fetchone()[0]
+    assert 0 < queued < n and told == queued  # whole: every queued mail has its follow marked, and no other
+    rest = paper_news(store, settings)
+    assert rest == {"changed": n - queued, "queued": n - queued}
+    rows = store.conn.execute("SELECT count(*), count(DISTINCT recipient), count(DISTINCT message_id) FROM outbox")
+    assert tuple(rows.fetchone()) == (n, n, n)
+    assert paper_news(store, settings) == {"changed": 0, "queued": 0}
