@@ -49,7 +49,12 @@ def corpus(tree: Path) -> None:
 def measure(tree: Path, work: Path) -> dict[str, float]:
     corpus(tree)
     run(tree, ["bench/scale.py", "--step", "ingest", "--n", "100000"], work)
-    ingest = json.loads((tree / "bench" / "out" / "run_100000" / "ingest.json").read_text())["seconds"]
+    # the step writes bench/out/scale_100k/ingest.json (run_100000/ in later trees)
+    out_dir = tree / "bench" / "out"
+    found_json = [
+        p for p in (out_dir / "scale_100k" / "ingest.json", out_dir / "run_100000" / "ingest.json") if p.exists()
+    ]
+    ingest = json.loads(max(found_json, key=lambda p: p.stat().st_mtime).read_text())["seconds"]
     out = run(tree, ["bench/digest_delivery.py", "-n", "10k", "--out", str(work)], work)
     found = {k: float(v.replace(",", "")) for k, v in SECONDS.findall(out)}
     return {
