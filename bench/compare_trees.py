@@ -55,7 +55,7 @@ def measure(tree: Path, work: Path) -> dict[str, float]:
         p for p in (out_dir / "scale_100k" / "ingest.json", out_dir / "run_100000" / "ingest.json") if p.exists()
     ]
     ingest = json.loads(max(found_json, key=lambda p: p.stat().st_mtime).read_text())["seconds"]
-    out = run(tree, ["bench/digest_delivery.py", "-n", "10k", "--out", str(work)], work)
+    out = run(tree, ["bench/digest_delivery.py", "-n", "10k"], work)  # each tree's own bench/out
     found = {k: float(v.replace(",", "")) for k, v in SECONDS.findall(out)}
     return {
         "ingest 100k": ingest,
