@@ -194,7 +194,7 @@ def test_a_periodic_job_fires_once_per_period_across_three_workers(any_store, tm
 
 
 def test_roles_name_kinds():
-    assert parse_kinds("all") == ["digest", "send", "index", "trending", "ingest", "prune", "follows"]
+    assert parse_kinds("all") == ["digest", "send", "index", "trending", "ingest", "prune", "follows", "notify"]
     assert parse_kinds("digests") == ["digest"] and parse_kinds("sender") == ["send"]
     assert parse_kinds("digest, send,index") == ["digest", "send", "index"]
     with pytest.raises(ValueError, match="unknown job kind"):

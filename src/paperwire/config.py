@@ -329,6 +329,15 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
     ),
     S(
+        "notify_batch_minutes",
+        int,
+        10,
+        "notifications (replies, mentions, ...) wait this long after a reader's first pending one and then go "
+        "out together in one mail; `0`: each in a mail of its own at the next flush (once a minute)",
+        minimum=0,
+        maximum=1440,
+    ),
+    S(
         "gzip_level",
         int,
         1,

@@ -21,6 +21,7 @@ class Account:
     created_at: str = ""
     last_signin_at: str | None = None
     library_version: int = 0
+    handle: str | None = None  # the name others see (accounts/handles.py); never the address
 
     @property
     def is_curator(self) -> bool:

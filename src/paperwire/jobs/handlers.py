@@ -7,6 +7,8 @@
 - index: the search indexer's sync (words, then embeddings); it resumes from the change feed.
 - trending: GitHub stars of this month's trending papers (conditional requests), when configured.
 - ingest: arXiv API harvest --since-last of PAPERWIRE_HARVEST_CATEGORIES (resumable windows).
+- notify: paperwire.notify.flush: every due batch of notifications becomes one outbox message, in
+  the transaction that marks its events sent (a rerun finds them sent).
 - prune: paperwire.retention.prune: old outbox bodies, pending subscribers who never confirmed,
   expired sign-in tokens and sessions, old rate-limit events, done/failed jobs older than a week.
 """
@@ -98,6 +100,12 @@ def run_follows(ctx: Context, payload: dict) -> dict:
     return paper_news(ctx.store, ctx.settings)
 
 
+def run_notify(ctx: Context, payload: dict) -> dict:
+    from ..notify import flush
+
+    return {"queued": flush(ctx.store, ctx.settings)}
+
+
 HANDLERS = {
     "digest": run_digest,
     "send": run_send,
@@ -106,4 +114,5 @@ HANDLERS = {
     "ingest": run_ingest,
     "prune": run_prune,
     "follows": run_follows,
+    "notify": run_notify,
 }

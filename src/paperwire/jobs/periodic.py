@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 PRUNE_INTERVAL = 86400.0  # once a day: forget done jobs older than a week
 PRUNE_KEEP_DAYS = 7
+NOTIFY_INTERVAL = 60.0  # how often due notification batches are queued as mail
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,11 @@ class Periodic:
 
 def schedule(settings) -> list[Periodic]:
     """The periodic jobs this configuration asks for."""
-    specs = [Periodic("digest", settings.digest_interval), Periodic("prune", PRUNE_INTERVAL)]
+    specs = [
+        Periodic("digest", settings.digest_interval),
+        Periodic("prune", PRUNE_INTERVAL),
+        Periodic("notify", NOTIFY_INTERVAL),
+    ]
     # followed papers' news (new versions, code found) as often as digests are looked at
     specs.append(Periodic("follows", settings.digest_interval))
     if settings.index_interval > 0:

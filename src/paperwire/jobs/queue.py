@@ -5,7 +5,7 @@ how long a failed one waits before its next attempt. The storage does the lockin
 from __future__ import annotations
 
 # every kind a worker knows how to run (handlers.py); `paperwire worker --role` picks among them
-KINDS = ("digest", "send", "index", "trending", "ingest", "prune", "follows")
+KINDS = ("digest", "send", "index", "trending", "ingest", "prune", "follows", "notify")
 
 # the --role names that predate the queue, as kind lists
 ROLES = {

@@ -16,6 +16,7 @@ from .digests import DigestStore
 from .follows import FollowStore
 from .jobs import JobStore
 from .library import LibraryStore
+from .notify import NotifyStore
 from .outbox import OutboxStore
 from .papers import Change, PaperStore, UpsertResult
 from .stars import StarStore
@@ -38,6 +39,7 @@ class Store:
         self.accounts = AccountStore(db)
         self.community = CommunityStore(db)
         self.follows = FollowStore(db)
+        self.notify = NotifyStore(db)
 
     @property
     def conn(self):

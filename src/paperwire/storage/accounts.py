@@ -14,7 +14,7 @@ from .database import LOCK_ACCOUNT_ADMIN, Database
 from .outbox import OutboxStore
 from .subscribers import RateLimitStore
 
-ACCOUNT_COLUMNS = "id, email, role, status, created_at, last_signin_at, library_version"
+ACCOUNT_COLUMNS = "id, email, role, status, created_at, last_signin_at, library_version, handle"
 _SESSION = "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -52,6 +52,25 @@ class AccountStore:
             if role is not None:
                 c.execute("UPDATE accounts SET role=? WHERE email=?", (role, email))
         return self.by_email(email)
+
+    def by_handle(self, handle: str) -> Account | None:
+        row = self.db.one(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE lower(handle)=lower(?)", (handle,))
+        return Account(*row) if row else None
+
+    def handles(self, account_ids) -> dict[int, str | None]:
+        """account id -> handle (None: none chosen yet) of each id given."""
+        return {r[0]: r[1] for r in self.db.rows_in("SELECT id, handle FROM accounts WHERE id{}", set(account_ids))}
+
+    def set_handle(self, account_id: int, handle: str) -> str:
+        """Give the account ``handle`` (already validated) once: 'ok', 'taken' (another account
+        holds it in any letter case) or 'set' (this account chose one already). Serialised with
+        the other account changes, so two readers cannot both take one name."""
+        with self.db.write() as c:
+            self.db.serialize(c, LOCK_ACCOUNT_ADMIN)
+            if c.execute("SELECT 1 FROM accounts WHERE lower(handle)=lower(?)", (handle,)).fetchone():
+                return "taken"
+            n = c.execute("UPDATE accounts SET handle=? WHERE id=? AND handle IS NULL", (handle, account_id)).rowcount
+            return "ok" if n else "set"
 
     # -- sessions ------------------------------------------------------------------------
     def create_session(self, account_id: int, token_hash: str, expires_at: str) -> None:

@@ -14,7 +14,7 @@ from ..models import utc_now
 from .database import Database
 
 _ACCOUNT_COLUMNS = ", ".join(
-    f"a.{c}" for c in ("id", "email", "role", "status", "created_at", "last_signin_at", "library_version")
+    f"a.{c}" for c in ("id", "email", "role", "status", "created_at", "last_signin_at", "library_version", "handle")
 )
 _NOT_SAVED = "save the paper to your library before filing it under tags"
 

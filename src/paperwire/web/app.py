@@ -226,9 +226,9 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(api_docs.router)
     app.include_router(pages.router)
-    from . import accounts, claims, community, follows, library, subscribe, trending_pages
+    from . import accounts, claims, community, follows, library, reader_settings, subscribe, trending_pages
 
-    for module in (subscribe, accounts, claims, community, library, trending_pages, follows):
+    for module in (subscribe, accounts, claims, community, library, trending_pages, follows, reader_settings):
         app.include_router(module.api_router, prefix=API_PREFIX)
         app.include_router(module.router)
 
