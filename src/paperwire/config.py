@@ -329,6 +329,20 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=0,
     ),
     S(
+        "comment_per_minute",
+        int,
+        5,
+        "comments one account may post in a minute (more are refused, 429)",
+        minimum=1,
+    ),
+    S(
+        "comment_per_day",
+        int,
+        100,
+        "comments one account may post in a day",
+        minimum=1,
+    ),
+    S(
         "notify_batch_minutes",
         int,
         10,

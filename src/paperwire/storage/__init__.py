@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..config import sqlite_file
 from .accounts import AccountStore
+from .comments import CommentStore
 from .community import CommunityStore
 from .database import Database, DatabaseUnreachable, DatabaseURLError
 from .digests import DigestStore
@@ -40,6 +41,7 @@ class Store:
         self.community = CommunityStore(db)
         self.follows = FollowStore(db)
         self.notify = NotifyStore(db)
+        self.comments = CommentStore(db)
 
     @property
     def conn(self):

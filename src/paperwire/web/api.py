@@ -10,13 +10,15 @@ from datetime import date as Date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
-from ..community import paper_for
+from ..community import comments, paper_for
 from ..models import Paper
-from .errors import refuse_param, responses
+from ..subscriptions.types import RateLimited
+from .errors import error_response, item, refuse_param, responses
 from .render import base_url, clipped, paper_path
-from .session import current_account
+from .session import checked_form, current_account, require_account
 
 log = logging.getLogger("paperwire.web")
 router = APIRouter()
@@ -242,6 +244,70 @@ def api_similar(
     paper = _get(request, paper_id)
     hits = [h for h in _engine(request).similar(paper.id, k=limit) if h.paper.id != paper.id]
     return {"id": paper.id, "results": [_paper(request, h.paper, score=h.score) for h in hits[:limit]]}
+
+
+class CommentOut(BaseModel):
+    id: int
+    parent: int | None = Field(None, description="the thread's first comment, for a reply")
+    author: str | None = Field(None, description="the author's handle (null once deleted)")
+    body: str | None = Field(None, description="Markdown as written (null once deleted)")
+    body_html: str | None = Field(None, description="the body as sanitised HTML; math left as $...$ for KaTeX")
+    created: str
+    edited: str | None = None
+    deleted: bool = False
+    locked: bool = False
+
+
+class CommentsOut(BaseModel):
+    results: list[CommentOut]
+
+
+class CommentIn(BaseModel):
+    body: str = Field(..., min_length=1, max_length=10_000, description="Markdown, at most 10 kB")
+    parent: int | None = Field(None, ge=1, le=2**62, description="reply to this comment")
+
+
+@router.get(
+    "/papers/{paper_id:path}/comments",
+    response_model=CommentsOut,
+    responses=responses(404, 422),
+    tags=["comments"],
+    summary="A paper's comments, each thread's first comment followed by its replies",
+)
+def api_comments(request: Request, paper_id: str = Path(..., examples=["2503.11731"])):
+    paper = _get(request, paper_id)
+    store = request.app.state.store
+    pk = store.papers.pks_for([paper.id])[paper.id]
+    return {"results": comments.flat(comments.threads(store, pk))}
+
+
+@router.post(
+    "/papers/{paper_id:path}/comments",
+    status_code=201,
+    response_model=CommentOut,
+    responses=responses(400, 401, 403, 404, 413, 415, 422, 429),
+    tags=["comments"],
+    summary="Comment on a paper, or reply (session + X-CSRF-Token)",
+)
+async def api_comment(request: Request, body: CommentIn, paper_id: str = Path(..., examples=["2503.11731"])):
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HTTPException(415, "send a JSON body (Content-Type: application/json)")
+    account = require_account(request)
+    await checked_form(request)
+    paper = _get(request, paper_id)
+    store, settings = request.app.state.store, request.app.state.settings
+    pk = store.papers.pks_for([paper.id])[paper.id]
+    try:
+        cid = comments.post(store, settings, account, pk, paper.id, body.body, body.parent)
+    except comments.CommentError as e:
+        return error_response(e.status, str(e), [item(["body", "body"], str(e))])
+    except RateLimited as e:
+        resp = error_response(429, "too many comments: wait a while")
+        resp.headers["Retry-After"] = str(int(e.window))
+        return resp
+    c = store.comments.get(cid)
+    return JSONResponse(comments.comment_out(c), status_code=201)
 
 
 @router.get(
