@@ -6,16 +6,16 @@ profile page, "author" beside the reader's name)."""
 from __future__ import annotations
 
 from ..community.curate import paper_for
-from .types import FollowError, NotFound
+from .types import FollowError, FollowTargetNotFound
 
 DECISIONS = {"approve": "approved", "reject": "rejected"}
 
 
 def claim(store, account, paper_id: str) -> tuple[int, bool]:
-    """(claim id, True when new); NotFound for a paper this reader cannot open."""
+    """(claim id, True when new); FollowTargetNotFound for a paper this reader cannot open."""
     paper = paper_for(store, (paper_id or "").strip(), account)
     if paper is None:
-        raise NotFound(f"there is no paper {paper_id[:60]!r} here")
+        raise FollowTargetNotFound(f"there is no paper {paper_id[:60]!r} here")
     pk = store.papers.pks_for([paper.id])[paper.id]
     with store.transaction():
         claim_id, new = store.follows.claim(account.id, pk)

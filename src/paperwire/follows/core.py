@@ -12,13 +12,13 @@ from ..authors import names
 from ..community.curate import paper_for
 from ..models import RecordError, normalize_id
 from ..subscriptions.validate import is_category
-from .types import KINDS, Follow, FollowError, NotFound
+from .types import KINDS, Follow, FollowError, FollowTargetNotFound
 
 MAX_VALUE_CHARS = names.MAX_NAME_CHARS
 
 
 def normalise(store, kind: str, value, viewer=None) -> tuple[str, str, object | None]:
-    """(value as stored, its key, the paper for a paper follow) or FollowError / NotFound."""
+    """(value as stored, its key, the paper for a paper follow) or FollowError / FollowTargetNotFound."""
     if kind not in KINDS:
         raise FollowError("kind must be author, category or paper")
     if not isinstance(value, str):
@@ -44,7 +44,7 @@ def normalise(store, kind: str, value, viewer=None) -> tuple[str, str, object | 
         pass  # not an id at all: "no such paper" below
     paper = paper_for(store, value, viewer)
     if paper is None:
-        raise NotFound(f"there is no paper {value[:60]!r} here")
+        raise FollowTargetNotFound(f"there is no paper {value[:60]!r} here")
     return paper.id, paper.id, paper
 
 
@@ -71,14 +71,14 @@ def following(store, account_id: int, kind: str, value) -> Follow | None:
     """The reader's follow of this thing, if any (for the pages' Follow / Unfollow buttons)."""
     try:
         _, key, _ = normalise(store, kind, value)
-    except (FollowError, NotFound):
+    except (FollowError, FollowTargetNotFound):
         return None
     return store.follows.get(account_id, kind, key)
 
 
 def unfollow(store, account_id: int, follow_id: int) -> None:
     if not store.follows.delete(account_id, follow_id):
-        raise NotFound("you have no follow with this id")
+        raise FollowTargetNotFound("you have no follow with this id")
 
 
 __all__ = ["follow", "following", "normalise", "unfollow"]

@@ -12,7 +12,7 @@ class FollowError(ValueError):
     """A follow that cannot be made (bad kind or value, too many follows)."""
 
 
-class NotFound(LookupError):
+class FollowTargetNotFound(LookupError):
     """No such follow for this reader, or no such paper."""
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 
 from ..follows import claims
-from ..follows.types import FollowError, NotFound
+from ..follows.types import FollowError, FollowTargetNotFound
 from .library import _back
 from .render import paper_path
 from .session import checked_form, require_account, require_curator
@@ -22,7 +22,7 @@ async def claim(request: Request, paper_id: str):
     await checked_form(request)
     try:
         claims.claim(request.app.state.store, account, paper_id)
-    except NotFound as e:
+    except FollowTargetNotFound as e:
         raise HTTPException(404, str(e)) from None
     return RedirectResponse(_back(request, paper_path(paper_id)), status_code=303)
 

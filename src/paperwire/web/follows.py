@@ -17,7 +17,7 @@ from ..accounts.feed_tokens import feed_token
 from ..authors.names import MAX_NAME_CHARS
 from ..authors.page import author_page
 from ..follows import core as follows
-from ..follows.types import FollowError, NotFound
+from ..follows.types import FollowError, FollowTargetNotFound
 from . import feed_links
 from .cards import card_states
 from .errors import error_response, item, responses
@@ -75,8 +75,8 @@ async def follow_form(request: Request):
         else:
             f, _ = follows.follow(store, account, kind, value)
             data = {"following": True, "id": f.id, "kind": f.kind, "value": f.value}
-    except (FollowError, NotFound) as e:
-        status = 404 if isinstance(e, NotFound) else 400
+    except (FollowError, FollowTargetNotFound) as e:
+        status = 404 if isinstance(e, FollowTargetNotFound) else 400
         if wants_json(request):
             return error_response(status, str(e))
         raise HTTPException(status, str(e)) from None
@@ -164,7 +164,7 @@ async def api_follow(request: Request, body: FollowIn, _: None = Depends(_json_b
         f, new = follows.follow(request.app.state.store, account, body.kind, body.value)
     except FollowError as e:
         return error_response(400, str(e), [item(["body", "value"], str(e))])
-    except NotFound as e:
+    except FollowTargetNotFound as e:
         return error_response(404, str(e), [item(["body", "value"], str(e))])
     return JSONResponse(_out(f), status_code=201 if new else 200)
 
@@ -180,6 +180,6 @@ async def api_unfollow(request: Request, follow_id: int = Path(ge=1, le=2**62)):
     await checked_form(request)
     try:
         follows.unfollow(request.app.state.store, account.id, follow_id)
-    except NotFound as e:
+    except FollowTargetNotFound as e:
         return error_response(404, str(e))
     return JSONResponse(None, status_code=204)
