@@ -173,6 +173,20 @@ def ingest_snapshot(ctx, paths, no_embed, batch_size, quiet):
     _run_sources(ctx, [SnapshotSource(p) for p in paths], no_embed, batch_size, quiet)
 
 
+@ingest.command("acl")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@ingest_options
+@click.pass_context
+def ingest_acl(ctx, paths, no_embed, batch_size, quiet):
+    """ACL Anthology volume XML files (data/xml/<collection>.xml); a directory: its *.xml files."""
+    from .sources.acl import AclSource, volume_files
+
+    files = volume_files(paths)
+    if not files:
+        raise click.UsageError(f"no .xml volume files in {', '.join(paths)}")
+    _run_sources(ctx, [AclSource(p) for p in files], no_embed, batch_size, quiet)
+
+
 def _date(value: str | None) -> date | None:
     if value is None:
         return None
