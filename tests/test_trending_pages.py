@@ -228,7 +228,9 @@ def test_stars_refresh_records_points_and_moves_the_list(store, srv, tmp_path):
     from test_github_stars import FakeGitHub, client_for
 
     now = datetime.now(UTC)
-    listed = (now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # listed today whatever the hour: two hours ago, or just after midnight when that was yesterday
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    listed = max(now - timedelta(hours=2), min(midnight + timedelta(seconds=1), now)).strftime("%Y-%m-%dT%H:%M:%SZ")
     add(store, "2611.00001", listed, upvotes=3)
     add(store, "2611.00002", listed, upvotes=0, repo="lab/burst", stars=20)
     store.stars.record("lab/burst", 20, None, (now - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"))
