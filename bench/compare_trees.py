@@ -17,14 +17,13 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SECONDS = re.compile(r"\| (compose \+ record \+ queue|deliver to local SMTP sink) \| ([\d,.]+) s")
 
 
-def run(tree: Path, args: list[str], out: Path) -> str:
+def run(tree: Path, args: list[str]) -> str:
     env = dict(os.environ, PYTHONPATH=str(tree / "src"), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     res = subprocess.run(
         [sys.executable, *args], cwd=tree, env=env, capture_output=True, text=True, check=False, timeout=3600
@@ -46,16 +45,16 @@ def corpus(tree: Path) -> None:
         theirs.symlink_to(mine)
 
 
-def measure(tree: Path, work: Path) -> dict[str, float]:
+def measure(tree: Path) -> dict[str, float]:
     corpus(tree)
-    run(tree, ["bench/scale.py", "--step", "ingest", "--n", "100000"], work)
+    run(tree, ["bench/scale.py", "--step", "ingest", "--n", "100000"])
     # the step writes bench/out/scale_100k/ingest.json (run_100000/ in later trees)
     out_dir = tree / "bench" / "out"
     found_json = [
         p for p in (out_dir / "scale_100k" / "ingest.json", out_dir / "run_100000" / "ingest.json") if p.exists()
     ]
     ingest = json.loads(max(found_json, key=lambda p: p.stat().st_mtime).read_text())["seconds"]
-    out = run(tree, ["bench/digest_delivery.py", "-n", "10k"], work)  # each tree's own bench/out
+    out = run(tree, ["bench/digest_delivery.py", "-n", "10k"])  # each tree's own bench/out
     found = {k: float(v.replace(",", "")) for k, v in SECONDS.findall(out)}
     return {
         "ingest 100k": ingest,
@@ -71,13 +70,10 @@ def main() -> None:
     args = ap.parse_args()
     trees = {"base": args.base.resolve(), "new": ROOT}
     results: dict[str, list[dict[str, float]]] = {"base": [], "new": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        for r in range(args.rounds):
-            for name, tree in trees.items():
-                work = Path(tmp) / name
-                work.mkdir(exist_ok=True)
-                results[name].append(measure(tree, work))
-                print(f"round {r + 1} {name}: {results[name][-1]}", file=sys.stderr, flush=True)
+    for r in range(args.rounds):
+        for name, tree in trees.items():
+            results[name].append(measure(tree))
+            print(f"round {r + 1} {name}: {results[name][-1]}", file=sys.stderr, flush=True)
     print(f"\n{os.cpu_count()} CPU cores, {args.rounds} alternating rounds; base {trees['base']}\n")
     print("| hot path | base median | new median | ratio of medians | median of per-round ratios |")
     print("|---|---:|---:|---:|---:|")

@@ -9,7 +9,6 @@ pages' KaTeX.
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ from lxml import etree
 
 from ..models import Paper, RecordError
 from .base import Item
-from .lines import file_identity
+from .lines import JsonLinesFileSource, file_identity
 
 SITE = "https://aclanthology.org"
 MONTHS = {
@@ -55,18 +54,11 @@ def _month(raw: str | None) -> int | None:
     return next((n for name, n in MONTHS.items() if word and name.startswith(word[:3])), None)
 
 
-class AclSource:
-    """One volume file of the ACL Anthology."""
+class AclSource(JsonLinesFileSource):
+    """One volume file of the ACL Anthology (the file sources' resume state and identity, read as XML)."""
 
     unit = "rec"
-
-    def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such file")
-        self.key = f"acl:{self.path.resolve()}"
-        self.label = self.path.name
-        self.warnings: list[str] = []
+    kind = "acl"
 
     def total(self) -> int | None:
         # a volume file is small (the largest are a few MB): counting its papers first is cheap
@@ -169,12 +161,6 @@ class AclSource:
             comments=f"venue: {', '.join(venues)}" if venues else None,
             source="acl-anthology",
         )
-
-    def can_resume(self, state: dict) -> bool:
-        return bool(state.get("resume")) and state.get("file") == file_identity(self.path)
-
-    def final_state(self, state: dict) -> dict:
-        return {"file": file_identity(self.path), "resume": None, "complete": True}
 
 
 def volume_files(paths) -> list[Path]:
